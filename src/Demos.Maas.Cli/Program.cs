@@ -1,0 +1,9 @@
+using System.CommandLine;
+using Demos.Maas.Cli;
+
+var root = new RootCommand("maas: serve, inspect and call Models-as-a-Service endpoints.");
+root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(InfoCommand.Create());
+var parse = root.Parse(args);
+return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

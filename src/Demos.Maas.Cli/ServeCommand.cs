@@ -1,0 +1,67 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Demos.Maas.Models;
+using Demos.Maas.Server;
+using Microsoft.Extensions.Logging;
+
+namespace Demos.Maas.Cli;
+
+/// <summary><c>maas serve</c>: host models on one or more URIs until SIGINT/SIGTERM, then drain and exit 0.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var listen = new Option<string[]>("--listen", "-l") { Description = "URI to listen on (repeatable): pipe:///tmp/m.sock, tcp://127.0.0.1:5000, inproc://name", Required = true };
+        var model = new Option<string[]>("--model", "-m") { Description = $"Built-in model to host (repeatable; default: all of {string.Join(", ", ExampleModels.Names)})" };
+        var maxFrame = new Option<int?>("--max-frame") { Description = "Largest request frame in bytes (default 64 MiB)" };
+        var maxInFlight = new Option<int?>("--max-in-flight") { Description = "Most concurrent requests per connection (default 1024)" };
+        var drain = new Option<double?>("--drain-seconds") { Description = "How long a stop waits for running calls (default 10)" };
+        var logLevel = new Option<LogLevel>("--log-level") { Description = "Console log level", DefaultValueFactory = _ => LogLevel.Information };
+        var command = new Command("serve", "Host models on one or more URIs until SIGINT/SIGTERM.") { listen, model, maxFrame, maxInFlight, drain, logLevel };
+        command.SetAction((result, _) => Failures.RunAsync(async () =>
+        {
+            var options = new MaasServerOptions();
+            if (result.GetValue(maxFrame) is { } frame) { options.MaxFrameBytes = frame; }
+            if (result.GetValue(maxInFlight) is { } inFlight) { options.MaxInFlightPerConnection = inFlight; }
+            if (result.GetValue(drain) is { } seconds) { options.DrainTimeout = TimeSpan.FromSeconds(seconds); }
+            using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; }).SetMinimumLevel(result.GetValue(logLevel)));
+            var server = new MaasServer(options, Transports.All(), loggerFactory);
+            var names = result.GetValue(model) is { Length: > 0 } chosen ? chosen : [.. ExampleModels.Names];
+            foreach (var name in names)
+            {
+                server.AddModel(ExampleModels.Create(name));
+            }
+
+            using var stop = new CancellationTokenSource();
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+            try
+            {
+                foreach (var uri in result.GetValue(listen) ?? [])
+                {
+                    var bound = await server.ListenAsync(uri).ConfigureAwait(false);
+                    Console.WriteLine($"listening {bound}");
+                }
+
+                Console.WriteLine($"serving {string.Join(", ", names)}");
+                await Console.Out.FlushAsync().ConfigureAwait(false);
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // SIGINT or SIGTERM: fall through to the drain.
+                }
+            }
+            finally
+            {
+                await server.DisposeAsync().ConfigureAwait(false);
+            }
+
+            Console.WriteLine("stopped");
+            return 0;
+        }));
+        return command;
+    }
+}

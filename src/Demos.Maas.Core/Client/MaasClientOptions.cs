@@ -1,0 +1,46 @@
+using Demos.Maas.Protocol;
+using Demos.Maas.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Demos.Maas.Client;
+
+/// <summary>Client settings.</summary>
+public sealed class MaasClientOptions
+{
+    /// <summary>The address to connect to when the client is made by DI (<c>AddMaasClient</c>).</summary>
+    public string? Uri { get; set; }
+
+    /// <summary>Transports to pick from by URI scheme. The in-process transport is always added.</summary>
+    public IList<IMaasTransport> Transports { get; } = [];
+
+    /// <summary>How long connecting and the handshake may take. Default 10 s.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Deadline applied to every call that sets none; null = no deadline.</summary>
+    public TimeSpan? DefaultTimeout { get; set; }
+
+    /// <summary>Largest response frame accepted. Default 64 MiB.</summary>
+    public int MaxFrameBytes { get; set; } = FrameCodec.DefaultMaxFrameBytes;
+
+    /// <summary>Credentials sent in Hello (e.g. a bearer token), or null.</summary>
+    public string? Credentials { get; set; }
+
+    /// <summary>The protocol version offered in Hello. Change only to test version negotiation.</summary>
+    public ProtocolVersion ProtocolVersion { get; set; } = ProtocolVersion.Current;
+
+    /// <summary>Client software name sent in Hello.</summary>
+    public string Agent { get; set; } = $"demos-maas-dotnet/{typeof(MaasClientOptions).Assembly.GetName().Version?.ToString(3)}";
+
+    /// <summary>Client-side middleware, first = outermost.</summary>
+    public MaasPipelineBuilder Pipeline { get; } = new();
+
+    /// <summary>Logging.</summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+}
+
+/// <summary>Per-call settings for a remote model (see <see cref="RemoteModel.WithOptions"/>).</summary>
+public sealed record CallOptions
+{
+    /// <summary>Deadline of each call, measured from when it starts. It travels to the server, which cancels the model's work when it passes.</summary>
+    public TimeSpan? Timeout { get; init; }
+}

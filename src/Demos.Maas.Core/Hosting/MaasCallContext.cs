@@ -1,0 +1,82 @@
+using Demos.Maas.Protocol;
+
+namespace Demos.Maas;
+
+/// <summary>
+/// One call travelling through a middleware pipeline, on the client or the server: the request,
+/// its cancellation and deadline, and (once the terminal handler ran) its result.
+/// </summary>
+public sealed class MaasCallContext
+{
+    private Dictionary<string, object?>? _items;
+
+    /// <summary>Creates a context.</summary>
+    public MaasCallContext(MaasRequest request, bool isServer, CancellationToken cancellationToken)
+    {
+        Request = request;
+        CancellationToken = cancellationToken;
+        IsServer = isServer;
+    }
+
+    /// <summary>The request.</summary>
+    public MaasRequest Request { get; }
+
+    /// <summary>Fires on cancel, deadline or shutdown.</summary>
+    public CancellationToken CancellationToken { get; set; }
+
+    /// <summary>Time budget of the call, if it has a deadline.</summary>
+    public TimeSpan? Timeout { get; set; }
+
+    /// <summary>True on the server side of the wire.</summary>
+    public bool IsServer { get; }
+
+    /// <summary>Who is calling, when a transport or middleware established it.</summary>
+    public string? CallerIdentity { get; set; }
+
+    /// <summary>The model the call is for, once resolved.</summary>
+    public IModel? Model { get; set; }
+
+    /// <summary>The result of a unary call.</summary>
+    public MaasResponse? Response { get; set; }
+
+    /// <summary>The result of a streamed call (Sample, ReadData).</summary>
+    public IAsyncEnumerable<DoubleMatrix>? Stream { get; set; }
+
+    /// <summary>Sample: the seed the server used, reported at the end of the stream.</summary>
+    public ulong? StreamSeed { get; set; }
+
+    /// <summary>Free slots for middleware.</summary>
+    public IDictionary<string, object?> Items => _items ??= new Dictionary<string, object?>(StringComparer.Ordinal);
+}
+
+/// <summary>A step of a pipeline: handles a call, usually by calling the next step.</summary>
+public delegate ValueTask MaasDelegate(MaasCallContext context);
+
+/// <summary>Folds middleware around a terminal handler, first added = outermost (ASP.NET's <c>Use</c>).</summary>
+public sealed class MaasPipelineBuilder
+{
+    private readonly List<Func<MaasDelegate, MaasDelegate>> _middleware = [];
+
+    /// <summary>Adds a middleware.</summary>
+    public MaasPipelineBuilder Use(Func<MaasDelegate, MaasDelegate> middleware)
+    {
+        ArgumentNullException.ThrowIfNull(middleware);
+        _middleware.Add(middleware);
+        return this;
+    }
+
+    /// <summary>Number of middleware added.</summary>
+    public int Count => _middleware.Count;
+
+    /// <summary>Builds the pipeline ending in <paramref name="terminal"/>.</summary>
+    public MaasDelegate Build(MaasDelegate terminal)
+    {
+        var next = terminal;
+        for (int i = _middleware.Count - 1; i >= 0; i--)
+        {
+            next = _middleware[i](next);
+        }
+
+        return next;
+    }
+}

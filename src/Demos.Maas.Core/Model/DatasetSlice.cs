@@ -1,0 +1,29 @@
+namespace Demos.Maas;
+
+/// <summary>Turns a <see cref="DataRequest"/>'s offset and count into a checked row range.</summary>
+public static class DatasetSlice
+{
+    /// <summary>Returns (offset, count) with count resolved; throws InvalidArgument when out of range.</summary>
+    public static (long Offset, long Count) Resolve(string model, DatasetInfo dataset, DataRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Offset < 0 || request.Offset > dataset.Rows)
+        {
+            throw MaasException.InvalidArgument($"{model}: offset {request.Offset} is outside dataset '{dataset.Name}' (0..{dataset.Rows}).");
+        }
+
+        long count = request.Count < 0 ? dataset.Rows - request.Offset : request.Count;
+        if (request.Offset + count > dataset.Rows)
+        {
+            throw MaasException.InvalidArgument($"{model}: rows {request.Offset}..{request.Offset + count} are outside dataset '{dataset.Name}' ({dataset.Rows} rows).");
+        }
+
+        if (request.ChunkRows < 0)
+        {
+            throw MaasException.InvalidArgument($"{model}: chunk size {request.ChunkRows} is negative.");
+        }
+
+        return (request.Offset, count);
+    }
+}

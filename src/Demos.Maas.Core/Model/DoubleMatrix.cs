@@ -1,0 +1,229 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+
+namespace Demos.Maas;
+
+/// <summary>
+/// A batch of float64 points: <see cref="Rows"/> points of <see cref="Columns"/> values each, stored
+/// row-major in one contiguous block. This is the unit every model operation takes and returns.
+/// </summary>
+/// <remarks>
+/// Matrices made by <see cref="Rent"/> borrow their storage from <see cref="ArrayPool{T}.Shared"/>;
+/// <see cref="Dispose"/> gives it back. Forgetting to dispose is safe (the array is collected), it only
+/// costs the pool a miss. A matrix returned by a model call belongs to the caller.
+/// </remarks>
+public sealed class DoubleMatrix : IDisposable
+{
+    private double[]? _array;
+    private readonly bool _pooled;
+
+    private DoubleMatrix(double[] array, int rows, int columns, bool pooled)
+    {
+        _array = array;
+        Rows = rows;
+        Columns = columns;
+        _pooled = pooled;
+    }
+
+    /// <summary>Number of points (rows).</summary>
+    public int Rows { get; }
+
+    /// <summary>Values per point (columns).</summary>
+    public int Columns { get; }
+
+    /// <summary>Rows × Columns.</summary>
+    public int Length => Rows * Columns;
+
+    /// <summary>The values, row-major.</summary>
+    public Span<double> Span => Array.AsSpan(0, Length);
+
+    /// <summary>The values, row-major, as memory (for async code).</summary>
+    public Memory<double> Memory => Array.AsMemory(0, Length);
+
+    /// <summary>The values reinterpreted as little-endian bytes, as they travel on the wire.</summary>
+    public ReadOnlySpan<byte> Bytes => MemoryMarshal.AsBytes(Span);
+
+    private double[] Array => _array ?? throw new ObjectDisposedException(nameof(DoubleMatrix));
+
+    /// <summary>Element at <paramref name="row"/>, <paramref name="column"/>.</summary>
+    public double this[int row, int column]
+    {
+        get => Span[CheckedIndex(row, column)];
+        set => Span[CheckedIndex(row, column)] = value;
+    }
+
+    /// <summary>The values of one point.</summary>
+    public Span<double> Row(int row)
+    {
+        if ((uint)row >= (uint)Rows)
+        {
+            throw new ArgumentOutOfRangeException(nameof(row));
+        }
+
+        return Array.AsSpan(row * Columns, Columns);
+    }
+
+    /// <summary>A matrix whose storage is borrowed from the shared pool. Its contents are unspecified.</summary>
+    public static DoubleMatrix Rent(int rows, int columns)
+    {
+        int length = CheckShape(rows, columns);
+        return new DoubleMatrix(length == 0 ? [] : ArrayPool<double>.Shared.Rent(length), rows, columns, pooled: length != 0);
+    }
+
+    /// <summary>A zero-filled matrix with pooled storage.</summary>
+    public static DoubleMatrix Zeros(int rows, int columns)
+    {
+        var m = Rent(rows, columns);
+        m.Span.Clear();
+        return m;
+    }
+
+    /// <summary>Wraps an existing row-major array without copying it.</summary>
+    public static DoubleMatrix Wrap(double[] values, int rows, int columns)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        int length = CheckShape(rows, columns);
+        if (values.Length < length)
+        {
+            throw new ArgumentException($"{rows}x{columns} needs {length} values; the array has {values.Length}.", nameof(values));
+        }
+
+        return new DoubleMatrix(values, rows, columns, pooled: false);
+    }
+
+    /// <summary>A copy of <paramref name="values"/> (row-major) in pooled storage.</summary>
+    public static DoubleMatrix CopyOf(ReadOnlySpan<double> values, int rows, int columns)
+    {
+        int length = CheckShape(rows, columns);
+        if (values.Length != length)
+        {
+            throw new ArgumentException($"{rows}x{columns} needs {length} values; got {values.Length}.", nameof(values));
+        }
+
+        var m = Rent(rows, columns);
+        values.CopyTo(m.Span);
+        return m;
+    }
+
+    /// <summary>One point as a 1 × d matrix.</summary>
+    public static DoubleMatrix FromPoint(params double[] point)
+    {
+        ArgumentNullException.ThrowIfNull(point);
+        return CopyOf(point, 1, point.Length);
+    }
+
+    /// <summary>n one-dimensional points as an n × 1 matrix.</summary>
+    public static DoubleMatrix FromColumn(params double[] values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        return CopyOf(values, values.Length, 1);
+    }
+
+    /// <summary>A matrix from a rectangular array.</summary>
+    public static DoubleMatrix FromArray(double[,] values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        int rows = values.GetLength(0), cols = values.GetLength(1);
+        var m = Rent(rows, cols);
+        var span = m.Span;
+        for (int i = 0; i < rows; i++)
+        {
+            for (int j = 0; j < cols; j++)
+            {
+                span[(i * cols) + j] = values[i, j];
+            }
+        }
+
+        return m;
+    }
+
+    /// <summary>A matrix from equally long rows.</summary>
+    public static DoubleMatrix FromRows(params double[][] rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        int cols = rows.Length == 0 ? 0 : rows[0].Length;
+        var m = Rent(rows.Length, cols);
+        for (int i = 0; i < rows.Length; i++)
+        {
+            if (rows[i].Length != cols)
+            {
+                m.Dispose();
+                throw new ArgumentException($"Row {i} has {rows[i].Length} values; row 0 has {cols}.", nameof(rows));
+            }
+
+            rows[i].CopyTo(m.Row(i));
+        }
+
+        return m;
+    }
+
+    /// <summary>A fresh array holding the values row-major.</summary>
+    public double[] ToArray() => Span.ToArray();
+
+    /// <summary>A fresh rectangular array.</summary>
+    public double[,] To2DArray()
+    {
+        var result = new double[Rows, Columns];
+        var span = Span;
+        for (int i = 0; i < Rows; i++)
+        {
+            for (int j = 0; j < Columns; j++)
+            {
+                result[i, j] = span[(i * Columns) + j];
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Rows <paramref name="start"/> .. start+count-1 copied into a new pooled matrix.</summary>
+    public DoubleMatrix SliceRows(int start, int count)
+    {
+        if (start < 0 || count < 0 || start + count > Rows)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), $"Rows {start}..{start + count} are outside 0..{Rows}.");
+        }
+
+        return CopyOf(Array.AsSpan(start * Columns, count * Columns), count, Columns);
+    }
+
+    /// <summary>Returns pooled storage to the pool. The matrix must not be used afterwards.</summary>
+    public void Dispose()
+    {
+        var array = _array;
+        _array = null;
+        if (_pooled && array is not null)
+        {
+            ArrayPool<double>.Shared.Return(array);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"DoubleMatrix[{Rows}x{Columns}]";
+
+    internal static int CheckShape(long rows, long columns)
+    {
+        if (rows < 0 || columns < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(rows), $"Shape {rows}x{columns} has a negative dimension.");
+        }
+
+        long length = rows * columns;
+        if (length > System.Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(rows), $"Shape {rows}x{columns} is larger than one array can hold.");
+        }
+
+        return (int)length;
+    }
+
+    private int CheckedIndex(int row, int column)
+    {
+        if ((uint)row >= (uint)Rows || (uint)column >= (uint)Columns)
+        {
+            throw new ArgumentOutOfRangeException(nameof(row), $"({row}, {column}) is outside {Rows}x{Columns}.");
+        }
+
+        return (row * Columns) + column;
+    }
+}

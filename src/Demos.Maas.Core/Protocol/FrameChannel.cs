@@ -1,0 +1,245 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+
+namespace Demos.Maas.Protocol;
+
+/// <summary>
+/// Messages over a duplex byte pipe: serialises concurrent writers into whole frames, and runs the
+/// read loop that cuts the input into frames and decodes them. Used by both client and server.
+/// </summary>
+internal sealed class FrameChannel : IDisposable
+{
+    // Enough payload bytes to read [type, id] at the start of a message (fixarray + uint8 + uint32).
+    private const int PeekBytes = 16;
+
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly PooledBufferWriter _scratch = new();
+    private bool _outputClosed;
+
+    public FrameChannel(IDuplexPipe pipe, int maxIncomingFrameBytes)
+    {
+        _input = pipe.Input;
+        _output = pipe.Output;
+        MaxIncomingFrameBytes = maxIncomingFrameBytes;
+    }
+
+    /// <summary>Largest payload this side accepts.</summary>
+    public int MaxIncomingFrameBytes { get; }
+
+    /// <summary>Largest payload the peer accepts (learned in the handshake).</summary>
+    public int MaxOutgoingFrameBytes { get; set; } = int.MaxValue;
+
+    /// <summary>Encodes and writes one frame. Frames of concurrent callers never interleave.</summary>
+    /// <exception cref="MaasException">ResourceExhausted when the frame is over the peer's limit (nothing is sent); Unavailable when the connection is closed.</exception>
+    public async ValueTask SendAsync(MaasMessage message, CancellationToken cancellationToken = default)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_outputClosed)
+            {
+                throw new MaasException(MaasErrorCode.Unavailable, "The connection is closed.");
+            }
+
+            _scratch.Reset();
+            _scratch.Advance(FrameCodec.HeaderSize);
+            MessageCodec.Write(_scratch, message);
+            int length = _scratch.WrittenCount - FrameCodec.HeaderSize;
+            if (length > MaxOutgoingFrameBytes)
+            {
+                throw new MaasException(MaasErrorCode.ResourceExhausted, $"A {message.Type} of {length} bytes is over the peer's frame limit of {MaxOutgoingFrameBytes} bytes; split the batch.");
+            }
+
+            BinaryPrimitives.WriteUInt32LittleEndian(_scratch.WrittenSpan, (uint)length);
+            _output.Write(_scratch.WrittenSpan);
+
+            // Not cancellable: a flush abandoned half way would leave half a frame on the stream.
+            FlushResult result;
+            try
+            {
+                result = await _output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
+            {
+                _outputClosed = true;
+                throw new MaasException(MaasErrorCode.Unavailable, $"The connection closed while sending: {ex.Message}", ex);
+            }
+
+            if (result.IsCompleted)
+            {
+                _outputClosed = true;
+                throw new MaasException(MaasErrorCode.Unavailable, "The peer closed the connection.");
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Sends, and swallows failures of a connection that is already going away.</summary>
+    public async ValueTask TrySendAsync(MaasMessage message)
+    {
+        try
+        {
+            await SendAsync(message).ConfigureAwait(false);
+        }
+        catch (MaasException)
+        {
+            // Best effort by definition: the peer is gone or the message did not fit.
+        }
+    }
+
+    /// <summary>Completes the output so the peer sees end of stream after the frames already written.</summary>
+    public async ValueTask CloseOutputAsync()
+    {
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!_outputClosed)
+            {
+                _outputClosed = true;
+                await _output.CompleteAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Already torn down.
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Reads frames until the input ends. Each decoded message goes to <paramref name="onMessage"/>;
+    /// a frame over the limit goes to <paramref name="onOversized"/> (its bytes are skipped, never
+    /// buffered); a well-formed message with invalid content goes to <paramref name="onInvalid"/>.
+    /// Malformed input throws <see cref="MaasProtocolException"/> (ProtocolError).
+    /// </summary>
+    public async Task ReadLoopAsync(
+        Func<MaasMessage, ValueTask> onMessage,
+        Func<MessageType, uint, long, ValueTask> onOversized,
+        Func<MaasProtocolException, ValueTask> onInvalid,
+        CancellationToken cancellationToken)
+    {
+        long skipRemaining = 0;
+        while (true)
+        {
+            ReadResult result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            ReadOnlySequence<byte> buffer = result.Buffer;
+            try
+            {
+                while (true)
+                {
+                    if (skipRemaining > 0)
+                    {
+                        long n = Math.Min(skipRemaining, buffer.Length);
+                        buffer = buffer.Slice(n);
+                        skipRemaining -= n;
+                        if (skipRemaining > 0)
+                        {
+                            break;
+                        }
+                    }
+
+                    if (!FrameCodec.TryReadLength(buffer, out uint length))
+                    {
+                        break;
+                    }
+
+                    if (length > (uint)MaxIncomingFrameBytes)
+                    {
+                        long peek = Math.Min(length, PeekBytes);
+                        if (buffer.Length < FrameCodec.HeaderSize + peek && !result.IsCompleted)
+                        {
+                            break;
+                        }
+
+                        var start = buffer.Slice(FrameCodec.HeaderSize, Math.Min(peek, buffer.Length - FrameCodec.HeaderSize));
+                        if (!FrameCodec.TryPeekId(start, out var type, out uint id))
+                        {
+                            throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"A frame of {length} bytes (over the limit of {MaxIncomingFrameBytes}) does not start like a message.");
+                        }
+
+                        await onOversized(type, id, length).ConfigureAwait(false);
+                        buffer = buffer.Slice(FrameCodec.HeaderSize);
+                        skipRemaining = length;
+                        continue;
+                    }
+
+                    if (buffer.Length < FrameCodec.HeaderSize + length)
+                    {
+                        break;
+                    }
+
+                    var payload = buffer.Slice(FrameCodec.HeaderSize, length);
+                    MaasMessage message;
+                    try
+                    {
+                        message = MessageCodec.Read(payload);
+                    }
+                    catch (MaasProtocolException ex) when (ex.Code != MaasErrorCode.ProtocolError && ex.RequestId != 0)
+                    {
+                        buffer = buffer.Slice(FrameCodec.HeaderSize + length);
+                        await onInvalid(ex).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    buffer = buffer.Slice(FrameCodec.HeaderSize + length);
+                    await onMessage(message).ConfigureAwait(false);
+                }
+
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    if (!buffer.IsEmpty && skipRemaining == 0)
+                    {
+                        throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"The connection ended inside a frame ({buffer.Length} bytes of it received).");
+                    }
+
+                    return;
+                }
+            }
+            finally
+            {
+                _input.AdvanceTo(buffer.Start, buffer.End);
+            }
+        }
+    }
+
+    /// <summary>Stops reading (the read loop returns).</summary>
+    public void CompleteInput()
+    {
+        try
+        {
+            _input.CancelPendingRead();
+        }
+        catch (InvalidOperationException)
+        {
+            // Reader already completed.
+        }
+    }
+
+    /// <summary>Returns the scratch buffer; later sends fail with Unavailable.</summary>
+    public void Dispose()
+    {
+        _writeLock.Wait();
+        try
+        {
+            if (!_outputClosed)
+            {
+                _outputClosed = true;
+            }
+
+            _scratch.Dispose();
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+}

@@ -1,0 +1,25 @@
+using Demos.Maas.Protocol;
+
+namespace Demos.Maas.Server;
+
+/// <summary>Server settings (Options pattern: <c>services.AddMaasServer(o => ...)</c>).</summary>
+public sealed class MaasServerOptions
+{
+    /// <summary>URIs to listen on when the server starts, e.g. "pipe:///tmp/m.sock", "tcp://127.0.0.1:5000".</summary>
+    public IList<string> Listen { get; } = [];
+
+    /// <summary>Largest request frame accepted; larger ones get ResourceExhausted. Default 64 MiB.</summary>
+    public int MaxFrameBytes { get; set; } = FrameCodec.DefaultMaxFrameBytes;
+
+    /// <summary>Most requests run at once per connection; more get ResourceExhausted. Default 1024.</summary>
+    public int MaxInFlightPerConnection { get; set; } = 1024;
+
+    /// <summary>How long a graceful stop waits for running calls before cancelling them. Default 10 s.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a new connection may take to send Hello. Default 10 s.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Server software name sent in Welcome.</summary>
+    public string Agent { get; set; } = $"demos-maas-dotnet/{typeof(MaasServerOptions).Assembly.GetName().Version?.ToString(3)}";
+}

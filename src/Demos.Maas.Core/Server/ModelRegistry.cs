@@ -1,0 +1,54 @@
+using System.Collections.Concurrent;
+
+namespace Demos.Maas.Server;
+
+/// <summary>The models a server hosts, addressed by uuid or by name.</summary>
+public sealed class ModelRegistry
+{
+    private readonly ConcurrentDictionary<string, IModel> _byName = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Guid, IModel> _byUuid = new();
+    private readonly Lock _lock = new();
+
+    /// <summary>Adds a model; its name and uuid must be new.</summary>
+    public void Add(IModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var info = model.Info;
+        lock (_lock)
+        {
+            if (_byName.ContainsKey(info.Name))
+            {
+                throw new ArgumentException($"A model named '{info.Name}' is already hosted.", nameof(model));
+            }
+
+            if (_byUuid.ContainsKey(info.Uuid))
+            {
+                throw new ArgumentException($"A model with uuid {info.Uuid} is already hosted.", nameof(model));
+            }
+
+            _byName[info.Name] = model;
+            _byUuid[info.Uuid] = model;
+        }
+    }
+
+    /// <summary>All hosted models, by name.</summary>
+    public IReadOnlyList<IModel> All => [.. _byName.Values.OrderBy(m => m.Info.Name, StringComparer.Ordinal)];
+
+    /// <summary>The model with this uuid or name.</summary>
+    /// <exception cref="MaasException">NotFound.</exception>
+    public IModel Resolve(string? nameOrUuid)
+    {
+        if (string.IsNullOrEmpty(nameOrUuid))
+        {
+            throw new MaasException(MaasErrorCode.InvalidArgument, "The request names no model.");
+        }
+
+        if (_byName.TryGetValue(nameOrUuid, out var model)
+            || (Guid.TryParse(nameOrUuid, out var uuid) && _byUuid.TryGetValue(uuid, out model)))
+        {
+            return model;
+        }
+
+        throw new MaasException(MaasErrorCode.NotFound, $"No model '{nameOrUuid}' on this server (hosted: {string.Join(", ", _byName.Keys.Order(StringComparer.Ordinal))}).");
+    }
+}

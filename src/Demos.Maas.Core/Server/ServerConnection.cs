@@ -1,0 +1,380 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Demos.Maas.Protocol;
+using Demos.Maas.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Demos.Maas.Server;
+
+/// <summary>The server's side of one connection: handshake, request dispatch, cancellation, limits.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The channel is disposed when RunAsync ends; the token source owns no timer.")]
+internal sealed partial class ServerConnection
+{
+    private readonly MaasServer _server;
+    private readonly MaasConnection _connection;
+    private readonly FrameChannel _channel;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<uint, ActiveCall> _active = new();
+    private readonly CancellationTokenSource _closed = new();
+    private readonly int _maxInFlight;
+    private int _inFlight;
+    private bool _welcomed;
+
+    public ServerConnection(MaasServer server, MaasConnection connection, ILogger logger)
+    {
+        _server = server;
+        _connection = connection;
+        _logger = logger;
+        _maxInFlight = server.Options.MaxInFlightPerConnection;
+        _channel = new FrameChannel(connection.Transport, server.Options.MaxFrameBytes);
+    }
+
+    public string RemoteAddress => _connection.RemoteAddress;
+
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    public async Task RunAsync()
+    {
+        using var handshakeTimer = new CancellationTokenSource(_server.Options.HandshakeTimeout);
+        using var onTimeout = handshakeTimer.Token.Register(() =>
+        {
+            if (!_welcomed)
+            {
+                LogHandshakeTimeout(_logger, RemoteAddress);
+                _connection.Abort();
+            }
+        });
+        try
+        {
+            await _channel.ReadLoopAsync(OnMessageAsync, OnOversizedAsync, OnInvalidAsync, _closed.Token).ConfigureAwait(false);
+        }
+        catch (MaasProtocolException ex)
+        {
+            LogProtocolError(_logger, RemoteAddress, ex.Message);
+            await _channel.TrySendAsync(new ErrorMessage { Code = ex.Code, Message = ex.Message }).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException or System.Net.Sockets.SocketException)
+        {
+            // The peer went away or the server closed us; running calls are cancelled below.
+        }
+        finally
+        {
+            await _closed.CancelAsync().ConfigureAwait(false);
+            await WaitForCallsAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            await _channel.CloseOutputAsync().ConfigureAwait(false);
+            await _connection.DisposeAsync().ConfigureAwait(false);
+            _channel.Dispose();
+        }
+    }
+
+    /// <summary>Tells the client the server is draining.</summary>
+    public ValueTask SendGoodbyeAsync() =>
+        _welcomed ? _channel.TrySendAsync(new GoodbyeMessage { Code = MaasErrorCode.Unavailable, Message = "The server is shutting down." }) : ValueTask.CompletedTask;
+
+    /// <summary>Cancels every running call with Unavailable (the end of a drain).</summary>
+    public void CancelAll()
+    {
+        foreach (var call in _active.Values)
+        {
+            call.Cancel(CancelReason.Shutdown);
+        }
+    }
+
+    /// <summary>Closes the connection after the frames already written.</summary>
+    public async Task CloseAsync()
+    {
+        await _channel.CloseOutputAsync().ConfigureAwait(false);
+        _channel.CompleteInput();
+        _connection.Abort();
+    }
+
+    private async ValueTask OnMessageAsync(MaasMessage message)
+    {
+        if (!_welcomed)
+        {
+            await HandshakeAsync(message).ConfigureAwait(false);
+            return;
+        }
+
+        switch (message)
+        {
+            case MaasRequest request:
+                await StartRequestAsync(request).ConfigureAwait(false);
+                break;
+            case CancelMessage cancel:
+                if (_active.TryGetValue(cancel.Id, out var call))
+                {
+                    call.Cancel(CancelReason.Client);
+                }
+
+                break;
+            default:
+                throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"A client may not send {message.Type} after the handshake.");
+        }
+    }
+
+    private async ValueTask HandshakeAsync(MaasMessage message)
+    {
+        if (message is not HelloMessage hello)
+        {
+            throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"The first frame must be Hello; got {message.Type}.");
+        }
+
+        var ours = ProtocolVersion.Current;
+        if (hello.Version.Major != ours.Major)
+        {
+            string text = $"The server speaks protocol {ours.Major}.x; the client offered {hello.Version}.";
+            LogVersionMismatch(_logger, RemoteAddress, hello.Version.ToString());
+            await _channel.TrySendAsync(new ErrorMessage { Code = MaasErrorCode.VersionMismatch, Message = text }).ConfigureAwait(false);
+            throw new OperationCanceledException(text);
+        }
+
+        if (hello.MaxFrameBytes > 0)
+        {
+            _channel.MaxOutgoingFrameBytes = (int)Math.Min(hello.MaxFrameBytes, int.MaxValue);
+        }
+
+        _welcomed = true;
+        await _channel.SendAsync(new WelcomeMessage
+        {
+            Version = new ProtocolVersion(ours.Major, Math.Min(ours.Minor, hello.Version.Minor)),
+            Agent = _server.Options.Agent,
+            MaxFrameBytes = (uint)_server.Options.MaxFrameBytes,
+            MaxInFlight = (uint)_maxInFlight,
+        }).ConfigureAwait(false);
+        LogConnected(_logger, RemoteAddress, hello.Agent);
+    }
+
+    private async ValueTask StartRequestAsync(MaasRequest request)
+    {
+        if (request.Id == 0)
+        {
+            throw new MaasProtocolException(MaasErrorCode.ProtocolError, "Request id 0 is reserved for connection-level messages.");
+        }
+
+        if (_server.IsDraining)
+        {
+            DisposeInputs(request);
+            await _channel.TrySendAsync(Error(request.Id, MaasErrorCode.Unavailable, "The server is shutting down; retry elsewhere or later.")).ConfigureAwait(false);
+            return;
+        }
+
+        if (Interlocked.Increment(ref _inFlight) > _maxInFlight)
+        {
+            Interlocked.Decrement(ref _inFlight);
+            DisposeInputs(request);
+            await _channel.TrySendAsync(Error(request.Id, MaasErrorCode.ResourceExhausted, $"More than {_maxInFlight} requests in flight on one connection.")).ConfigureAwait(false);
+            return;
+        }
+
+        var call = new ActiveCall(request, _closed.Token);
+        if (!_active.TryAdd(request.Id, call))
+        {
+            Interlocked.Decrement(ref _inFlight);
+            call.Dispose();
+            DisposeInputs(request);
+            await _channel.TrySendAsync(Error(request.Id, MaasErrorCode.InvalidArgument, $"Request id {request.Id} is already in flight.")).ConfigureAwait(false);
+            return;
+        }
+
+        _server.CallStarted();
+        ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Connection.ProcessAsync(state.Call), (Connection: this, Call: call), preferLocal: false);
+    }
+
+    private async Task ProcessAsync(ActiveCall call)
+    {
+        var request = call.Request;
+        var context = new MaasCallContext(request, isServer: true, call.Token)
+        {
+            Timeout = call.Timeout,
+            CallerIdentity = _connection.PeerIdentity,
+        };
+        try
+        {
+            await _server.Pipeline(context).ConfigureAwait(false);
+            if (context.Stream is { } stream)
+            {
+                long sequence = 0, rows = 0;
+                await foreach (var chunk in stream.WithCancellation(call.Token).ConfigureAwait(false))
+                {
+                    using (chunk)
+                    {
+                        await _channel.SendAsync(new StreamChunkMessage { Id = request.Id, Sequence = sequence++, Rows = chunk }).ConfigureAwait(false);
+                        rows += chunk.Rows;
+                    }
+                }
+
+                await _channel.SendAsync(new StreamEndMessage { Id = request.Id, TotalRows = rows, Seed = context.StreamSeed }).ConfigureAwait(false);
+            }
+            else
+            {
+                var response = context.Response ?? throw new MaasException(MaasErrorCode.Internal, "The pipeline produced no response.");
+                response.Id = request.Id;
+                try
+                {
+                    await _channel.SendAsync(response).ConfigureAwait(false);
+                }
+                finally
+                {
+                    response.Y?.Dispose();
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            var error = Classify(ex, call);
+            if (error.Code is MaasErrorCode.ModelError or MaasErrorCode.Internal)
+            {
+                LogCallFailed(_logger, request.Operation.ToString(), request.Model ?? "", error.Code.ToString(), error.Message);
+            }
+
+            if (!_closed.IsCancellationRequested)
+            {
+                await _channel.TrySendAsync(error).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _active.TryRemove(request.Id, out _);
+            Interlocked.Decrement(ref _inFlight);
+            DisposeInputs(request);
+            call.Dispose();
+            _server.CallEnded();
+        }
+    }
+
+    private static ErrorMessage Classify(Exception ex, ActiveCall call)
+    {
+        uint id = call.Request.Id;
+        if (ex is OperationCanceledException || (ex is MaasException { Code: MaasErrorCode.Cancelled } && call.Reason != CancelReason.None))
+        {
+            return call.Reason switch
+            {
+                CancelReason.Deadline => Error(id, MaasErrorCode.DeadlineExceeded, $"The deadline of {call.Timeout?.TotalMilliseconds:0.###} ms passed."),
+                CancelReason.Client => Error(id, MaasErrorCode.Cancelled, "Cancelled by the client."),
+                CancelReason.Shutdown => Error(id, MaasErrorCode.Unavailable, "The server shut down during the call."),
+                _ => Error(id, MaasErrorCode.Cancelled, "The call was cancelled."),
+            };
+        }
+
+        if (ex is MaasException maas)
+        {
+            return new ErrorMessage { Id = id, Code = maas.Code, Message = maas.Message, Details = maas.Details };
+        }
+
+        // A hand-written IModel threw something of its own: the model failed, not the server.
+        return Error(id, MaasErrorCode.ModelError, $"{call.Request.Model}.{call.Request.Operation} failed: {ex.GetType().Name}: {ex.Message}");
+    }
+
+    private async ValueTask OnOversizedAsync(MessageType type, uint id, long length)
+    {
+        LogOversized(_logger, RemoteAddress, length, _server.Options.MaxFrameBytes);
+        if (type != MessageType.Request || id == 0 || !_welcomed)
+        {
+            throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"A {type} frame of {length} bytes is over the limit of {_server.Options.MaxFrameBytes} bytes.");
+        }
+
+        await _channel.TrySendAsync(Error(id, MaasErrorCode.ResourceExhausted, $"The request is {length} bytes; this server accepts frames up to {_server.Options.MaxFrameBytes} bytes. Split the batch.")).ConfigureAwait(false);
+    }
+
+    private async ValueTask OnInvalidAsync(MaasProtocolException ex)
+    {
+        if (!_welcomed)
+        {
+            throw new MaasProtocolException(MaasErrorCode.ProtocolError, ex.Message);
+        }
+
+        await _channel.TrySendAsync(Error(ex.RequestId, ex.Code, ex.Message)).ConfigureAwait(false);
+    }
+
+    private async Task WaitForCallsAsync(TimeSpan limit)
+    {
+        var watch = Stopwatch.StartNew();
+        while (Volatile.Read(ref _inFlight) > 0 && watch.Elapsed < limit)
+        {
+            await Task.Delay(5).ConfigureAwait(false);
+        }
+    }
+
+    private static void DisposeInputs(MaasRequest request)
+    {
+        request.X?.Dispose();
+        request.Vector?.Dispose();
+    }
+
+    private static ErrorMessage Error(uint id, MaasErrorCode code, string message) => new() { Id = id, Code = code, Message = message };
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Client {Remote} connected ({Agent})")]
+    private static partial void LogConnected(ILogger logger, string remote, string agent);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Protocol error from {Remote}: {Reason}; closing the connection")]
+    private static partial void LogProtocolError(ILogger logger, string remote, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Client {Remote} sent no Hello in time; closing the connection")]
+    private static partial void LogHandshakeTimeout(ILogger logger, string remote);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Client {Remote} offered protocol {Version}; refused")]
+    private static partial void LogVersionMismatch(ILogger logger, string remote, string version);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Client {Remote} sent a frame of {Length} bytes (limit {Limit}); skipped")]
+    private static partial void LogOversized(ILogger logger, string remote, long length, int limit);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Operation} on '{Model}' failed with {Code}: {Reason}")]
+    private static partial void LogCallFailed(ILogger logger, string operation, string model, string code, string reason);
+
+    private enum CancelReason
+    {
+        None = 0,
+        Client = 1,
+        Deadline = 2,
+        Shutdown = 3,
+    }
+
+    /// <summary>A running request: its token, why it was cancelled, its deadline timer.</summary>
+    private sealed class ActiveCall : IDisposable
+    {
+        private readonly CancellationTokenSource _cts;
+        private readonly Timer? _deadline;
+        private int _reason;
+
+        public ActiveCall(MaasRequest request, CancellationToken connectionClosed)
+        {
+            Request = request;
+            _cts = CancellationTokenSource.CreateLinkedTokenSource(connectionClosed);
+            if (request.TimeoutMicros is { } micros)
+            {
+                Timeout = TimeSpan.FromMicroseconds(micros);
+                _deadline = new Timer(static s => ((ActiveCall)s!).Cancel(CancelReason.Deadline), this, Timeout.Value, System.Threading.Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        public MaasRequest Request { get; }
+
+        public TimeSpan? Timeout { get; }
+
+        public CancellationToken Token => _cts.Token;
+
+        public CancelReason Reason => (CancelReason)Volatile.Read(ref _reason);
+
+        public void Cancel(CancelReason reason)
+        {
+            if (Interlocked.CompareExchange(ref _reason, (int)reason, 0) == 0)
+            {
+                try
+                {
+                    _cts.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The call finished in the meantime.
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            _deadline?.Dispose();
+            _cts.Dispose();
+        }
+    }
+}

@@ -1,0 +1,117 @@
+namespace Demos.Maas.Models;
+
+/// <summary>
+/// A d-dimensional normal distribution with diagonal covariance: parameters mu (d) and sigma (d).
+/// Has every density capability (log-density, sampling, gradients in x and theta), parameters and a
+/// dataset of draws, so it exercises the whole protocol.
+/// </summary>
+public static class GaussianModel
+{
+    /// <summary>Uuid of the 1-D instance ("gaussian1d").</summary>
+    public static readonly Guid Uuid1D = new("0b6f2a52-7a9e-4d0e-9a43-3c2f1d1e0a01");
+
+    private static readonly double HalfLog2Pi = 0.5 * Math.Log(2 * Math.PI);
+
+    /// <summary>Builds the model.</summary>
+    public static IModel Create(int dimension = 2, string? name = null, Guid? uuid = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(dimension, 1);
+        double[] mu = new double[dimension];
+        double[] sigma = Enumerable.Repeat(1.0, dimension).ToArray();
+        var builder = ModelBuilder.Create(name ?? $"gaussian{dimension}d")
+            .WithUuid(uuid ?? (dimension == 1 ? Uuid1D : ModelBuilder.NameBasedUuid($"gaussian{dimension}d", "1.0.0")))
+            .WithVersion("1.0.0")
+            .WithDescription($"{dimension}-dimensional normal distribution with diagonal covariance.")
+            .WithAuthors("Demos.Maas examples")
+            .WithInputDimension(dimension)
+            .WithParameter("mu", mu, description: "mean")
+            .WithParameter("sigma", sigma, lower: Enumerable.Repeat(1e-300, dimension).ToArray(), description: "standard deviations")
+            .WithLogDensity(LogDensity)
+            .WithLogDensityGradient(GradientX)
+            .WithLogDensityThetaGradient(GradientTheta)
+            .WithSampler(Sample);
+        var data = DoubleMatrix.Rent(1000, dimension);
+        var rng = new Random(20261125);
+        for (int i = 0; i < data.Length; i++)
+        {
+            data.Span[i] = StandardNormal(rng);
+        }
+
+        return builder.WithDataset("draws", data, "1000 draws at the default parameters (seed 20261125)").Build();
+    }
+
+    /// <summary>log N(x | mu, diag(sigma^2)) for one point; the reference the tests compare against.</summary>
+    public static double LogDensityOf(ReadOnlySpan<double> x, ReadOnlySpan<double> mu, ReadOnlySpan<double> sigma)
+    {
+        double sum = 0;
+        for (int j = 0; j < x.Length; j++)
+        {
+            double z = (x[j] - mu[j]) / sigma[j];
+            sum += (-0.5 * z * z) - Math.Log(sigma[j]) - HalfLog2Pi;
+        }
+
+        return sum;
+    }
+
+    /// <summary>A standard normal draw (Box–Muller, one of the pair).</summary>
+    public static double StandardNormal(Random random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        double u1 = 1.0 - random.NextDouble();
+        double u2 = random.NextDouble();
+        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
+    }
+
+    private static void LogDensity(ModelArgs a, Span<double> result)
+    {
+        var mu = a.Theta[..a.Columns];
+        var sigma = a.Theta[a.Columns..];
+        for (int i = 0; i < a.Rows; i++)
+        {
+            result[i] = LogDensityOf(a.Point(i), mu, sigma);
+        }
+    }
+
+    private static void GradientX(ModelArgs a, Span<double> result)
+    {
+        int d = a.Columns;
+        for (int i = 0; i < a.Rows; i++)
+        {
+            var x = a.Point(i);
+            for (int j = 0; j < d; j++)
+            {
+                double s = a.Theta[d + j];
+                result[(i * d) + j] = -(x[j] - a.Theta[j]) / (s * s);
+            }
+        }
+    }
+
+    private static void GradientTheta(ModelArgs a, Span<double> result)
+    {
+        int d = a.Columns;
+        for (int i = 0; i < a.Rows; i++)
+        {
+            var x = a.Point(i);
+            var row = result.Slice(i * 2 * d, 2 * d);
+            for (int j = 0; j < d; j++)
+            {
+                double s = a.Theta[d + j];
+                double r = x[j] - a.Theta[j];
+                row[j] = r / (s * s);
+                row[d + j] = (r * r / (s * s * s)) - (1.0 / s);
+            }
+        }
+    }
+
+    private static void Sample(SamplerArgs a, Span<double> result)
+    {
+        int d = a.Columns;
+        for (int i = 0; i < a.Rows; i++)
+        {
+            for (int j = 0; j < d; j++)
+            {
+                result[(i * d) + j] = a.Theta[j] + (a.Theta[d + j] * StandardNormal(a.Random));
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using System.Net.Sockets;
+using Demos.Maas.Transport;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Demos.Maas.Transports.Pipe;
+
+/// <summary>
+/// <c>pipe:///path/to/socket</c>: a Unix domain socket. Fastest way between processes on one
+/// machine, and a file the operating system's permissions protect. Available on Linux, macOS and
+/// Windows 10+.
+/// </summary>
+public sealed class PipeTransport : IMaasTransport
+{
+    /// <inheritdoc/>
+    public IReadOnlyList<string> Schemes { get; } = ["pipe", "unix"];
+
+    /// <inheritdoc/>
+    public async ValueTask<MaasConnection> ConnectAsync(Uri uri, CancellationToken cancellationToken = default)
+    {
+        string path = PathOf(uri);
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await SocketConnections.ConnectAsync(socket, new UnixDomainSocketEndPoint(path), uri, cancellationToken).ConfigureAwait(false);
+        return SocketConnections.Wrap(socket, uri.ToString());
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<IMaasListener> BindAsync(Uri uri, CancellationToken cancellationToken = default)
+    {
+        string path = PathOf(uri);
+        RemoveStaleSocket(path, uri);
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Bind(new UnixDomainSocketEndPoint(path));
+            socket.Listen(512);
+        }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+            throw new MaasException(MaasErrorCode.Unavailable, $"Cannot listen on {uri}: {ex.Message}", ex);
+        }
+
+        return ValueTask.FromResult<IMaasListener>(new SocketListener(socket, uri, static _ => { }, () => TryDelete(path)));
+    }
+
+    /// <summary>The socket path of a pipe URI: <c>pipe:///tmp/m.sock</c> → <c>/tmp/m.sock</c>.</summary>
+    public static string PathOf(Uri uri)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        string path = Uri.UnescapeDataString(uri.AbsolutePath);
+        if (!string.IsNullOrEmpty(uri.Host))
+        {
+            // pipe://relative/name is read as a path relative to the working directory.
+            path = uri.Host + path;
+        }
+
+        if (string.IsNullOrEmpty(path) || path == "/")
+        {
+            throw new MaasException(MaasErrorCode.InvalidArgument, $"'{uri}' names no socket path; use pipe:///path/to/model.sock.");
+        }
+
+        return path;
+    }
+
+    // A socket file left by a crashed server blocks bind; remove it only if nobody answers on it.
+    private static void RemoveStaleSocket(string path, Uri uri)
+    {
+        if (!File.Exists(path))
+        {
+            return;
+        }
+
+        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            probe.Connect(new UnixDomainSocketEndPoint(path));
+        }
+        catch (SocketException)
+        {
+            TryDelete(path);
+            return;
+        }
+
+        throw new MaasException(MaasErrorCode.Unavailable, $"Another server is already listening on {uri}.");
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Left for the next bind to clean up.
+        }
+    }
+}
+
+/// <summary>DI registration of the pipe transport.</summary>
+public static class PipeTransportServiceCollectionExtensions
+{
+    /// <summary>Registers <c>pipe://</c> (and <c>unix://</c>).</summary>
+    public static IServiceCollection AddPipeTransport(this IServiceCollection services)
+    {
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IMaasTransport, PipeTransport>());
+        return services;
+    }
+}

@@ -1,0 +1,102 @@
+using System.Net;
+using System.Net.Sockets;
+using Demos.Maas.Transport;
+
+namespace Demos.Maas.Transports;
+
+/// <summary>
+/// Accepts sockets from a bound listening socket and wraps each in a <see cref="StreamConnection"/>.
+/// Compiled into each socket transport (shared source, not a public assembly).
+/// </summary>
+internal sealed class SocketListener : IMaasListener
+{
+    private readonly Socket _socket;
+    private readonly Action<Socket> _configure;
+    private readonly Action? _onDispose;
+    private int _disposed;
+
+    public SocketListener(Socket socket, Uri uri, Action<Socket> configure, Action? onDispose = null)
+    {
+        _socket = socket;
+        Uri = uri;
+        _configure = configure;
+        _onDispose = onDispose;
+    }
+
+    public Uri Uri { get; }
+
+    public async ValueTask<MaasConnection?> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            Socket accepted;
+            try
+            {
+                accepted = await _socket.AcceptAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException || (ex is SocketException se && se.SocketErrorCode == SocketError.OperationAborted))
+            {
+                return null;
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
+            {
+                // The client gave up before we accepted it; wait for the next one.
+                continue;
+            }
+
+            _configure(accepted);
+            string remote = accepted.RemoteEndPoint?.ToString() is { Length: > 0 } r ? r : Uri.ToString();
+            return SocketConnections.Wrap(accepted, remote);
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _socket.Dispose();
+            _onDispose?.Invoke();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>Wraps connected sockets as connections.</summary>
+internal static class SocketConnections
+{
+    public static StreamConnection Wrap(Socket socket, string remote) =>
+        new(new NetworkStream(socket, ownsSocket: true), remote, abort: () =>
+        {
+            try
+            {
+                socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                // Already closed.
+            }
+
+            socket.Dispose();
+        });
+
+    /// <summary>Connects with a clear Unavailable error instead of a raw SocketException.</summary>
+    public static async ValueTask<Socket> ConnectAsync(Socket socket, EndPoint endPoint, Uri uri, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
+            return socket;
+        }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+            throw new MaasException(MaasErrorCode.Unavailable, $"Cannot connect to {uri}: {ex.Message} ({ex.SocketErrorCode}).", ex);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+}
