@@ -1,0 +1,96 @@
+using Demos.Maas.Client;
+using Demos.Maas.Models;
+using Demos.Maas.Transports.Pipe;
+using Demos.Maas.Transports.Tcp;
+
+namespace Demos.Maas.Cli.Tests;
+
+/// <summary>End to end with real processes: a `maas serve` server process, clients in this process.</summary>
+public sealed class CliProcessTests
+{
+    [Fact]
+    public async Task Serve_answers_over_pipe_and_tcp_and_drains_on_SIGTERM()
+    {
+        string socket = Path.Combine(Path.GetTempPath(), $"maas-cli-{Guid.NewGuid():N}.sock");
+        await using var server = MaasProcess.Start("serve", "--listen", $"pipe://{socket}", "--listen", "tcp://127.0.0.1:0", "--log-level", "Warning");
+        string tcp = "";
+        while (!tcp.StartsWith("tcp://", StringComparison.Ordinal))
+        {
+            tcp = await server.WaitForLineAsync("listening tcp");
+            tcp = "tcp" + tcp;
+        }
+
+        await server.WaitForLineAsync("serving");
+        foreach (var uri in new[] { $"pipe://{socket}", tcp })
+        {
+            await using var client = await MaasClient.ConnectAsync(uri, Options());
+            var gauss = await client.GetModelAsync("gaussian2d");
+            using var x = DoubleMatrix.FromRows([0.5, 1], [-1, 2]);
+            using var logp = await gauss.LogDensityAsync(x);
+            Assert.Equal(GaussianModel.LogDensityOf([0.5, 1], [0, 0], [1, 1]), logp[0, 0], 12);
+            Assert.Equal(GaussianModel.LogDensityOf([-1, 2], [0, 0], [1, 1]), logp[1, 0], 12);
+            using var draws = await gauss.SampleMatrixAsync(100, seed: 3);
+            using var local = await GaussianModel.Create(2).SampleMatrixAsync(100, seed: 3);
+            Assert.Equal(local.ToArray(), draws.ToArray());
+        }
+
+        server.Signal("TERM");
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("stopped", server.Stdout);
+        Assert.False(File.Exists(socket));
+    }
+
+    [Fact]
+    public async Task Serve_stops_cleanly_on_SIGINT()
+    {
+        await using var server = MaasProcess.Start("serve", "--listen", "tcp://127.0.0.1:0", "--model", "decay");
+        await server.WaitForLineAsync("serving");
+        server.Signal("INT");
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+    }
+
+    [Fact]
+    public async Task Demo_walks_through_every_capability()
+    {
+        var (code, stdout, stderr) = await MaasProcess.RunAsync("demo");
+        Assert.True(code == 0, stderr);
+        foreach (var expected in new[] { "== Info", "log p =", "identical: True", "d log p/dx", "1^T dF/d(A, lambda)", "version 2: mu = [1, -1]", "draws[2]", "NotFound:", "InvalidArgument:", "== Done" })
+        {
+            Assert.Contains(expected, stdout);
+        }
+    }
+
+    [Fact]
+    public async Task Info_lists_models_of_a_running_server()
+    {
+        await using var server = MaasProcess.Start("serve", "--listen", "tcp://127.0.0.1:0");
+        string tcp = "tcp" + await server.WaitForLineAsync("listening tcp");
+        await server.WaitForLineAsync("serving");
+        var (code, stdout, stderr) = await MaasProcess.RunAsync("info", tcp);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("model   gaussian1d", stdout);
+        Assert.Contains("model   decay", stdout);
+    }
+
+    [Theory]
+    [InlineData("info tcp://127.0.0.1:1", "Unavailable")]
+    [InlineData("info nonsense", "InvalidArgument")]
+    [InlineData("serve --listen tcp://127.0.0.1:0 --model no-such-model", "NotFound")]
+    [InlineData("serve --listen ftp://x", "InvalidArgument")]
+    public async Task Bad_input_gives_one_clear_line_and_a_nonzero_exit(string args, string code)
+    {
+        var (exit, _, stderr) = await MaasProcess.RunAsync(args.Split(' '));
+        Assert.NotEqual(0, exit);
+        Assert.StartsWith($"maas: {code}:", stderr.Trim());
+        Assert.DoesNotContain("   at ", stderr);
+        Assert.Single(stderr.Trim().Split('\n'));
+    }
+
+    private static MaasClientOptions Options()
+    {
+        var options = new MaasClientOptions();
+        options.Transports.Add(new PipeTransport());
+        options.Transports.Add(new TcpTransport());
+        return options;
+    }
+}

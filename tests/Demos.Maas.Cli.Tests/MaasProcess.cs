@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Demos.Maas.Cli.Tests;
+
+/// <summary>The real <c>maas</c> tool in a child process, as a user runs it.</summary>
+internal sealed class MaasProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
+    private readonly Lock _lock = new();
+
+    private MaasProcess(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (_lock) { _stdout.AppendLine(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (_lock) { _stderr.AppendLine(e.Data); } } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public int Id => _process.Id;
+
+    public string Stdout { get { lock (_lock) { return _stdout.ToString(); } } }
+
+    public string Stderr { get { lock (_lock) { return _stderr.ToString(); } } }
+
+    /// <summary>Path of the built tool (maas.dll next to the Cli project's output).</summary>
+    public static string ToolPath
+    {
+        get
+        {
+            string here = AppContext.BaseDirectory;
+            string config = here.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+            var dir = new DirectoryInfo(here);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Demos.Maas.Core.sln")))
+            {
+                dir = dir.Parent;
+            }
+
+            return Path.Combine(dir?.FullName ?? throw new InvalidOperationException("Repository root not found."), "src", "Demos.Maas.Cli", "bin", config, "net10.0", "maas.dll");
+        }
+    }
+
+    public static MaasProcess Start(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(ToolPath);
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        return new MaasProcess(Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start."));
+    }
+
+    /// <summary>Runs to completion; fails the test after 120 s (a hang).</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
+    {
+        await using var p = Start(args);
+        int code = await p.WaitForExitAsync(TimeSpan.FromSeconds(120));
+        return (code, p.Stdout, p.Stderr);
+    }
+
+    /// <summary>Waits for a line of stdout starting with <paramref name="prefix"/>; returns the rest.</summary>
+    public async Task<string> WaitForLineAsync(string prefix, TimeSpan? limit = null)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < (limit ?? TimeSpan.FromSeconds(60)))
+        {
+            foreach (var line in Stdout.Split('\n'))
+            {
+                if (line.StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    return line[prefix.Length..].Trim();
+                }
+            }
+
+            if (_process.HasExited)
+            {
+                break;
+            }
+
+            await Task.Delay(20);
+        }
+
+        throw new TimeoutException($"No '{prefix}' line. stdout:\n{Stdout}\nstderr:\n{Stderr}");
+    }
+
+    public void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan limit)
+    {
+        using var cts = new CancellationTokenSource(limit);
+        await _process.WaitForExitAsync(cts.Token);
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+}
