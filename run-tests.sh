@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds everything (warnings are errors), publishes the NativeAOT check, runs every test suite,
+# and ends with one line "N passed, N failed" summed over all suites.
+set -uo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+passed=0
+failed=0
+status=0
+log=$(mktemp -d)
+
+step() { echo; echo "== $*"; }
+
+step "restore and build (Release, warnings as errors)"
+if ! dotnet build Demos.Maas.Core.sln -c Release 2>&1 | tee "$log/build.txt" | grep -E "error|warn|Build succeeded|Time Elapsed"; then :; fi
+if ! grep -q "Build succeeded" "$log/build.txt" || grep -qE "[1-9][0-9]* Error\(s\)" "$log/build.txt"; then
+  echo "build failed"; echo "0 passed, 1 failed"; exit 1
+fi
+
+step "NativeAOT check: publish with every library rooted (any trim/AOT warning fails), then run it"
+if dotnet publish tests/Demos.Maas.AotCheck -c Release -o "$log/aot" > "$log/aot.txt" 2>&1 \
+   && ! grep -qiE "warning|error" "$log/aot.txt" && "$log/aot/Demos.Maas.AotCheck"; then
+  echo "AOT check passed"; passed=$((passed + 1))
+else
+  cat "$log/aot.txt"; echo "AOT check FAILED"; failed=$((failed + 1)); status=1
+fi
+
+step "dotnet test (xunit + FsCheck: unit, properties, end-to-end over inproc, pipe, tcp, real processes)"
+dotnet test Demos.Maas.Core.sln -c Release --no-build --logger "console;verbosity=minimal" > "$log/test.txt" 2>&1
+test_status=$?
+grep -vE "^\s*$" "$log/test.txt" | head -300
+while read -r f p; do
+  passed=$((passed + p)); failed=$((failed + f))
+done < <(grep -E "(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+" "$log/test.txt" | sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+).*/\1 \2/')
+if [ $test_status -ne 0 ]; then
+  status=1
+  if ! grep -qE "(Passed|Failed)! +- " "$log/test.txt"; then tail -50 "$log/test.txt"; failed=$((failed + 1)); fi
+fi
+
+echo
+echo "$passed passed, $failed failed"
+if [ $failed -ne 0 ]; then status=1; fi
+exit $status

@@ -1,0 +1,32 @@
+using Demos.Maas;
+using Demos.Maas.Client;
+using Demos.Maas.Models;
+using Demos.Maas.Server;
+using Demos.Maas.Transports.Pipe;
+using Demos.Maas.Transports.Tcp;
+
+// Besides being compiled with every library rooted, the native binary runs one round trip per
+// transport, so "publishes without warnings" also means "works" under NativeAOT.
+await using var server = new MaasServer(transports: [new PipeTransport(), new TcpTransport()]);
+server.AddModel(GaussianModel.Create(2)).AddModel(DecayModel.Create());
+string socket = Path.Combine(Path.GetTempPath(), $"maas-aot-{Environment.ProcessId}.sock");
+var uris = new[] { await server.ListenAsync("inproc://aot-check"), await server.ListenAsync($"pipe://{socket}"), await server.ListenAsync("tcp://127.0.0.1:0") };
+var options = new MaasClientOptions();
+options.Transports.Add(new PipeTransport());
+options.Transports.Add(new TcpTransport());
+foreach (var uri in uris)
+{
+    await using var client = await MaasClient.ConnectAsync(uri, options);
+    var model = await client.GetModelAsync("gaussian2d");
+    double logp = await model.LogDensityAsync([0.0, 0.0]);
+    using var draws = await model.SampleMatrixAsync(10, seed: 1);
+    var decay = await client.GetModelAsync("decay");
+    double[] y = await decay.EvaluateAsync([100.0, 0.3]);
+    Console.WriteLine($"{uri}: log p(0) = {logp:R}, {draws.Rows} draws, F[0] = {y[0]:R}");
+    if (Math.Abs(logp - GaussianModel.LogDensityOf([0.0, 0.0], [0.0, 0.0], [1.0, 1.0])) > 1e-12)
+    {
+        return 1;
+    }
+}
+
+return 0;
