@@ -19,7 +19,7 @@ public static class GaussianModel
         double[] mu = new double[dimension];
         double[] sigma = Enumerable.Repeat(1.0, dimension).ToArray();
         var builder = ModelBuilder.Create(name ?? $"gaussian{dimension}d")
-            .WithUuid(uuid ?? (dimension == 1 ? Uuid1D : ModelBuilder.NameBasedUuid($"gaussian{dimension}d", "1.0.0")))
+            .WithUuid(uuid ?? (dimension == 1 ? Uuid1D : ModelBuilder.NameBasedUuid($"gaussian{dimension}d")))
             .WithVersion("1.0.0")
             .WithDescription($"{dimension}-dimensional normal distribution with diagonal covariance.")
             .WithAuthors("Demos.Maas examples")
@@ -31,7 +31,7 @@ public static class GaussianModel
             .WithLogDensityThetaGradient(GradientTheta)
             .WithSampler(Sample);
         var data = DoubleMatrix.Rent(1000, dimension);
-        var rng = new Random(20261125);
+        var rng = new SeededRandom(20261125);
         for (int i = 0; i < data.Length; i++)
         {
             data.Span[i] = StandardNormal(rng);

@@ -103,8 +103,11 @@ internal static class MessageGenerators
         from offset in NonNegativeLong
         from update in Gen.OneOf(Gen.Constant<ParameterUpdate?>(null), Values.SelectMany(values => MaybeString.Select(id => (ParameterUpdate?)new ParameterUpdate { Values = values, UpdateId = id })))
         from timeout in Gen.OneOf(Gen.Constant<long?>(null), NonNegativeLong.Select(t => (long?)t))
+        from trace in MaybeString
+        from cache in Gen.Choose(0, 2)
         select (MaasMessage)new MaasRequest
         {
+            TraceParent = trace, Cache = (CacheMode)cache,
             Operation = (Operation)op, Model = model, X = x, Theta = theta, Vector = v, GradientKind = (GradientKind)kind,
             Count = count, Seed = seed, ChunkRows = chunk, Dataset = dataset, Offset = offset, Update = update, TimeoutMicros = timeout,
         };
@@ -147,8 +150,13 @@ internal static class MessageGenerators
         from message in AnyString
         select (MaasMessage)new GoodbyeMessage { Code = (MaasErrorCode)code, Message = message };
 
+    private static Gen<MaasMessage> ParametersChanged { get; } =
+        from model in ArbMap.Default.GeneratorFor<Guid>()
+        from version in NonNegativeLong
+        select (MaasMessage)new ParametersChangedMessage { Model = model, Version = version };
+
     public static Gen<MaasMessage> Any { get; } =
-        from message in Gen.OneOf(Hello, Welcome, Request, Response, Chunk, End, Error, Gen.Fresh<MaasMessage>(() => new CancelMessage()), Goodbye)
+        from message in Gen.OneOf(Hello, Welcome, Request, Response, Chunk, End, Error, Gen.Fresh<MaasMessage>(() => new CancelMessage()), Goodbye, ParametersChanged)
         from id in AnyUInt
         select WithId(message, id);
 

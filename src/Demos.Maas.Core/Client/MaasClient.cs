@@ -7,8 +7,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Demos.Maas.Client;
 
 /// <summary>
-/// A connection to a MaaS server. Hands out remote models as <see cref="IModel"/>; any number of
-/// calls run concurrently over the one connection and their answers may arrive in any order.
+/// A client of one MaaS server. Hands out remote models as <see cref="IModel"/>; any number of calls
+/// run concurrently over one connection and their answers may arrive in any order. When the
+/// connection is lost, calls on it fail with Unavailable and the next call connects again (the
+/// retry middleware turns that into transparent retries for idempotent operations).
 /// </summary>
 /// <example>
 /// <code>
@@ -17,44 +19,49 @@ namespace Demos.Maas.Client;
 /// using var logp = await model.LogDensityAsync(points);
 /// </code>
 /// </example>
-public sealed partial class MaasClient : IAsyncDisposable
+public sealed class MaasClient : IAsyncDisposable
 {
-    private readonly MaasConnection _connection;
-    private readonly FrameChannel _channel;
     private readonly MaasClientOptions _options;
+    private readonly IMaasTransport _transport;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<uint, PendingCall> _pending = new();
-    private readonly CancellationTokenSource _closed = new();
-    private readonly TaskCompletionSource<WelcomeMessage> _welcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly MaasDelegate _pipeline;
-    private SemaphoreSlim _slots = new(1, 1);
-    private Task _readLoop = Task.CompletedTask;
-    private Exception? _failure;
-    private int _nextId;
-    private volatile bool _goodbye;
+    private readonly SemaphoreSlim _connectLock = new(1, 1);
+    private readonly ConcurrentDictionary<Guid, long> _parameterVersions = new();
+    private ClientConnection? _current;
     private int _disposed;
 
-    private MaasClient(Uri uri, MaasConnection connection, MaasClientOptions options)
+    private MaasClient(Uri uri, IMaasTransport transport, MaasClientOptions options)
     {
         Uri = uri;
-        _connection = connection;
+        _transport = transport;
         _options = options;
         _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MaasClient>();
-        _channel = new FrameChannel(connection.Transport, options.MaxFrameBytes);
-        _pipeline = options.Pipeline.Build(TerminalAsync);
+        var factory = options.LoggerFactory ?? NullLoggerFactory.Instance;
+        Cache = options.Cache is { } cache ? new Middleware.ResultCache(cache) : null;
+        Coalescer = options.Coalescing is { } coalescing ? new Middleware.DynamicBatcher(coalescing) : null;
+        _pipeline = Middleware.MaasPipelines.BuildClient(TerminalAsync, options.Pipeline, options.UsageLog ? factory.CreateLogger("Demos.Maas.Usage") : null, Cache, options.Retry, Coalescer);
     }
+
+    /// <summary>The client-side result cache, when <see cref="MaasClientOptions.Cache"/> is set.</summary>
+    public Middleware.ResultCache? Cache { get; }
+
+    /// <summary>The coalescer, when <see cref="MaasClientOptions.Coalescing"/> is set.</summary>
+    public Middleware.DynamicBatcher? Coalescer { get; }
 
     /// <summary>The server's address.</summary>
     public Uri Uri { get; }
 
-    /// <summary>The server's Welcome: negotiated version, agent, limits.</summary>
-    public WelcomeMessage Server => _welcome.Task.IsCompletedSuccessfully ? _welcome.Task.Result : throw new InvalidOperationException("Not connected.");
+    /// <summary>The current connection's Welcome: negotiated version, agent, limits.</summary>
+    public WelcomeMessage Server => (_current ?? throw new InvalidOperationException("Not connected.")).Welcome;
 
-    /// <summary>False once the connection closed or the server said Goodbye.</summary>
-    public bool IsConnected => !_closed.IsCancellationRequested && !_goodbye;
+    /// <summary>True while the current connection is open and the server has not said Goodbye.</summary>
+    public bool IsConnected => _current?.IsUsable == true;
 
-    /// <summary>Calls waiting for an answer.</summary>
-    public int PendingCalls => _pending.Count;
+    /// <summary>Calls waiting for an answer on the current connection.</summary>
+    public int PendingCalls => _current?.PendingCalls ?? 0;
+
+    /// <summary>Connections made so far (1 + reconnects).</summary>
+    public int Connections { get; private set; }
 
     /// <summary>Connects and performs the handshake.</summary>
     public static Task<MaasClient> ConnectAsync(string uri, MaasClientOptions? options = null, CancellationToken cancellationToken = default) =>
@@ -72,27 +79,10 @@ public sealed partial class MaasClient : IAsyncDisposable
             transports.Add(new InProcessTransport());
         }
 
-        var transport = TransportSelector.Select(transports, uri);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.ConnectTimeout);
-        MaasConnection connection;
+        var client = new MaasClient(uri, TransportSelector.Select(transports, uri), options);
         try
         {
-            connection = await transport.ConnectAsync(uri, timeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new MaasException(MaasErrorCode.Unavailable, $"Connecting to {uri} timed out after {options.ConnectTimeout.TotalSeconds:0.#} s.");
-        }
-        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException)
-        {
-            throw new MaasException(MaasErrorCode.Unavailable, $"Cannot connect to {uri}: {ex.Message}", ex);
-        }
-
-        var client = new MaasClient(uri, connection, options);
-        try
-        {
-            await client.HandshakeAsync(timeout.Token, cancellationToken).ConfigureAwait(false);
+            await client.GetConnectionAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -106,8 +96,7 @@ public sealed partial class MaasClient : IAsyncDisposable
     /// <summary>Info of every model the server hosts.</summary>
     public async Task<IReadOnlyList<ModelInfo>> ListModelsAsync(CancellationToken cancellationToken = default)
     {
-        var context = new MaasCallContext(new MaasRequest { Operation = Operation.ListModels }, isServer: false, cancellationToken) { Timeout = _options.DefaultTimeout };
-        await _pipeline(context).ConfigureAwait(false);
+        var context = await InvokeAsync(new MaasRequest { Operation = Operation.ListModels }, null, _options.DefaultTimeout, cancellationToken).ConfigureAwait(false);
         return context.Response?.Models ?? throw new MaasException(MaasErrorCode.ProtocolError, "ListModels answered without models.");
     }
 
@@ -116,8 +105,7 @@ public sealed partial class MaasClient : IAsyncDisposable
     public async Task<RemoteModel> GetModelAsync(string nameOrUuid, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(nameOrUuid);
-        var context = new MaasCallContext(new MaasRequest { Operation = Operation.Info, Model = nameOrUuid }, isServer: false, cancellationToken) { Timeout = _options.DefaultTimeout };
-        await _pipeline(context).ConfigureAwait(false);
+        var context = await InvokeAsync(new MaasRequest { Operation = Operation.Info, Model = nameOrUuid }, null, _options.DefaultTimeout, cancellationToken).ConfigureAwait(false);
         var info = context.Response?.Info ?? throw new MaasException(MaasErrorCode.ProtocolError, "Info answered without info.");
         return new RemoteModel(this, info, new CallOptions { Timeout = _options.DefaultTimeout });
     }
@@ -134,31 +122,33 @@ public sealed partial class MaasClient : IAsyncDisposable
             return;
         }
 
-        _failure ??= new MaasException(MaasErrorCode.Unavailable, "The client was disposed.");
-        await _closed.CancelAsync().ConfigureAwait(false);
-        await _channel.CloseOutputAsync().ConfigureAwait(false);
-        _channel.CompleteInput();
-        _connection.Abort();
-        try
+        var current = _current;
+        if (current is not null)
         {
-            await _readLoop.ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException)
-        {
-            // Closing is what we asked for.
+            await current.DisposeAsync().ConfigureAwait(false);
         }
 
-        FailAll();
-        await _connection.DisposeAsync().ConfigureAwait(false);
-        _channel.Dispose();
+        Cache?.Dispose();
+        Coalescer?.Dispose();
     }
 
+    /// <summary>The last parameter version this client knows for a model (from responses and server notifications), or 0.</summary>
+    public long KnownParameterVersion(Guid model) => _parameterVersions.TryGetValue(model, out long v) ? v : 0;
+
     /// <summary>Runs a request through the client pipeline (used by <see cref="RemoteModel"/>).</summary>
-    internal async ValueTask<MaasCallContext> InvokeAsync(MaasRequest request, IModel model, TimeSpan? timeout, CancellationToken cancellationToken)
+    internal async ValueTask<MaasCallContext> InvokeAsync(MaasRequest request, IModel? model, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         var context = new MaasCallContext(request, isServer: false, cancellationToken) { Model = model, Timeout = timeout };
         await _pipeline(context).ConfigureAwait(false);
         return context;
+    }
+
+    internal void NoteParameterVersion(Guid model, long version)
+    {
+        if (model != Guid.Empty && version > 0)
+        {
+            _parameterVersions.AddOrUpdate(model, version, (_, old) => Math.Max(old, version));
+        }
     }
 
     private ValueTask TerminalAsync(MaasCallContext context)
@@ -172,29 +162,69 @@ public sealed partial class MaasClient : IAsyncDisposable
         return CallIntoAsync(context);
     }
 
-    private async ValueTask CallIntoAsync(MaasCallContext context) =>
-        context.Response = await CallAsync(context.Request, context.Timeout, context.CancellationToken).ConfigureAwait(false);
-
-    private async Task HandshakeAsync(CancellationToken timeout, CancellationToken caller)
+    private async ValueTask CallIntoAsync(MaasCallContext context)
     {
-        _readLoop = Task.Run(ReadLoopAsync, CancellationToken.None);
-        try
+        var connection = await GetConnectionAsync(context.CancellationToken).ConfigureAwait(false);
+        var response = await connection.CallAsync(context.Request, context.Timeout, context.CancellationToken).ConfigureAwait(false);
+        if (response.Parameters is { } parameters && context.Model is { } model)
         {
-            await _channel.SendAsync(new HelloMessage
-            {
-                Version = _options.ProtocolVersion,
-                Agent = _options.Agent,
-                MaxFrameBytes = (uint)_options.MaxFrameBytes,
-                Credentials = _options.Credentials,
-            }, timeout).ConfigureAwait(false);
-            var welcome = await _welcome.Task.WaitAsync(timeout).ConfigureAwait(false);
-            _channel.MaxOutgoingFrameBytes = welcome.MaxFrameBytes == 0 ? int.MaxValue : (int)Math.Min(welcome.MaxFrameBytes, int.MaxValue);
-            int slots = welcome.MaxInFlight == 0 ? 1024 : (int)Math.Min(welcome.MaxInFlight, 1 << 20);
-            _slots = new SemaphoreSlim(slots, slots);
+            NoteParameterVersion(model.Info.Uuid, parameters.Version);
         }
-        catch (OperationCanceledException) when (!caller.IsCancellationRequested)
+
+        context.Response = response;
+    }
+
+    private async IAsyncEnumerable<DoubleMatrix> StreamAsync(MaasRequest request, TimeSpan? timeout, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await foreach (var chunk in connection.StreamAsync(request, timeout, cancellationToken).ConfigureAwait(false))
         {
-            throw new MaasException(MaasErrorCode.Unavailable, $"{Uri} did not complete the handshake within {_options.ConnectTimeout.TotalSeconds:0.#} s.");
+            yield return chunk;
         }
     }
+
+    private async ValueTask<ClientConnection> GetConnectionAsync(CancellationToken cancellationToken)
+    {
+        var current = _current;
+        if (current is { IsUsable: true })
+        {
+            return current;
+        }
+
+        await _connectLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                throw new MaasException(MaasErrorCode.Unavailable, "The client was disposed.");
+            }
+
+            current = _current;
+            if (current is { IsUsable: true })
+            {
+                return current;
+            }
+
+            if (current is not null && !_options.Reconnect)
+            {
+                throw new MaasException(MaasErrorCode.Unavailable, $"The connection to {Uri} is closed (MaasClientOptions.Reconnect is off).");
+            }
+
+            var next = await ClientConnection.OpenAsync(Uri, _transport, _options, _logger, OnParametersChanged, cancellationToken).ConfigureAwait(false);
+            _current = next;
+            Connections++;
+            if (current is not null)
+            {
+                _ = current.DisposeAsync().AsTask();
+            }
+
+            return next;
+        }
+        finally
+        {
+            _connectLock.Release();
+        }
+    }
+
+    private void OnParametersChanged(ParametersChangedMessage changed) => NoteParameterVersion(changed.Model, changed.Version);
 }

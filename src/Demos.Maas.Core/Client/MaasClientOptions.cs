@@ -19,6 +19,9 @@ public sealed class MaasClientOptions
     /// <summary>Deadline applied to every call that sets none; null = no deadline.</summary>
     public TimeSpan? DefaultTimeout { get; set; }
 
+    /// <summary>Connect again on the next call after the connection was lost. Default true.</summary>
+    public bool Reconnect { get; set; } = true;
+
     /// <summary>Largest response frame accepted. Default 64 MiB.</summary>
     public int MaxFrameBytes { get; set; } = FrameCodec.DefaultMaxFrameBytes;
 
@@ -31,6 +34,18 @@ public sealed class MaasClientOptions
     /// <summary>Client software name sent in Hello.</summary>
     public string Agent { get; set; } = $"demos-maas-dotnet/{typeof(MaasClientOptions).Assembly.GetName().Version?.ToString(3)}";
 
+    /// <summary>Client-side result cache (saves the round trip); null (default) = none.</summary>
+    public Middleware.ResultCacheOptions? Cache { get; set; }
+
+    /// <summary>Retries of idempotent calls on Unavailable; null = none. On by default.</summary>
+    public Middleware.RetryOptions? Retry { get; set; } = new();
+
+    /// <summary>Merge concurrent small calls of many callers into batched requests; null (default) = off.</summary>
+    public Middleware.BatchingOptions? Coalescing { get; set; }
+
+    /// <summary>Write one structured usage line per call to the "Demos.Maas.Usage" logger. Default false.</summary>
+    public bool UsageLog { get; set; }
+
     /// <summary>Client-side middleware, first = outermost.</summary>
     public MaasPipelineBuilder Pipeline { get; } = new();
 
@@ -41,6 +56,9 @@ public sealed class MaasClientOptions
 /// <summary>Per-call settings for a remote model (see <see cref="RemoteModel.WithOptions"/>).</summary>
 public sealed record CallOptions
 {
+    /// <summary>Result cache use for these calls (client cache, and the server's: the mode travels with the request).</summary>
+    public Protocol.CacheMode Cache { get; init; }
+
     /// <summary>Deadline of each call, measured from when it starts. It travels to the server, which cancels the model's work when it passes.</summary>
     public TimeSpan? Timeout { get; init; }
 }

@@ -22,6 +22,8 @@ internal sealed class PendingCall
         }
     }
 
+    private long _nextSequence;
+
     public uint Id { get; }
 
     public Task<MaasResponse> Response => _unary!.Task;
@@ -44,6 +46,13 @@ internal sealed class PendingCall
 
                 break;
             case StreamChunkMessage chunk when _stream is not null:
+                if (chunk.Sequence != _nextSequence++)
+                {
+                    chunk.Rows.Dispose();
+                    _stream.Writer.TryComplete(new MaasException(MaasErrorCode.ProtocolError, $"Stream chunk {chunk.Sequence} arrived where {_nextSequence - 1} was due."));
+                    break;
+                }
+
                 ReceivedRows += chunk.Rows.Rows;
                 if (!_stream.Writer.TryWrite(chunk.Rows))
                 {

@@ -8,7 +8,7 @@ namespace Demos.Maas.Client;
 /// are one request answered by many chunks). Errors arrive as <see cref="MaasException"/> with the
 /// server's code and message.
 /// </summary>
-public sealed class RemoteModel : IModel
+public sealed class RemoteModel : IModel, IVersionedParameters
 {
     private readonly MaasClient _client;
     private readonly CallOptions _options;
@@ -24,6 +24,9 @@ public sealed class RemoteModel : IModel
 
     /// <inheritdoc/>
     public ModelInfo Info { get; }
+
+    /// <summary>The last parameter version the client has seen for this model (from updates and server notifications).</summary>
+    public long ParameterVersion => _client.KnownParameterVersion(Info.Uuid);
 
     /// <summary>The connection this proxy uses.</summary>
     public MaasClient Client => _client;
@@ -65,6 +68,11 @@ public sealed class RemoteModel : IModel
     public IAsyncEnumerable<DoubleMatrix> SampleAsync(SampleRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (request.Count < 0 || request.ChunkRows < 0)
+        {
+            throw MaasException.InvalidArgument($"{Info.Name}.Sample: count {request.Count} and chunk size {request.ChunkRows} must not be negative.");
+        }
+
         return StreamAsync(new MaasRequest { Operation = Operation.Sample, Count = request.Count, Seed = request.Seed, ChunkRows = request.ChunkRows, Theta = request.Theta }, cancellationToken);
     }
 
@@ -79,6 +87,11 @@ public sealed class RemoteModel : IModel
     public IAsyncEnumerable<DoubleMatrix> ReadDatasetAsync(DataRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (request.Offset < 0 || request.ChunkRows < 0)
+        {
+            throw MaasException.InvalidArgument($"{Info.Name}.ReadData: offset {request.Offset} and chunk size {request.ChunkRows} must not be negative.");
+        }
+
         return StreamAsync(new MaasRequest { Operation = Operation.ReadData, Dataset = request.Name, Offset = request.Offset, Count = request.Count, ChunkRows = request.ChunkRows }, cancellationToken);
     }
 
@@ -103,6 +116,7 @@ public sealed class RemoteModel : IModel
     private ValueTask<MaasCallContext> RunAsync(MaasRequest request, CancellationToken cancellationToken)
     {
         request.Model = _address;
+        request.Cache = _options.Cache;
         return _client.InvokeAsync(request, this, _options.Timeout, cancellationToken);
     }
 

@@ -33,6 +33,9 @@ public sealed class MaasCallContext
     /// <summary>Who is calling, when a transport or middleware established it.</summary>
     public string? CallerIdentity { get; set; }
 
+    /// <summary>Credentials the client presented in Hello (server side), for authentication middleware.</summary>
+    public string? Credentials { get; set; }
+
     /// <summary>The model the call is for, once resolved.</summary>
     public IModel? Model { get; set; }
 
@@ -62,6 +65,14 @@ public sealed class MaasPipelineBuilder
     {
         ArgumentNullException.ThrowIfNull(middleware);
         _middleware.Add(middleware);
+        return this;
+    }
+
+    /// <summary>Adds all middleware of <paramref name="other"/>, in its order.</summary>
+    public MaasPipelineBuilder UseAll(MaasPipelineBuilder other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        _middleware.AddRange(other._middleware);
         return this;
     }
 

@@ -81,6 +81,12 @@ public static class ServiceCollectionExtensions
             return this;
         }
 
+        public IMaasServerBuilder AddModel(Func<IModel> factory, int workers)
+        {
+            Services.AddSingleton(new ModelRegistration(_ => Middleware.ModelWorkers.Create(factory, workers)));
+            return this;
+        }
+
         public IMaasServerBuilder AddModel(Func<IServiceProvider, IModel> factory)
         {
             Services.AddSingleton(new ModelRegistration(factory));
@@ -115,6 +121,9 @@ public interface IMaasServerBuilder
     /// <summary>Hosts a model instance.</summary>
     IMaasServerBuilder AddModel(IModel model);
 
+    /// <summary>Hosts a model that is not thread-safe on <paramref name="workers"/> instances made by <paramref name="factory"/>.</summary>
+    IMaasServerBuilder AddModel(Func<IModel> factory, int workers);
+
     /// <summary>Hosts a model made from services.</summary>
     IMaasServerBuilder AddModel(Func<IServiceProvider, IModel> factory);
 
@@ -140,8 +149,15 @@ public sealed class MaasClientFactory(IEnumerable<IMaasTransport> transports, IO
             MaxFrameBytes = configured.MaxFrameBytes,
             Credentials = configured.Credentials,
             Agent = configured.Agent,
+            ProtocolVersion = configured.ProtocolVersion,
+            Reconnect = configured.Reconnect,
+            Cache = configured.Cache,
+            Retry = configured.Retry,
+            Coalescing = configured.Coalescing,
+            UsageLog = configured.UsageLog,
             LoggerFactory = configured.LoggerFactory ?? loggerFactory,
         };
+        effective.Pipeline.UseAll(configured.Pipeline);
         foreach (var t in transports.Concat(configured.Transports))
         {
             effective.Transports.Add(t);

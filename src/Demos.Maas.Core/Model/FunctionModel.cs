@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 namespace Demos.Maas;
 
 /// <summary>The model <see cref="ModelBuilder.Build"/> makes: registered functions behind <see cref="IModel"/>.</summary>
-internal sealed class FunctionModel : IModel
+internal sealed class FunctionModel : IModel, IVersionedParameters
 {
     private const int TargetChunkValues = 64 * 1024;
     private const int RememberedUpdateIds = 1024;
@@ -50,6 +50,8 @@ internal sealed class FunctionModel : IModel
 
     public ModelInfo Info { get; }
 
+    public long ParameterVersion => _theta.Version;
+
     public ValueTask<DoubleMatrix> EvaluateAsync(DoubleMatrix x, ReadOnlyMemory<double> theta = default, CancellationToken cancellationToken = default)
     {
         ModelArguments.CheckColumns(Info, "Evaluate", "x", x, Info.InputDimension);
@@ -92,7 +94,7 @@ internal sealed class FunctionModel : IModel
 
         var theta = ResolveTheta(request.Theta);
         ulong seed = request.Seed ?? BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
-        var random = new Random(FoldSeed(seed));
+        var random = new SeededRandom(seed);
         int columns = Info.InputDimension;
         int chunk = request.ChunkRows > 0 ? request.ChunkRows : Math.Max(1, TargetChunkValues / Math.Max(1, columns));
         for (long done = 0; done < request.Count;)
@@ -202,8 +204,6 @@ internal sealed class FunctionModel : IModel
             return ValueTask.FromResult(Snapshot(_theta));
         }
     }
-
-    internal static int FoldSeed(ulong seed) => unchecked((int)(seed ^ (seed >> 32)));
 
     private ValueTask<DoubleMatrix> Run(BatchFunction? function, string operation, DoubleMatrix x, DoubleMatrix? vector, int resultColumns, ReadOnlyMemory<double> theta, CancellationToken cancellationToken)
     {

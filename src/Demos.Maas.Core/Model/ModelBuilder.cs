@@ -48,7 +48,10 @@ public sealed class ModelBuilder
         return new ModelBuilder(name);
     }
 
-    /// <summary>Sets the persistent uuid. Without one, a name-based uuid is derived from name and version.</summary>
+    /// <summary>Namespace of the name-based uuids models get when they set none (RFC 9562 version 5).</summary>
+    public static readonly Guid UuidNamespace = new("4a8f0c1e-9b7d-4e3a-8c5f-1d2e3f405162");
+
+    /// <summary>Sets the persistent uuid. Without one, <see cref="NameBasedUuid"/> of the name is used.</summary>
     public ModelBuilder WithUuid(Guid uuid) { Uuid = uuid; return this; }
 
     /// <summary>Sets the model version.</summary>
@@ -184,7 +187,7 @@ public sealed class ModelBuilder
 
         var info = new ModelInfo
         {
-            Uuid = Uuid ?? NameBasedUuid(Name, Version),
+            Uuid = Uuid ?? NameBasedUuid(Name),
             Name = Name,
             Version = Version,
             Description = Description,
@@ -198,12 +201,18 @@ public sealed class ModelBuilder
         return new FunctionModel(info, this);
     }
 
-    /// <summary>A stable uuid from a name and version (RFC 9562 version 5 layout over SHA-1).</summary>
-    public static Guid NameBasedUuid(string name, string version)
+    /// <summary>
+    /// The version-5 uuid of <paramref name="name"/> in <see cref="UuidNamespace"/>: stable across
+    /// model versions and reproducible anywhere, e.g. Python's <c>uuid.uuid5(namespace, name)</c>.
+    /// </summary>
+    public static Guid NameBasedUuid(string name)
     {
+        ArgumentNullException.ThrowIfNull(name);
+        byte[] input = [.. UuidNamespace.ToByteArray(bigEndian: true), .. Encoding.UTF8.GetBytes(name)];
+
         // SHA-1 is what RFC 9562 prescribes for version-5 uuids; this is naming, not security.
 #pragma warning disable CA5350
-        byte[] hash = SHA1.HashData(Encoding.UTF8.GetBytes("demos-maas:" + name + "@" + version));
+        byte[] hash = SHA1.HashData(input);
 #pragma warning restore CA5350
         Span<byte> bytes = hash.AsSpan(0, 16);
         bytes[6] = (byte)((bytes[6] & 0x0F) | 0x50);

@@ -196,7 +196,7 @@ internal sealed class FrameChannel : IDisposable
 
                 if (result.IsCompleted || result.IsCanceled)
                 {
-                    if (!buffer.IsEmpty && skipRemaining == 0)
+                    if (!buffer.IsEmpty || skipRemaining > 0)
                     {
                         throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"The connection ended inside a frame ({buffer.Length} bytes of it received).");
                     }

@@ -40,6 +40,7 @@ public static partial class MessageCodec
             case ErrorMessage m: WriteError(ref writer, m); break;
             case CancelMessage: writer.WriteMapHeader(0); break;
             case GoodbyeMessage m: WriteGoodbye(ref writer, m); break;
+            case ParametersChangedMessage m: WriteParametersChanged(ref writer, m); break;
             default: throw new ArgumentException($"Unknown message {message.GetType().Name}.", nameof(message));
         }
     }
@@ -79,6 +80,7 @@ public static partial class MessageCodec
                 MessageType.Error => ReadError(ref reader),
                 MessageType.Cancel => ReadCancel(ref reader),
                 MessageType.Goodbye => ReadGoodbye(ref reader),
+                MessageType.ParametersChanged => ReadParametersChanged(ref reader),
                 _ => throw Malformed($"unknown message type {type}"),
             };
             for (int i = 3; i < count; i++)
@@ -275,6 +277,8 @@ public static partial class MessageCodec
             + (m.Dataset is null ? 0 : 1)
             + (m.Offset != 0 ? 1 : 0)
             + (m.Update is null ? 0 : m.Update.UpdateId is null ? 1 : 2)
+            + (m.TraceParent is null ? 0 : 1)
+            + (m.Cache == CacheMode.Default ? 0 : 1)
             + (m.TimeoutMicros is null ? 0 : 1);
         w.WriteMapHeader(count);
         w.WriteString("op"u8);
@@ -296,6 +300,8 @@ public static partial class MessageCodec
             if (update.UpdateId is not null) { w.WriteString("update_id"u8); w.Write(update.UpdateId); }
         }
 
+        if (m.TraceParent is not null) { w.WriteString("trace"u8); w.Write(m.TraceParent); }
+        if (m.Cache != CacheMode.Default) { w.WriteString("cache"u8); w.Write((uint)m.Cache); }
         if (m.TimeoutMicros is { } timeout) { w.WriteString("timeout_us"u8); w.Write((ulong)Math.Max(0, timeout)); }
     }
 
@@ -322,6 +328,8 @@ public static partial class MessageCodec
             else if (key.SequenceEqual("offset"u8)) { m.Offset = checked((long)r.ReadUInt64()); }
             else if (key.SequenceEqual("values"u8)) { values = ReadValues(ref r); }
             else if (key.SequenceEqual("update_id"u8)) { updateId = ReadString(ref r); }
+            else if (key.SequenceEqual("trace"u8)) { m.TraceParent = ReadString(ref r); }
+            else if (key.SequenceEqual("cache"u8)) { m.Cache = (CacheMode)r.ReadUInt32(); }
             else if (key.SequenceEqual("timeout_us"u8)) { m.TimeoutMicros = (long)Math.Min(r.ReadUInt64(), long.MaxValue); }
             else { Skip(ref r, 1); }
         }
@@ -543,6 +551,34 @@ public static partial class MessageCodec
             var key = ReadKey(ref r);
             if (key.SequenceEqual("code"u8)) { m.Code = (MaasErrorCode)r.ReadUInt32(); }
             else if (key.SequenceEqual("message"u8)) { m.Message = ReadString(ref r); }
+            else { Skip(ref r, 1); }
+        }
+
+        return m;
+    }
+
+    private static void WriteParametersChanged(ref MessagePackWriter w, ParametersChangedMessage m)
+    {
+        w.WriteMapHeader(2);
+        w.WriteString("model"u8);
+        w.Write(m.Model.ToString("D"));
+        w.WriteString("version"u8);
+        w.Write((ulong)m.Version);
+    }
+
+    private static ParametersChangedMessage ReadParametersChanged(ref MessagePackReader r)
+    {
+        var m = new ParametersChangedMessage();
+        int n = r.ReadMapHeader();
+        for (int i = 0; i < n; i++)
+        {
+            var key = ReadKey(ref r);
+            if (key.SequenceEqual("model"u8))
+            {
+                string text = ReadString(ref r);
+                m.Model = Guid.TryParse(text, out var uuid) ? uuid : throw Malformed($"model '{text}' is not a uuid");
+            }
+            else if (key.SequenceEqual("version"u8)) { m.Version = checked((long)r.ReadUInt64()); }
             else { Skip(ref r, 1); }
         }
 

@@ -21,7 +21,7 @@ public enum MessageType
     /// <summary>Server → client: the end of a stream.</summary>
     StreamEnd = 6,
 
-    /// <summary>Either way: a request failed (id ≠ 0) or the connection did (id = 0).</summary>
+    /// <summary>Server → client: a request failed (id ≠ 0) or the connection did (id = 0).</summary>
     Error = 7,
 
     /// <summary>Client → server: abandon request <c>id</c>.</summary>
@@ -29,6 +29,9 @@ public enum MessageType
 
     /// <summary>Server → client: the server is draining; send no new requests.</summary>
     Goodbye = 9,
+
+    /// <summary>Server → client, unsolicited: a model's parameters changed (lets client caches drop stale results).</summary>
+    ParametersChanged = 10,
 }
 
 /// <summary>Operation codes of requests. Numbers are on the wire.</summary>
@@ -171,6 +174,12 @@ public sealed class MaasRequest : MaasMessage
     /// <summary>UpdateParameters: the update.</summary>
     public ParameterUpdate? Update { get; set; }
 
+    /// <summary>W3C traceparent of the caller's span, so server spans join the caller's trace.</summary>
+    public string? TraceParent { get; set; }
+
+    /// <summary>Result cache control for this call.</summary>
+    public CacheMode Cache { get; set; }
+
     /// <summary>Time left until the caller's deadline, in microseconds; null = none.</summary>
     public long? TimeoutMicros { get; set; }
 }
@@ -260,4 +269,30 @@ public sealed class GoodbyeMessage : MaasMessage
 
     /// <summary>For people.</summary>
     public string Message { get; set; } = "";
+}
+
+/// <summary>A model's parameters changed on the server; sent to every connection.</summary>
+public sealed class ParametersChangedMessage : MaasMessage
+{
+    /// <inheritdoc/>
+    public override MessageType Type => MessageType.ParametersChanged;
+
+    /// <summary>The model's uuid.</summary>
+    public Guid Model { get; set; }
+
+    /// <summary>Its new parameter version.</summary>
+    public long Version { get; set; }
+}
+
+/// <summary>Per-call control of result caches (client and server). The numbers are on the wire.</summary>
+public enum CacheMode
+{
+    /// <summary>Use the cache if the model is opted in.</summary>
+    Default = 0,
+
+    /// <summary>Use the cache for this call even if the model is not opted in.</summary>
+    Use = 1,
+
+    /// <summary>Neither read nor write the cache for this call.</summary>
+    Bypass = 2,
 }

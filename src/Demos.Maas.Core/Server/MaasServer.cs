@@ -27,6 +27,7 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
     private readonly List<(IMaasListener Listener, Task AcceptLoop)> _listeners = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _lock = new();
+    private readonly ILogger? _usageLog;
     private MaasDelegate? _pipeline;
     private int _draining;
     private int _running;
@@ -42,7 +43,10 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
         }
 
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MaasServer>();
-        Dispatcher = new ModelDispatcher(Models);
+        _usageLog = Options.UsageLog ? (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Demos.Maas.Usage") : null;
+        Cache = Options.Cache is { } cache ? new Middleware.ResultCache(cache) : null;
+        Batcher = Options.Batching is { } batching ? new Middleware.DynamicBatcher(batching) : null;
+        Dispatcher = new ModelDispatcher(Models, BroadcastParametersChanged);
     }
 
     /// <summary>Settings.</summary>
@@ -69,7 +73,13 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
     /// <summary>Calls running now, over all connections.</summary>
     public int RunningCalls => Volatile.Read(ref _running);
 
-    internal MaasDelegate Pipeline => _pipeline ??= _pipelineBuilder.Build(Dispatcher.InvokeAsync);
+    internal MaasDelegate Pipeline => _pipeline ??= BuildPipeline();
+
+    /// <summary>The shared result cache, when <see cref="MaasServerOptions.Cache"/> is set.</summary>
+    public Middleware.ResultCache? Cache { get; }
+
+    /// <summary>The dynamic batcher, when <see cref="MaasServerOptions.Batching"/> is set.</summary>
+    public Middleware.DynamicBatcher? Batcher { get; }
 
     private ModelDispatcher Dispatcher { get; }
 
@@ -77,6 +87,13 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
     public MaasServer AddModel(IModel model)
     {
         Models.Add(model);
+        return this;
+    }
+
+    /// <summary>Hosts a model that is not thread-safe on <paramref name="workers"/> instances, each used by one call at a time.</summary>
+    public MaasServer AddModel(Func<IModel> factory, int workers)
+    {
+        Models.Add(Middleware.ModelWorkers.Create(factory, workers));
         return this;
     }
 
@@ -210,7 +227,20 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
     {
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
         _stopping.Dispose();
+        Cache?.Dispose();
+        Batcher?.Dispose();
     }
+
+    private void BroadcastParametersChanged(Guid model, long version)
+    {
+        foreach (var connection in _connections.Keys)
+        {
+            connection.NotifyParametersChanged(model, version);
+        }
+    }
+
+    private MaasDelegate BuildPipeline() =>
+        Middleware.MaasPipelines.BuildServer(Dispatcher.InvokeAsync, _pipelineBuilder, _usageLog, Cache, Batcher, Models.TryResolve);
 
     internal void CallStarted() => Interlocked.Increment(ref _running);
 

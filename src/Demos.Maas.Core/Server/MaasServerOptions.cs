@@ -20,6 +20,15 @@ public sealed class MaasServerOptions
     /// <summary>How long a new connection may take to send Hello. Default 10 s.</summary>
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Result cache shared by all clients; null (default) = no cache.</summary>
+    public Middleware.ResultCacheOptions? Cache { get; set; }
+
+    /// <summary>Dynamic batching of concurrent small calls; null (default) = off.</summary>
+    public Middleware.BatchingOptions? Batching { get; set; }
+
+    /// <summary>Write one structured usage line per call to the "Demos.Maas.Usage" logger. Default false.</summary>
+    public bool UsageLog { get; set; }
+
     /// <summary>Server software name sent in Welcome.</summary>
     public string Agent { get; set; } = $"demos-maas-dotnet/{typeof(MaasServerOptions).Assembly.GetName().Version?.ToString(3)}";
 }

@@ -8,8 +8,10 @@ namespace Demos.Maas.Server;
 /// info (so hand-written <see cref="IModel"/>s get the same argument checks as built ones), calls
 /// it, and checks the shape of what it returned.
 /// </summary>
-internal sealed class ModelDispatcher(ModelRegistry models)
+internal sealed class ModelDispatcher(ModelRegistry models, Action<Guid, long> parametersChanged)
 {
+    private readonly UpdateLedger _updates = new();
+
     public async ValueTask InvokeAsync(MaasCallContext context)
     {
         var request = context.Request;
@@ -18,6 +20,11 @@ internal sealed class ModelDispatcher(ModelRegistry models)
         {
             context.Response = new MaasResponse { Models = [.. models.All.Select(m => m.Info)] };
             return;
+        }
+
+        if (request.Operation is < Operation.ListModels or > Operation.UpdateParameters)
+        {
+            throw MaasException.InvalidArgument($"Unknown operation {(int)request.Operation}.");
         }
 
         var model = context.Model ??= models.Resolve(request.Model);
@@ -61,12 +68,13 @@ internal sealed class ModelDispatcher(ModelRegistry models)
                 ModelArguments.CheckTheta(info, request.Theta.Span);
                 ulong seed = request.Seed ?? BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
                 context.StreamSeed = seed;
-                context.Stream = model.SampleAsync(new SampleRequest { Count = request.Count, Seed = seed, ChunkRows = request.ChunkRows, Theta = request.Theta }, ct);
+                context.Stream = CheckChunks(info, "Sample", model.SampleAsync(new SampleRequest { Count = request.Count, Seed = seed, ChunkRows = request.ChunkRows, Theta = request.Theta }, ct), info.InputDimension, request.Count, ct);
                 break;
             case Operation.ListData:
                 context.Response = new MaasResponse { Datasets = await model.ListDatasetsAsync(ct).ConfigureAwait(false) };
                 break;
             case Operation.ReadData:
+                Require(info, ModelCapabilities.Data, "ReadData");
                 if (string.IsNullOrEmpty(request.Dataset))
                 {
                     throw MaasException.InvalidArgument($"{info.Name}.ReadData: 'dataset' is required.");
@@ -78,15 +86,40 @@ internal sealed class ModelDispatcher(ModelRegistry models)
                 context.Response = new MaasResponse { Parameters = await model.GetParametersAsync(ct).ConfigureAwait(false) };
                 break;
             case Operation.UpdateParameters:
+                Require(info, ModelCapabilities.Parameters, "UpdateParameters");
                 if (request.Update is null)
                 {
                     throw MaasException.InvalidArgument($"{info.Name}.UpdateParameters: 'values' is required.");
                 }
 
-                context.Response = new MaasResponse { Parameters = await model.UpdateParametersAsync(request.Update, ct).ConfigureAwait(false) };
+                context.Response = new MaasResponse { Parameters = await _updates.ApplyOnceAsync(model, request.Update, ct).ConfigureAwait(false) };
+                parametersChanged(info.Uuid, context.Response.Parameters.Version);
                 break;
             default:
                 throw MaasException.InvalidArgument($"Unknown operation {(int)request.Operation}.");
+        }
+    }
+
+    // A hand-written model's stream is checked like its unary results: right width, no more rows than asked.
+    private static async IAsyncEnumerable<DoubleMatrix> CheckChunks(ModelInfo info, string operation, IAsyncEnumerable<DoubleMatrix> chunks, int columns, long maxRows, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        long rows = 0;
+        await foreach (var chunk in chunks.WithCancellation(ct).ConfigureAwait(false))
+        {
+            rows += chunk.Rows;
+            if (chunk.Columns != columns || rows > maxRows)
+            {
+                string shape = $"{chunk.Rows}x{chunk.Columns}";
+                chunk.Dispose();
+                throw new MaasException(MaasErrorCode.ModelError, $"{info.Name}.{operation} produced a {shape} chunk; expected {columns} columns and {maxRows} rows in all.");
+            }
+
+            yield return chunk;
+        }
+
+        if (rows != maxRows)
+        {
+            throw new MaasException(MaasErrorCode.ModelError, $"{info.Name}.{operation} produced {rows} rows; {maxRows} were asked for.");
         }
     }
 

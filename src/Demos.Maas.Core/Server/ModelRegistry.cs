@@ -34,6 +34,17 @@ public sealed class ModelRegistry
     /// <summary>All hosted models, by name.</summary>
     public IReadOnlyList<IModel> All => [.. _byName.Values.OrderBy(m => m.Info.Name, StringComparer.Ordinal)];
 
+    /// <summary>The model with this uuid or name, or null.</summary>
+    public IModel? TryResolve(string? nameOrUuid)
+    {
+        if (string.IsNullOrEmpty(nameOrUuid))
+        {
+            return null;
+        }
+
+        return _byName.TryGetValue(nameOrUuid, out var model) || (Guid.TryParse(nameOrUuid, out var uuid) && _byUuid.TryGetValue(uuid, out model)) ? model : null;
+    }
+
     /// <summary>The model with this uuid or name.</summary>
     /// <exception cref="MaasException">NotFound.</exception>
     public IModel Resolve(string? nameOrUuid)

@@ -19,6 +19,7 @@ internal sealed partial class ServerConnection
     private readonly int _maxInFlight;
     private int _inFlight;
     private bool _welcomed;
+    private string? _credentials;
 
     public ServerConnection(MaasServer server, MaasConnection connection, ILogger logger)
     {
@@ -51,7 +52,7 @@ internal sealed partial class ServerConnection
         catch (MaasProtocolException ex)
         {
             LogProtocolError(_logger, RemoteAddress, ex.Message);
-            await _channel.TrySendAsync(new ErrorMessage { Code = ex.Code, Message = ex.Message }).ConfigureAwait(false);
+            await _channel.TrySendAsync(new ErrorMessage { Code = MaasErrorCode.ProtocolError, Message = ex.Message }).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException or System.Net.Sockets.SocketException)
         {
@@ -70,6 +71,15 @@ internal sealed partial class ServerConnection
     /// <summary>Tells the client the server is draining.</summary>
     public ValueTask SendGoodbyeAsync() =>
         _welcomed ? _channel.TrySendAsync(new GoodbyeMessage { Code = MaasErrorCode.Unavailable, Message = "The server is shutting down." }) : ValueTask.CompletedTask;
+
+    /// <summary>Tells the client a model's parameters changed (fire and forget; order with responses does not matter).</summary>
+    public void NotifyParametersChanged(Guid model, long version)
+    {
+        if (_welcomed && !_closed.IsCancellationRequested)
+        {
+            _ = _channel.TrySendAsync(new ParametersChangedMessage { Model = model, Version = version }).AsTask();
+        }
+    }
 
     /// <summary>Cancels every running call with Unavailable (the end of a drain).</summary>
     public void CancelAll()
@@ -142,7 +152,12 @@ internal sealed partial class ServerConnection
             MaxFrameBytes = (uint)_server.Options.MaxFrameBytes,
             MaxInFlight = (uint)_maxInFlight,
         }).ConfigureAwait(false);
+        _credentials = hello.Credentials;
         LogConnected(_logger, RemoteAddress, hello.Agent);
+        if (_server.IsDraining)
+        {
+            await SendGoodbyeAsync().ConfigureAwait(false);
+        }
     }
 
     private async ValueTask StartRequestAsync(MaasRequest request)
@@ -173,8 +188,9 @@ internal sealed partial class ServerConnection
             Interlocked.Decrement(ref _inFlight);
             call.Dispose();
             DisposeInputs(request);
-            await _channel.TrySendAsync(Error(request.Id, MaasErrorCode.InvalidArgument, $"Request id {request.Id} is already in flight.")).ConfigureAwait(false);
-            return;
+
+            // An error with this id would be taken as the answer to the running call: close instead.
+            throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"Request id {request.Id} is already in flight.");
         }
 
         _server.CallStarted();
@@ -188,6 +204,7 @@ internal sealed partial class ServerConnection
         {
             Timeout = call.Timeout,
             CallerIdentity = _connection.PeerIdentity,
+            Credentials = _credentials,
         };
         try
         {
@@ -204,12 +221,16 @@ internal sealed partial class ServerConnection
                     }
                 }
 
+                _active.TryRemove(request.Id, out _);
                 await _channel.SendAsync(new StreamEndMessage { Id = request.Id, TotalRows = rows, Seed = context.StreamSeed }).ConfigureAwait(false);
             }
             else
             {
                 var response = context.Response ?? throw new MaasException(MaasErrorCode.Internal, "The pipeline produced no response.");
                 response.Id = request.Id;
+
+                // Forget the id before answering: a client may reuse it as soon as the answer arrives.
+                _active.TryRemove(request.Id, out _);
                 try
                 {
                     await _channel.SendAsync(response).ConfigureAwait(false);
@@ -228,6 +249,7 @@ internal sealed partial class ServerConnection
                 LogCallFailed(_logger, request.Operation.ToString(), request.Model ?? "", error.Code.ToString(), error.Message);
             }
 
+            _active.TryRemove(request.Id, out _);
             if (!_closed.IsCancellationRequested)
             {
                 await _channel.TrySendAsync(error).ConfigureAwait(false);
@@ -341,7 +363,8 @@ internal sealed partial class ServerConnection
         {
             Request = request;
             _cts = CancellationTokenSource.CreateLinkedTokenSource(connectionClosed);
-            if (request.TimeoutMicros is { } micros)
+            // Timers hold at most ~49 days; a longer budget is no deadline in practice.
+            if (request.TimeoutMicros is { } micros && micros < (long)uint.MaxValue * 1000L - 1000L)
             {
                 Timeout = TimeSpan.FromMicroseconds(micros);
                 _deadline = new Timer(static s => ((ActiveCall)s!).Cancel(CancelReason.Deadline), this, Timeout.Value, System.Threading.Timeout.InfiniteTimeSpan);

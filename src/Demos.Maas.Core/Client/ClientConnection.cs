@@ -1,12 +1,85 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Demos.Maas.Protocol;
+using Demos.Maas.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace Demos.Maas.Client;
 
-public sealed partial class MaasClient
+/// <summary>
+/// One live connection of a <see cref="MaasClient"/>: handshake, request ids, pending calls, the
+/// read loop. When it closes, its calls fail with Unavailable and the client makes a new one for
+/// later calls.
+/// </summary>
+internal sealed partial class ClientConnection : IAsyncDisposable
 {
-    private async Task<MaasResponse> CallAsync(MaasRequest request, TimeSpan? timeout, CancellationToken cancellationToken)
+    private readonly MaasConnection _connection;
+    private readonly FrameChannel _channel;
+    private readonly MaasClientOptions _options;
+    private readonly ILogger _logger;
+    private readonly Action<ParametersChangedMessage> _onParametersChanged;
+    private readonly ConcurrentDictionary<uint, PendingCall> _pending = new();
+    private readonly CancellationTokenSource _closed = new();
+    private readonly TaskCompletionSource<WelcomeMessage> _welcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private SemaphoreSlim _slots = new(1, 1);
+    private Task _readLoop = Task.CompletedTask;
+    private Exception? _failure;
+    private int _nextId;
+    private volatile bool _goodbye;
+    private int _disposed;
+
+    private ClientConnection(Uri uri, MaasConnection connection, MaasClientOptions options, ILogger logger, Action<ParametersChangedMessage> onParametersChanged)
+    {
+        Uri = uri;
+        _connection = connection;
+        _options = options;
+        _logger = logger;
+        _onParametersChanged = onParametersChanged;
+        _channel = new FrameChannel(connection.Transport, options.MaxFrameBytes);
+    }
+
+    public Uri Uri { get; }
+
+    public WelcomeMessage Welcome => _welcome.Task.Result;
+
+    /// <summary>False once closed or told Goodbye: no new calls go here.</summary>
+    public bool IsUsable => !_closed.IsCancellationRequested && !_goodbye;
+
+    public int PendingCalls => _pending.Count;
+
+    public static async Task<ClientConnection> OpenAsync(Uri uri, IMaasTransport transport, MaasClientOptions options, ILogger logger, Action<ParametersChangedMessage> onParametersChanged, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.ConnectTimeout);
+        MaasConnection connection;
+        try
+        {
+            connection = await transport.ConnectAsync(uri, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new MaasException(MaasErrorCode.Unavailable, $"Connecting to {uri} timed out after {options.ConnectTimeout.TotalSeconds:0.#} s.");
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException)
+        {
+            throw new MaasException(MaasErrorCode.Unavailable, $"Cannot connect to {uri}: {ex.Message}", ex);
+        }
+
+        var client = new ClientConnection(uri, connection, options, logger, onParametersChanged);
+        try
+        {
+            await client.HandshakeAsync(timeout.Token, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await client.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return client;
+    }
+
+    public async Task<MaasResponse> CallAsync(MaasRequest request, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         ThrowIfUnusable();
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -16,14 +89,7 @@ public sealed partial class MaasClient
         try
         {
             pending = await SendRequestAsync(request, streaming: false, timeout, cancellationToken).ConfigureAwait(false);
-            var call = pending;
-            onCancel = cancellationToken.UnsafeRegister(static (s, token) => ((State)s!).Client.Abandon(((State)s).Call, null, token), new State(this, call));
-            if (timeout is { } t)
-            {
-                deadline = new CancellationTokenSource(t);
-                onDeadline = deadline.Token.UnsafeRegister(static s => ((State)s!).Client.Abandon(((State)s).Call, DeadlineExceeded(((State)s).Timeout), default), new State(this, call, t));
-            }
-
+            (onCancel, onDeadline, deadline) = Watch(pending, timeout, cancellationToken);
             return await pending.Response.ConfigureAwait(false);
         }
         finally
@@ -35,7 +101,7 @@ public sealed partial class MaasClient
         }
     }
 
-    private async IAsyncEnumerable<DoubleMatrix> StreamAsync(MaasRequest request, TimeSpan? timeout, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<DoubleMatrix> StreamAsync(MaasRequest request, TimeSpan? timeout, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ThrowIfUnusable();
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -45,14 +111,7 @@ public sealed partial class MaasClient
         try
         {
             pending = await SendRequestAsync(request, streaming: true, timeout, cancellationToken).ConfigureAwait(false);
-            var call = pending;
-            onCancel = cancellationToken.UnsafeRegister(static (s, token) => ((State)s!).Client.Abandon(((State)s).Call, null, token), new State(this, call));
-            if (timeout is { } t)
-            {
-                deadline = new CancellationTokenSource(t);
-                onDeadline = deadline.Token.UnsafeRegister(static s => ((State)s!).Client.Abandon(((State)s).Call, DeadlineExceeded(((State)s).Timeout), default), new State(this, call, t));
-            }
-
+            (onCancel, onDeadline, deadline) = Watch(pending, timeout, cancellationToken);
             while (await pending.Chunks.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
             {
                 while (pending.Chunks.TryRead(out var chunk))
@@ -78,6 +137,73 @@ public sealed partial class MaasClient
             }
 
             _slots.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _failure ??= new MaasException(MaasErrorCode.Unavailable, "The client was disposed.");
+        await _closed.CancelAsync().ConfigureAwait(false);
+        await _channel.CloseOutputAsync().ConfigureAwait(false);
+        _channel.CompleteInput();
+        _connection.Abort();
+        try
+        {
+            await _readLoop.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            // Closing is what we asked for.
+        }
+
+        FailAll();
+        await _connection.DisposeAsync().ConfigureAwait(false);
+        _channel.Dispose();
+    }
+
+    private (CancellationTokenRegistration OnCancel, CancellationTokenRegistration OnDeadline, CancellationTokenSource? Deadline) Watch(PendingCall call, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        var onCancel = cancellationToken.UnsafeRegister(static (s, token) => ((State)s!).Connection.Abandon(((State)s).Call, null, token), new State(this, call));
+        if (timeout is not { } t)
+        {
+            return (onCancel, default, null);
+        }
+
+        var deadline = new CancellationTokenSource(t);
+        var onDeadline = deadline.Token.UnsafeRegister(static s => ((State)s!).Connection.Abandon(((State)s).Call, DeadlineExceeded(((State)s).Timeout), default), new State(this, call, t));
+        return (onCancel, onDeadline, deadline);
+    }
+
+    private async Task HandshakeAsync(CancellationToken timeout, CancellationToken caller)
+    {
+        _readLoop = Task.Run(ReadLoopAsync, CancellationToken.None);
+        try
+        {
+            await _channel.SendAsync(new HelloMessage
+            {
+                Version = _options.ProtocolVersion,
+                Agent = _options.Agent,
+                MaxFrameBytes = (uint)_options.MaxFrameBytes,
+                Credentials = _options.Credentials,
+            }, timeout).ConfigureAwait(false);
+            var welcome = await _welcome.Task.WaitAsync(timeout).ConfigureAwait(false);
+            if (welcome.Version.Major != _options.ProtocolVersion.Major || welcome.Version.Minor > _options.ProtocolVersion.Minor)
+            {
+                throw new MaasException(MaasErrorCode.VersionMismatch, $"{Uri} answered with protocol {welcome.Version}; this client offered {_options.ProtocolVersion}.");
+            }
+
+            _channel.MaxOutgoingFrameBytes = welcome.MaxFrameBytes == 0 ? int.MaxValue : (int)Math.Min(welcome.MaxFrameBytes, int.MaxValue);
+            int slots = welcome.MaxInFlight == 0 ? 1024 : (int)Math.Min(welcome.MaxInFlight, 1 << 20);
+            _slots = new SemaphoreSlim(slots, slots);
+        }
+        catch (OperationCanceledException) when (!caller.IsCancellationRequested)
+        {
+            throw new MaasException(MaasErrorCode.Unavailable, $"{Uri} did not complete the handshake within {_options.ConnectTimeout.TotalSeconds:0.#} s.");
         }
     }
 
@@ -211,6 +337,9 @@ public sealed partial class MaasClient
                 _goodbye = true;
                 LogGoodbye(_logger, Uri.ToString(), goodbye.Message);
                 break;
+            case ParametersChangedMessage changed:
+                _onParametersChanged(changed);
+                break;
             case ErrorMessage { Id: 0 } error:
                 _failure = error.ToException();
                 throw new MaasProtocolException(error.Code, error.Message);
@@ -245,9 +374,15 @@ public sealed partial class MaasClient
 
     private ValueTask OnOversizedAsync(MessageType type, uint id, long length)
     {
-        if (id != 0 && _pending.TryRemove(id, out var call))
+        if (id != 0)
         {
-            call.Fail(new MaasException(MaasErrorCode.ResourceExhausted, $"The server's {type} is {length} bytes; this client accepts frames up to {_options.MaxFrameBytes} bytes (MaasClientOptions.MaxFrameBytes)."));
+            if (_pending.TryRemove(id, out var call))
+            {
+                call.Fail(new MaasException(MaasErrorCode.ResourceExhausted, $"The server's {type} is {length} bytes; this client accepts frames up to {_options.MaxFrameBytes} bytes (MaasClientOptions.MaxFrameBytes)."));
+                _ = TrySendCancelAsync(id);
+            }
+
+            // Otherwise a late answer to a call already given up: skipped like any late answer.
             return ValueTask.CompletedTask;
         }
 
@@ -259,6 +394,7 @@ public sealed partial class MaasClient
         if (_pending.TryRemove(error.RequestId, out var call))
         {
             call.Fail(new MaasException(error.Code, error.Message));
+            _ = TrySendCancelAsync(error.RequestId);
         }
 
         return ValueTask.CompletedTask;
@@ -285,5 +421,5 @@ public sealed partial class MaasClient
     [LoggerMessage(Level = LogLevel.Information, Message = "{Uri} is shutting down: {Reason}")]
     private static partial void LogGoodbye(ILogger logger, string uri, string reason);
 
-    private sealed record State(MaasClient Client, PendingCall Call, TimeSpan Timeout = default);
+    private sealed record State(ClientConnection Connection, PendingCall Call, TimeSpan Timeout = default);
 }

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Demos.Maas.Benchmarks.RoundTripConfig).Assembly).Run(args);

@@ -1,0 +1,345 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using Demos.Maas.Protocol;
+
+namespace Demos.Maas.Middleware;
+
+/// <summary>Dynamic batching settings (the shape of Triton's dynamic batcher).</summary>
+public sealed class BatchingOptions
+{
+    /// <summary>Most rows in one merged call; reaching it flushes at once. Default 1024.</summary>
+    public int MaxBatchRows { get; set; } = 1024;
+
+    /// <summary>
+    /// Longest a request waits for others to join its batch. Default 200 µs. The wait is a timer, so
+    /// on Linux values below about a millisecond round up to the timer's resolution.
+    /// </summary>
+    public TimeSpan MaxQueueDelay { get; set; } = TimeSpan.FromMicroseconds(200);
+
+    /// <summary>Requests with more rows than this are not merged (they are batches already). Default 64.</summary>
+    public int MaxRowsPerRequest { get; set; } = 64;
+
+    /// <summary>Models (names or uuids) to batch; empty = every model.</summary>
+    public ISet<string> Models { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+}
+
+/// <summary>
+/// Merges concurrent LogDensity or Evaluate calls of one model (same operation, same theta, same
+/// width) into one model call, and gives each caller exactly its own rows back. On the server this
+/// is dynamic batching; on the client it coalesces many callers' single-point calls into batched
+/// requests. If a merged call fails with ModelError, its requests are retried one by one, so only
+/// the request that caused the failure fails.
+/// </summary>
+public sealed class DynamicBatcher : IDisposable
+{
+    private readonly ConcurrentDictionary<LaneKey, Lane> _lanes = new();
+    private long _modelCalls;
+    private long _sizeFlushes;
+    private long _timerFlushes;
+    private long _mergedRequests;
+
+    /// <summary>Creates a batcher.</summary>
+    public DynamicBatcher(BatchingOptions? options = null)
+    {
+        Options = options ?? new BatchingOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(Options.MaxBatchRows, 1);
+    }
+
+    /// <summary>Settings.</summary>
+    public BatchingOptions Options { get; }
+
+    /// <summary>Calls passed on down the pipeline (merged batches and single requests).</summary>
+    public long ModelCalls => Interlocked.Read(ref _modelCalls);
+
+    /// <summary>Batches flushed because they reached <see cref="BatchingOptions.MaxBatchRows"/>.</summary>
+    public long SizeFlushes => Interlocked.Read(ref _sizeFlushes);
+
+    /// <summary>Batches flushed because <see cref="BatchingOptions.MaxQueueDelay"/> passed.</summary>
+    public long TimerFlushes => Interlocked.Read(ref _timerFlushes);
+
+    /// <summary>Requests that went through the batcher.</summary>
+    public long MergedRequests => Interlocked.Read(ref _mergedRequests);
+
+    /// <summary>The middleware. <paramref name="resolve"/> finds a request's model where the pipeline has not yet.</summary>
+    public Func<MaasDelegate, MaasDelegate> Middleware(Func<string?, IModel?>? resolve = null) => next => context =>
+    {
+        var request = context.Request;
+        if (request.Operation is not (Operation.LogDensity or Operation.Evaluate) || request.X is not { } x
+            || x.Rows == 0 || x.Rows > Options.MaxRowsPerRequest)
+        {
+            return next(context);
+        }
+
+        var model = context.Model ??= TryResolve(resolve, request.Model);
+        if (model is null || (Options.Models.Count > 0 && !Options.Models.Contains(model.Info.Name) && !Options.Models.Contains(model.Info.Uuid.ToString("D"))))
+        {
+            return next(context);
+        }
+
+        var key = new LaneKey(model.Info.Uuid, request.Operation, x.Columns, XxHash128.HashToUInt128(MemoryMarshal.AsBytes(request.Theta.Span)), context.IsServer);
+        var lane = _lanes.GetOrAdd(key, static (_, state) => new Lane(state.Batcher, state.Next), (Batcher: this, Next: next));
+        return lane.EnqueueAsync(context);
+    };
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        foreach (var lane in _lanes.Values)
+        {
+            lane.Dispose();
+        }
+    }
+
+    private static IModel? TryResolve(Func<string?, IModel?>? resolve, string? name)
+    {
+        try
+        {
+            return resolve?.Invoke(name);
+        }
+        catch (MaasException)
+        {
+            return null;
+        }
+    }
+
+    private readonly record struct LaneKey(Guid Model, Operation Operation, int Columns, UInt128 Theta, bool Server);
+
+    // The item owns a copy of the caller's rows: a caller that gives up frees its request, and the
+    // batch must not read freed memory.
+    private sealed class Item(MaasCallContext context)
+    {
+        public MaasCallContext Context { get; } = context;
+
+        public DoubleMatrix X { get; } = DoubleMatrix.CopyOf(context.Request.X!.Span, context.Request.X.Rows, context.Request.X.Columns);
+
+        public TaskCompletionSource<DoubleMatrix> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>The queue of one (model, operation, theta, width).</summary>
+    private sealed class Lane : IDisposable
+    {
+        private readonly DynamicBatcher _batcher;
+        private readonly MaasDelegate _next;
+        private readonly Lock _lock = new();
+        private readonly List<Item> _pending = [];
+        private readonly Timer _timer;
+        private int _pendingRows;
+        private bool _armed;
+
+        public Lane(DynamicBatcher batcher, MaasDelegate next)
+        {
+            _batcher = batcher;
+            _next = next;
+            _timer = new Timer(static s => ((Lane)s!).OnTimer(), this, Timeout.Infinite, Timeout.Infinite);
+        }
+
+        public async ValueTask EnqueueAsync(MaasCallContext context)
+        {
+            var item = new Item(context);
+            List<Item>? full = null;
+            lock (_lock)
+            {
+                _pending.Add(item);
+                _pendingRows += context.Request.X!.Rows;
+                if (_pendingRows >= _batcher.Options.MaxBatchRows)
+                {
+                    full = Take();
+                }
+                else if (!_armed)
+                {
+                    _armed = true;
+                    _timer.Change(_batcher.Options.MaxQueueDelay, Timeout.InfiniteTimeSpan);
+                }
+            }
+
+            if (full is not null)
+            {
+                Interlocked.Increment(ref _batcher._sizeFlushes);
+                _ = RunAsync(full, "size");
+            }
+
+            Interlocked.Increment(ref _batcher._mergedRequests);
+            var rows = await item.Result.Task.WaitAsync(context.CancellationToken).ConfigureAwait(false);
+            context.Response = new MaasResponse { Y = rows };
+        }
+
+        public void Dispose() => _timer.Dispose();
+
+        private void OnTimer()
+        {
+            List<Item>? batch;
+            lock (_lock)
+            {
+                _armed = false;
+                batch = _pending.Count == 0 ? null : Take();
+                if (_pending.Count > 0)
+                {
+                    _armed = true;
+                    _timer.Change(_batcher.Options.MaxQueueDelay, Timeout.InfiniteTimeSpan);
+                }
+            }
+
+            if (batch is not null)
+            {
+                Interlocked.Increment(ref _batcher._timerFlushes);
+                _ = RunAsync(batch, "timer");
+            }
+        }
+
+        // Takes the oldest requests that fit in one batch (at least one). Caller holds the lock.
+        private List<Item> Take()
+        {
+            var batch = new List<Item>();
+            int rows = 0;
+            while (_pending.Count > batch.Count)
+            {
+                int next = _pending[batch.Count].X.Rows;
+                if (batch.Count > 0 && rows + next > _batcher.Options.MaxBatchRows)
+                {
+                    break;
+                }
+
+                batch.Add(_pending[batch.Count]);
+                rows += next;
+            }
+
+            _pending.RemoveRange(0, batch.Count);
+            _pendingRows -= rows;
+            return batch;
+        }
+
+        private async Task RunAsync(List<Item> batch, string reason)
+        {
+            batch.RemoveAll(item =>
+            {
+                if (item.Context.CancellationToken.IsCancellationRequested)
+                {
+                    item.Result.TrySetCanceled(item.Context.CancellationToken);
+                    return true;
+                }
+
+                return false;
+            });
+            if (batch.Count == 0)
+            {
+                return;
+            }
+
+            if (batch.Count == 1)
+            {
+                await RunAloneAsync(batch[0]).ConfigureAwait(false);
+                batch[0].X.Dispose();
+                return;
+            }
+
+            try
+            {
+                await RunMergedAsync(batch, reason).ConfigureAwait(false);
+            }
+            finally
+            {
+                foreach (var item in batch)
+                {
+                    item.X.Dispose();
+                }
+            }
+        }
+
+        private async Task RunMergedAsync(List<Item> batch, string reason)
+        {
+            var first = batch[0].Context;
+            int columns = batch[0].X.Columns;
+            int totalRows = batch.Sum(i => i.X.Rows);
+            using var merged = DoubleMatrix.Rent(totalRows, columns);
+            int offset = 0;
+            foreach (var item in batch)
+            {
+                var x = item.X;
+                x.Span.CopyTo(merged.Span[(offset * columns)..]);
+                offset += x.Rows;
+            }
+
+            var request = new MaasRequest
+            {
+                Operation = first.Request.Operation,
+                Model = first.Request.Model,
+                X = merged,
+                Theta = first.Request.Theta,
+                Cache = CacheMode.Bypass,
+            };
+            var context = new MaasCallContext(request, first.IsServer, CancellationToken.None)
+            {
+                Model = first.Model,
+                Timeout = batch.Select(i => i.Context.Timeout).Where(t => t is not null).Min(),
+                CallerIdentity = first.CallerIdentity,
+                Credentials = first.Credentials,
+            };
+            var tags = new TagList { { "maas.side", MaasTelemetry.Side(first) }, { "maas.model", first.Model?.Info.Name }, { "maas.operation", request.Operation.ToString() }, { "maas.flush", reason } };
+            MaasTelemetry.BatchRows.Record(totalRows, tags);
+            MaasTelemetry.BatchCalls.Record(batch.Count, tags);
+            try
+            {
+                Interlocked.Increment(ref _batcher._modelCalls);
+                await _next(context).ConfigureAwait(false);
+                using var y = context.Response?.Y ?? throw new MaasException(MaasErrorCode.Internal, "A batched call returned no result.");
+                if (y.Rows != totalRows)
+                {
+                    throw new MaasException(MaasErrorCode.ModelError, $"A batched call of {totalRows} rows returned {y.Rows}.");
+                }
+
+                offset = 0;
+                foreach (var item in batch)
+                {
+                    int rows = item.X.Rows;
+                    if (!item.Result.TrySetResult(y.SliceRows(offset, rows)))
+                    {
+                        // The caller gave up; its slice is not needed.
+                    }
+
+                    offset += rows;
+                }
+            }
+            catch (MaasException ex) when (ex.Code is MaasErrorCode.ModelError or MaasErrorCode.InvalidArgument)
+            {
+                // One request may have poisoned the batch: run them one by one so only it fails.
+                await Task.WhenAll(batch.Select(RunAloneAsync)).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                foreach (var item in batch)
+                {
+                    item.Result.TrySetException(ex);
+                }
+            }
+        }
+
+        private async Task RunAloneAsync(Item item)
+        {
+            var original = item.Context;
+            var request = new MaasRequest { Operation = original.Request.Operation, Model = original.Request.Model, X = item.X, Theta = original.Request.Theta, Cache = CacheMode.Bypass };
+            var context = new MaasCallContext(request, original.IsServer, original.CancellationToken)
+            {
+                Model = original.Model,
+                Timeout = original.Timeout,
+                CallerIdentity = original.CallerIdentity,
+                Credentials = original.Credentials,
+            };
+            try
+            {
+                Interlocked.Increment(ref _batcher._modelCalls);
+                await _next(context).ConfigureAwait(false);
+                item.Result.TrySetResult(context.Response?.Y ?? throw new MaasException(MaasErrorCode.Internal, "A call returned no result."));
+            }
+            catch (OperationCanceledException) when (original.CancellationToken.IsCancellationRequested)
+            {
+                item.Result.TrySetCanceled(original.CancellationToken);
+            }
+            catch (Exception ex)
+            {
+                item.Result.TrySetException(ex);
+            }
+        }
+    }
+}

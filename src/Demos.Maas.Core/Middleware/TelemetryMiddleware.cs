@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Demos.Maas.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace Demos.Maas.Middleware;
+
+/// <summary>
+/// Usage and health: counts, latency, in-flight, errors by code, a span per call, and one
+/// structured usage line per call (model, operation, points, duration, outcome, caller). Outermost,
+/// so it sees every call, cache hits included.
+/// </summary>
+public static partial class TelemetryMiddleware
+{
+    /// <summary>The middleware; <paramref name="usageLog"/> receives the usage lines (null: none).</summary>
+    public static Func<MaasDelegate, MaasDelegate> Create(ILogger? usageLog = null) => next => async context =>
+    {
+        string side = MaasTelemetry.Side(context);
+        string operation = context.Request.Operation.ToString();
+        using var activity = StartActivity(context, side, operation);
+        var activeTags = new TagList { { "maas.side", side }, { "maas.operation", operation } };
+        MaasTelemetry.Active.Add(1, activeTags);
+        long started = Stopwatch.GetTimestamp();
+        try
+        {
+            await next(context).ConfigureAwait(false);
+            if (context.Stream is { } stream)
+            {
+                // A stream's call ends when its last chunk has gone; account for it then.
+                context.Stream = Observe(stream, context, side, operation, started, activity is null ? null : Activity.Current, usageLog);
+                MaasTelemetry.Active.Add(-1, activeTags);
+                return;
+            }
+
+            MaasTelemetry.Active.Add(-1, activeTags);
+            Record(context, side, operation, started, null, usageLog, activity);
+        }
+        catch (Exception ex)
+        {
+            MaasTelemetry.Active.Add(-1, activeTags);
+            Record(context, side, operation, started, ex, usageLog, activity);
+            throw;
+        }
+    };
+
+    private static Activity? StartActivity(MaasCallContext context, string side, string operation)
+    {
+        if (!MaasTelemetry.ActivitySource.HasListeners())
+        {
+            return null;
+        }
+
+        Activity? activity;
+        if (context.IsServer && context.Request.TraceParent is { } parent && ActivityContext.TryParse(parent, null, out var parentContext))
+        {
+            activity = MaasTelemetry.ActivitySource.StartActivity($"maas.server {operation}", ActivityKind.Server, parentContext);
+        }
+        else
+        {
+            activity = MaasTelemetry.ActivitySource.StartActivity($"maas.{side} {operation}", context.IsServer ? ActivityKind.Server : ActivityKind.Client);
+            if (!context.IsServer && activity is not null)
+            {
+                context.Request.TraceParent = activity.Id;
+            }
+        }
+
+        activity?.SetTag("maas.model", context.Request.Model);
+        activity?.SetTag("maas.operation", operation);
+        return activity;
+    }
+
+    private static async IAsyncEnumerable<DoubleMatrix> Observe(IAsyncEnumerable<DoubleMatrix> stream, MaasCallContext context, string side, string operation, long started, Activity? activity, ILogger? usageLog, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        long rows = 0;
+        Exception? failure = null;
+        var enumerator = stream.GetAsyncEnumerator(cancellationToken);
+        try
+        {
+            while (true)
+            {
+                DoubleMatrix chunk;
+                try
+                {
+                    if (!await enumerator.MoveNextAsync().ConfigureAwait(false))
+                    {
+                        break;
+                    }
+
+                    chunk = enumerator.Current;
+                }
+                catch (Exception ex)
+                {
+                    failure = ex;
+                    throw;
+                }
+
+                rows += chunk.Rows;
+                yield return chunk;
+            }
+        }
+        finally
+        {
+            await enumerator.DisposeAsync().ConfigureAwait(false);
+            context.Items["maas.rows"] = rows;
+            Record(context, side, operation, started, failure, usageLog, activity);
+            activity?.Dispose();
+        }
+    }
+
+    private static void Record(MaasCallContext context, string side, string operation, long started, Exception? error, ILogger? usageLog, Activity? activity)
+    {
+        double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        string model = MaasTelemetry.ModelName(context);
+        string outcome = error switch
+        {
+            null => "Ok",
+            MaasException maas => maas.Code.ToString(),
+            OperationCanceledException => nameof(MaasErrorCode.Cancelled),
+            _ => context.IsServer ? nameof(MaasErrorCode.ModelError) : nameof(MaasErrorCode.Internal),
+        };
+        long points = context.Items.TryGetValue("maas.rows", out var r) && r is long rows ? rows : MaasTelemetry.PointsOf(context);
+        var tags = new TagList { { "maas.side", side }, { "maas.model", model }, { "maas.operation", operation }, { "maas.outcome", outcome } };
+        MaasTelemetry.Calls.Add(1, tags);
+        MaasTelemetry.Duration.Record(seconds, tags);
+        MaasTelemetry.Points.Add(points, tags);
+        if (error is not null)
+        {
+            MaasTelemetry.Errors.Add(1, new TagList { { "maas.side", side }, { "maas.model", model }, { "maas.operation", operation }, { "maas.error_code", outcome } });
+            activity?.SetStatus(ActivityStatusCode.Error, error.Message);
+        }
+
+        activity?.SetTag("maas.outcome", outcome);
+        activity?.SetTag("maas.points", points);
+        if (usageLog is not null)
+        {
+            LogUsage(usageLog, side, model, operation, points, seconds * 1000, outcome, context.CallerIdentity ?? "-");
+        }
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "usage side={Side} model={Model} operation={Operation} points={Points} duration_ms={DurationMs:0.###} outcome={Outcome} caller={Caller}")]
+    private static partial void LogUsage(ILogger logger, string side, string model, string operation, long points, double durationMs, string outcome, string caller);
+}
