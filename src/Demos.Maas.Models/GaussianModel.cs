@@ -62,13 +62,31 @@ public static class GaussianModel
         return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
     }
 
+    // The normalisation and 1/sigma are per call, not per point: a batch costs one log per dimension.
     private static void LogDensity(ModelArgs a, Span<double> result)
     {
-        var mu = a.Theta[..a.Columns];
-        var sigma = a.Theta[a.Columns..];
+        int d = a.Columns;
+        var mu = a.Theta[..d];
+        var sigma = a.Theta[d..];
+        Span<double> inverse = d <= 64 ? stackalloc double[d] : new double[d];
+        double norm = 0;
+        for (int j = 0; j < d; j++)
+        {
+            inverse[j] = 1.0 / sigma[j];
+            norm -= Math.Log(sigma[j]) + HalfLog2Pi;
+        }
+
         for (int i = 0; i < a.Rows; i++)
         {
-            result[i] = LogDensityOf(a.Point(i), mu, sigma);
+            var x = a.X.Slice(i * d, d);
+            double sum = 0;
+            for (int j = 0; j < d; j++)
+            {
+                double z = (x[j] - mu[j]) * inverse[j];
+                sum += z * z;
+            }
+
+            result[i] = norm - (0.5 * sum);
         }
     }
 
