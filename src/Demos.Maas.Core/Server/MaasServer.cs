@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Demos.Maas.Protocol;
 using Demos.Maas.Transport;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -144,6 +145,90 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
         var task = RunConnectionAsync(handler);
         _connections.TryUpdate(handler, task, Task.CompletedTask);
         return task;
+    }
+
+    /// <summary>
+    /// Runs one request through this server's pipeline (middleware, dispatcher, model), for
+    /// transports that are not byte streams (HTTP routes, MPI ranks). The caller sends
+    /// <see cref="MaasCallContext.Response"/> or enumerates <see cref="MaasCallContext.Stream"/>,
+    /// and disposes the request's matrices afterwards. While draining this throws Unavailable.
+    /// </summary>
+    public async Task<MaasCallContext> InvokeAsync(MaasRequest request, TimeSpan? timeout = null, string? callerIdentity = null, string? credentials = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (IsDraining)
+        {
+            throw new MaasException(MaasErrorCode.Unavailable, "The server is shutting down; retry elsewhere or later.");
+        }
+
+        var deadline = timeout is { } t ? new CancellationTokenSource(t) : null;
+        var linked = deadline is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        var token = linked?.Token ?? cancellationToken;
+        var context = new MaasCallContext(request, isServer: true, token) { Timeout = timeout, CallerIdentity = callerIdentity, Credentials = credentials };
+        bool streaming = false;
+        CallStarted();
+        try
+        {
+            await Pipeline(context).ConfigureAwait(false);
+            if (context.Stream is { } stream)
+            {
+                // The call lasts until its stream ends: the deadline and the running count go with it.
+                streaming = true;
+                context.Stream = Finish(stream, deadline, linked, timeout, cancellationToken);
+            }
+
+            return context;
+        }
+        catch (OperationCanceledException) when (deadline?.IsCancellationRequested == true && !cancellationToken.IsCancellationRequested)
+        {
+            throw new MaasException(MaasErrorCode.DeadlineExceeded, $"The deadline of {timeout!.Value.TotalMilliseconds:0.###} ms passed.");
+        }
+        finally
+        {
+            if (!streaming)
+            {
+                linked?.Dispose();
+                deadline?.Dispose();
+                CallEnded();
+            }
+        }
+    }
+
+    private async IAsyncEnumerable<DoubleMatrix> Finish(IAsyncEnumerable<DoubleMatrix> stream, CancellationTokenSource? deadline, CancellationTokenSource? linked, TimeSpan? timeout, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken caller = default)
+    {
+        try
+        {
+            var enumerator = stream.GetAsyncEnumerator(caller);
+            try
+            {
+                while (true)
+                {
+                    try
+                    {
+                        if (!await enumerator.MoveNextAsync().ConfigureAwait(false))
+                        {
+                            break;
+                        }
+                    }
+                    catch (OperationCanceledException) when (deadline?.IsCancellationRequested == true && !caller.IsCancellationRequested)
+                    {
+                        throw new MaasException(MaasErrorCode.DeadlineExceeded, $"The deadline of {timeout!.Value.TotalMilliseconds:0.###} ms passed.");
+                    }
+
+                    yield return enumerator.Current;
+                }
+            }
+            finally
+            {
+                await enumerator.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            linked?.Dispose();
+            deadline?.Dispose();
+            CallEnded();
+        }
     }
 
     /// <summary>Listens on every URI in <see cref="MaasServerOptions.Listen"/>.</summary>
