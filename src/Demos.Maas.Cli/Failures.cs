@@ -19,7 +19,7 @@ internal static class Failures
             await Console.Error.WriteLineAsync("maas: cancelled").ConfigureAwait(false);
             return 130;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException or InvalidOperationException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException or InvalidOperationException or System.Text.Json.JsonException)
         {
             await Console.Error.WriteLineAsync($"maas: {ex.Message}").ConfigureAwait(false);
             return 2;

@@ -10,14 +10,21 @@ internal static class InfoCommand
     {
         var uri = new Argument<string>("uri") { Description = "Server URI" };
         var model = new Argument<string?>("model") { Description = "Model name or uuid (default: all)", Arity = ArgumentArity.ZeroOrOne };
-        var command = new Command("info", "List a server's models and their metadata.") { uri, model };
+        var json = new Option<bool>("--json") { Description = "Print the metadata as JSON" };
+        var command = new Command("info", "List a server's models and their metadata.") { uri, model, json };
         command.SetAction((result, ct) => Failures.RunAsync(async () =>
         {
             await using var client = await MaasClient.ConnectAsync(result.GetValue(uri)!, Transports.ClientOptions(), ct).ConfigureAwait(false);
-            Console.WriteLine($"server  {client.Server.Agent}, protocol {client.Server.Version}, max frame {client.Server.MaxFrameBytes} B, max in flight {client.Server.MaxInFlight}");
-            IEnumerable<ModelInfo> infos = result.GetValue(model) is { } name
+            IReadOnlyList<ModelInfo> infos = result.GetValue(model) is { } name
                 ? [(await client.GetModelAsync(name, ct).ConfigureAwait(false)).Info]
                 : await client.ListModelsAsync(ct).ConfigureAwait(false);
+            if (result.GetValue(json))
+            {
+                PrintJson(infos);
+                return 0;
+            }
+
+            Console.WriteLine($"server  {client.Server.Agent}, protocol {client.Server.Version}, max frame {client.Server.MaxFrameBytes} B, max in flight {client.Server.MaxInFlight}");
             foreach (var info in infos)
             {
                 Print(info);
@@ -26,6 +33,84 @@ internal static class InfoCommand
             return 0;
         }));
         return command;
+    }
+
+    public static void PrintJson(IReadOnlyList<ModelInfo> infos)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new System.Text.Json.Utf8JsonWriter(stream, new System.Text.Json.JsonWriterOptions { Indented = true }))
+        {
+            writer.WriteStartArray();
+            foreach (var info in infos)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("uuid", info.Uuid.ToString("D"));
+                writer.WriteString("name", info.Name);
+                writer.WriteString("version", info.Version);
+                writer.WriteString("description", info.Description);
+                writer.WriteStartArray("authors");
+                foreach (var a in info.Authors)
+                {
+                    writer.WriteStringValue(a);
+                }
+
+                writer.WriteEndArray();
+                writer.WriteString("doi", info.Doi);
+                writer.WriteStartArray("capabilities");
+                foreach (var cap in Enum.GetValues<ModelCapabilities>())
+                {
+                    if (cap != ModelCapabilities.None && info.Has(cap))
+                    {
+                        writer.WriteStringValue(cap.ToString());
+                    }
+                }
+
+                writer.WriteEndArray();
+                writer.WriteNumber("input_dim", info.InputDimension);
+                writer.WriteNumber("output_dim", info.OutputDimension);
+                writer.WriteStartArray("parameters");
+                foreach (var p in info.Parameters)
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("name", p.Name);
+                    writer.WriteStartArray("shape");
+                    foreach (int s in p.Shape)
+                    {
+                        writer.WriteNumberValue(s);
+                    }
+
+                    writer.WriteEndArray();
+                    WriteValues(writer, "default", p.Default);
+                    WriteValues(writer, "lower", p.Lower);
+                    WriteValues(writer, "upper", p.Upper);
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+        }
+
+        Console.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+    }
+
+    private static void WriteValues(System.Text.Json.Utf8JsonWriter writer, string name, IReadOnlyList<double>? values)
+    {
+        if (values is null)
+        {
+            writer.WriteNull(name);
+            return;
+        }
+
+        writer.WriteStartArray(name);
+        foreach (double v in values)
+        {
+            MatrixText.WriteNumber(writer, v);
+        }
+
+        writer.WriteEndArray();
     }
 
     public static void Print(ModelInfo info)
@@ -39,7 +124,7 @@ internal static class InfoCommand
         Console.WriteLine($"        x: {info.InputDimension} values; Evaluate output: {info.OutputDimension}; capabilities: {info.Capabilities}");
         foreach (var p in info.Parameters)
         {
-            string bounds = p.Lower is null && p.Upper is null ? "" : $" in [{(p.Lower is null ? "-inf" : string.Join(",", p.Lower))}, {(p.Upper is null ? "inf" : string.Join(",", p.Upper))}]";
+            string bounds = p.Lower is null && p.Upper is null ? "" : $" bounds lower [{(p.Lower is null ? "-inf" : string.Join(", ", p.Lower))}] upper [{(p.Upper is null ? "inf" : string.Join(", ", p.Upper))}]";
             Console.WriteLine($"        param {p.Name} shape [{string.Join(",", p.Shape)}] default [{string.Join(", ", p.Default)}]{bounds}");
         }
     }

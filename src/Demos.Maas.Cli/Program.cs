@@ -5,5 +5,8 @@ var root = new RootCommand("maas: serve, inspect and call Models-as-a-Service en
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(InfoCommand.Create());
+root.Subcommands.Add(CallCommand.Create());
+root.Subcommands.Add(HealthCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 var parse = root.Parse(args);
 return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -47,6 +47,9 @@ internal sealed partial class ClientConnection : IAsyncDisposable
 
     public int PendingCalls => _pending.Count;
 
+    /// <summary>True until the connection closed (a connection told Goodbye is open but not usable).</summary>
+    public bool IsOpen => !_closed.IsCancellationRequested;
+
     public static async Task<ClientConnection> OpenAsync(Uri uri, IMaasTransport transport, MaasClientOptions options, ILogger logger, Action<ParametersChangedMessage> onParametersChanged, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -169,7 +172,7 @@ internal sealed partial class ClientConnection : IAsyncDisposable
     private (CancellationTokenRegistration OnCancel, CancellationTokenRegistration OnDeadline, CancellationTokenSource? Deadline) Watch(PendingCall call, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         var onCancel = cancellationToken.UnsafeRegister(static (s, token) => ((State)s!).Connection.Abandon(((State)s).Call, null, token), new State(this, call));
-        if (timeout is not { } t)
+        if (Bounded(timeout) is not { } t)
         {
             return (onCancel, default, null);
         }
@@ -213,7 +216,7 @@ internal sealed partial class ClientConnection : IAsyncDisposable
         uint id = NextId();
         var pending = new PendingCall(id, streaming);
         request.Id = id;
-        request.TimeoutMicros = timeout is { } t ? (long)Math.Max(1, t.TotalMicroseconds) : null;
+        request.TimeoutMicros = Bounded(timeout) is { } t ? (long)Math.Max(1, t.TotalMicroseconds) : null;
         _pending[id] = pending;
         try
         {
@@ -285,6 +288,10 @@ internal sealed partial class ClientConnection : IAsyncDisposable
             throw new MaasException(MaasErrorCode.Unavailable, $"{Uri} is shutting down; connect to another server or retry later.");
         }
     }
+
+    // Timers hold at most ~24.8 days; a longer (or infinite) budget is no deadline in practice.
+    private static TimeSpan? Bounded(TimeSpan? timeout) =>
+        timeout is { } t && t > TimeSpan.Zero && t.TotalMilliseconds < int.MaxValue - 1 ? t : timeout is { } z && z <= TimeSpan.Zero ? TimeSpan.FromTicks(1) : null;
 
     private static MaasException DeadlineExceeded(TimeSpan timeout) =>
         new(MaasErrorCode.DeadlineExceeded, $"The deadline of {timeout.TotalMilliseconds:0.###} ms passed.");

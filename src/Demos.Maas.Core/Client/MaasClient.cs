@@ -215,7 +215,10 @@ public sealed class MaasClient : IAsyncDisposable
             Connections++;
             if (current is not null)
             {
-                _ = current.DisposeAsync().AsTask();
+                // Notifications may have been missed while disconnected, and a restarted server
+                // starts its parameter versions again: nothing cached before is trusted.
+                Cache?.Clear();
+                _ = RetireAsync(current);
             }
 
             return next;
@@ -224,6 +227,18 @@ public sealed class MaasClient : IAsyncDisposable
         {
             _connectLock.Release();
         }
+    }
+
+    // A connection told Goodbye may still finish its running calls; close it when they are done.
+    private static async Task RetireAsync(ClientConnection old)
+    {
+        var limit = System.Diagnostics.Stopwatch.StartNew();
+        while (old.PendingCalls > 0 && old.IsOpen && limit.Elapsed < TimeSpan.FromMinutes(10))
+        {
+            await Task.Delay(50).ConfigureAwait(false);
+        }
+
+        await old.DisposeAsync().ConfigureAwait(false);
     }
 
     private void OnParametersChanged(ParametersChangedMessage changed) => NoteParameterVersion(changed.Model, changed.Version);

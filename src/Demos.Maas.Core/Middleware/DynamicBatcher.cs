@@ -22,7 +22,7 @@ public sealed class BatchingOptions
     public int MaxRowsPerRequest { get; set; } = 64;
 
     /// <summary>Models (names or uuids) to batch; empty = every model.</summary>
-    public ISet<string> Models { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+    public ISet<string> Models { get; } = new HashSet<string>(StringComparer.Ordinal);
 }
 
 /// <summary>
@@ -267,9 +267,20 @@ public sealed class DynamicBatcher : IDisposable
                 Model = first.Request.Model,
                 X = merged,
                 Theta = first.Request.Theta,
-                Cache = CacheMode.Bypass,
+                Cache = first.Request.Cache,
+                TraceParent = first.Request.TraceParent,
             };
-            var context = new MaasCallContext(request, first.IsServer, CancellationToken.None)
+            using var allGaveUp = new CancellationTokenSource();
+            int gaveUp = 0;
+            var registrations = batch.Select(item => item.Context.CancellationToken.UnsafeRegister(_ =>
+            {
+                if (Interlocked.Increment(ref gaveUp) == batch.Count)
+                {
+                    allGaveUp.Cancel();
+                }
+            }, null)).ToList();
+            using var release = new Registrations(registrations);
+            var context = new MaasCallContext(request, first.IsServer, allGaveUp.Token)
             {
                 Model = first.Model,
                 Timeout = batch.Select(i => i.Context.Timeout).Where(t => t is not null).Min(),
@@ -318,7 +329,7 @@ public sealed class DynamicBatcher : IDisposable
         private async Task RunAloneAsync(Item item)
         {
             var original = item.Context;
-            var request = new MaasRequest { Operation = original.Request.Operation, Model = original.Request.Model, X = item.X, Theta = original.Request.Theta, Cache = CacheMode.Bypass };
+            var request = new MaasRequest { Operation = original.Request.Operation, Model = original.Request.Model, X = item.X, Theta = original.Request.Theta, Cache = original.Request.Cache, TraceParent = original.Request.TraceParent };
             var context = new MaasCallContext(request, original.IsServer, original.CancellationToken)
             {
                 Model = original.Model,
@@ -339,6 +350,17 @@ public sealed class DynamicBatcher : IDisposable
             catch (Exception ex)
             {
                 item.Result.TrySetException(ex);
+            }
+        }
+    }
+
+    private sealed class Registrations(List<CancellationTokenRegistration> registrations) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var r in registrations)
+            {
+                r.Dispose();
             }
         }
     }

@@ -33,7 +33,9 @@ public sealed class ModelWorkers : IModel, IVersionedParameters, IAsyncDisposabl
     public int Workers => _instances.Length;
 
     /// <inheritdoc/>
-    public long ParameterVersion => _instances[0] is IVersionedParameters v ? v.ParameterVersion : 0;
+    public long ParameterVersion => _instances[0] is IVersionedParameters v ? v.ParameterVersion : Interlocked.Read(ref _updates);
+
+    private long _updates;
 
     /// <summary>Makes <paramref name="workers"/> instances with <paramref name="factory"/>; they must describe the same model.</summary>
     public static ModelWorkers Create(Func<IModel> factory, int workers)
@@ -95,9 +97,17 @@ public sealed class ModelWorkers : IModel, IVersionedParameters, IAsyncDisposabl
             }
 
             ParameterSet? result = null;
-            foreach (var instance in _instances)
+            try
             {
-                result = await instance.UpdateParametersAsync(update, cancellationToken).ConfigureAwait(false);
+                foreach (var instance in _instances)
+                {
+                    result = await instance.UpdateParametersAsync(update, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                // Counted even on failure: some instances may have changed, so cached results are stale.
+                Interlocked.Increment(ref _updates);
             }
 
             return result!;

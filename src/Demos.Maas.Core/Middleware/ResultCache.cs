@@ -14,7 +14,7 @@ public sealed class ResultCacheOptions
     public long SizeLimitBytes { get; set; } = 256L * 1024 * 1024;
 
     /// <summary>Models (names or uuids) whose results are cached. Calls can opt in or out with <see cref="CacheMode"/>.</summary>
-    public ISet<string> Models { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+    public ISet<string> Models { get; } = new HashSet<string>(StringComparer.Ordinal);
 
     /// <summary>Cache every model's results (as if each were listed in <see cref="Models"/>).</summary>
     public bool AllModels { get; set; }
@@ -189,6 +189,8 @@ public sealed class ResultCache : IDisposable
     /// <summary>Mutable so a per-thread instance can probe the cache without allocating; stored keys are fresh instances.</summary>
     private sealed class CacheKey : IEquatable<CacheKey>
     {
+        private static readonly UInt128 Mix = new(0x9E3779B97F4A7C15UL, 0xBF58476D1CE4E5B9UL);
+
         private Guid _model;
         private string _modelVersion = "";
         private long _parameterVersion;
@@ -218,11 +220,13 @@ public sealed class ResultCache : IDisposable
             _offset = request.Offset;
             _rows = request.X?.Rows ?? -1;
             _columns = request.X?.Columns ?? -1;
+            // Each part hashed on its own, combined with an odd 128-bit multiplier so all 128 bits of each part count.
             UInt128 h = request.X is null ? 0 : XxHash128.HashToUInt128(request.X.Bytes);
-            h = XxHash128.HashToUInt128(MemoryMarshal.AsBytes(request.Theta.Span), (long)(ulong)h);
+            h = (h * Mix) + XxHash128.HashToUInt128(MemoryMarshal.AsBytes(request.Theta.Span));
             if (request.Vector is { } v)
             {
-                h = XxHash128.HashToUInt128(v.Bytes, (long)(ulong)h) ^ ((UInt128)(uint)v.Rows << 64) ^ (uint)v.Columns;
+                h = (h * Mix) + XxHash128.HashToUInt128(v.Bytes);
+                h = (h * Mix) + (((UInt128)(uint)v.Rows << 32) | (uint)v.Columns);
             }
 
             _hash = h;

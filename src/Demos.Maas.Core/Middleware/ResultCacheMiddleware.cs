@@ -142,7 +142,7 @@ public static class ResultCacheMiddleware
 
         if (!tooBig)
         {
-            cache.Store(model, request, version, new ResultCache.CachedStream([.. values], Math.Max(columns, model.Info.InputDimension), [.. chunkRows], context.StreamSeed ?? request.Seed));
+            cache.Store(model, request, version, new ResultCache.CachedStream([.. values], columns < 0 ? model.Info.InputDimension : columns, [.. chunkRows], context.StreamSeed ?? request.Seed));
         }
     }
 }

@@ -17,7 +17,7 @@ public static partial class TelemetryMiddleware
     {
         string side = MaasTelemetry.Side(context);
         string operation = context.Request.Operation.ToString();
-        using var activity = StartActivity(context, side, operation);
+        var activity = StartActivity(context, side, operation);
         var activeTags = new TagList { { "maas.side", side }, { "maas.operation", operation } };
         MaasTelemetry.Active.Add(1, activeTags);
         long started = Stopwatch.GetTimestamp();
@@ -27,18 +27,20 @@ public static partial class TelemetryMiddleware
             if (context.Stream is { } stream)
             {
                 // A stream's call ends when its last chunk has gone; account for it then.
-                context.Stream = Observe(stream, context, side, operation, started, activity is null ? null : Activity.Current, usageLog);
-                MaasTelemetry.Active.Add(-1, activeTags);
+                // The span and the in-flight count end with the stream, in Observe.
+                context.Stream = Observe(stream, context, side, operation, started, activity, activeTags, usageLog);
                 return;
             }
 
             MaasTelemetry.Active.Add(-1, activeTags);
             Record(context, side, operation, started, null, usageLog, activity);
+            activity?.Dispose();
         }
         catch (Exception ex)
         {
             MaasTelemetry.Active.Add(-1, activeTags);
             Record(context, side, operation, started, ex, usageLog, activity);
+            activity?.Dispose();
             throw;
         }
     };
@@ -69,7 +71,7 @@ public static partial class TelemetryMiddleware
         return activity;
     }
 
-    private static async IAsyncEnumerable<DoubleMatrix> Observe(IAsyncEnumerable<DoubleMatrix> stream, MaasCallContext context, string side, string operation, long started, Activity? activity, ILogger? usageLog, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    private static async IAsyncEnumerable<DoubleMatrix> Observe(IAsyncEnumerable<DoubleMatrix> stream, MaasCallContext context, string side, string operation, long started, Activity? activity, TagList activeTags, ILogger? usageLog, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         long rows = 0;
         Exception? failure = null;
@@ -101,6 +103,7 @@ public static partial class TelemetryMiddleware
         finally
         {
             await enumerator.DisposeAsync().ConfigureAwait(false);
+            MaasTelemetry.Active.Add(-1, activeTags);
             context.Items["maas.rows"] = rows;
             Record(context, side, operation, started, failure, usageLog, activity);
             activity?.Dispose();

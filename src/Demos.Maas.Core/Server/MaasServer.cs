@@ -161,7 +161,7 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
             throw new MaasException(MaasErrorCode.Unavailable, "The server is shutting down; retry elsewhere or later.");
         }
 
-        var deadline = timeout is { } t ? new CancellationTokenSource(t) : null;
+        var deadline = timeout is { } t && t.TotalMilliseconds < int.MaxValue - 1 ? new CancellationTokenSource(t > TimeSpan.Zero ? t : TimeSpan.FromTicks(1)) : null;
         var linked = deadline is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         var token = linked?.Token ?? cancellationToken;
         var context = new MaasCallContext(request, isServer: true, token) { Timeout = timeout, CallerIdentity = callerIdentity, Credentials = credentials };

@@ -296,6 +296,11 @@ internal sealed partial class ServerConnection
             throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"A {type} frame of {length} bytes is over the limit of {_server.Options.MaxFrameBytes} bytes.");
         }
 
+        if (_active.ContainsKey(id))
+        {
+            throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"Request id {id} is already in flight.");
+        }
+
         await _channel.TrySendAsync(Error(id, MaasErrorCode.ResourceExhausted, $"The request is {length} bytes; this server accepts frames up to {_server.Options.MaxFrameBytes} bytes. Split the batch.")).ConfigureAwait(false);
     }
 
@@ -304,6 +309,11 @@ internal sealed partial class ServerConnection
         if (!_welcomed)
         {
             throw new MaasProtocolException(MaasErrorCode.ProtocolError, ex.Message);
+        }
+
+        if (_active.ContainsKey(ex.RequestId))
+        {
+            throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"Request id {ex.RequestId} is already in flight.");
         }
 
         await _channel.TrySendAsync(Error(ex.RequestId, ex.Code, ex.Message)).ConfigureAwait(false);

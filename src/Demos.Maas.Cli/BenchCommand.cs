@@ -1,0 +1,180 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Demos.Maas.Client;
+
+namespace Demos.Maas.Cli;
+
+/// <summary>
+/// <c>maas bench URI MODEL</c>: latency percentiles and throughput of LogDensity or Evaluate for
+/// chosen batch sizes and concurrency levels, with a progress bar on a terminal and a summary
+/// table (or JSON).
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var uri = new Argument<string>("uri") { Description = "Server URI" };
+        var model = new Argument<string>("model") { Description = "Model name or uuid" };
+        var op = new Option<string>("--operation") { Description = "logdensity | evaluate (default: what the model has)", DefaultValueFactory = _ => "" };
+        var batches = new Option<string>("--batch") { Description = "Batch sizes, comma separated", DefaultValueFactory = _ => "1,4096" };
+        var concurrency = new Option<string>("--concurrency") { Description = "Concurrent callers, comma separated", DefaultValueFactory = _ => "1,8" };
+        var requests = new Option<int>("--requests") { Description = "Measured requests per case", DefaultValueFactory = _ => 2000 };
+        var warmup = new Option<int>("--warmup") { Description = "Unmeasured requests per case", DefaultValueFactory = _ => 200 };
+        var json = new Option<bool>("--json") { Description = "Print the results as JSON" };
+        var command = new Command("bench", "Measure latency percentiles and throughput.") { uri, model, op, batches, concurrency, requests, warmup, json };
+        command.SetAction((result, ct) => Failures.RunAsync(async () =>
+        {
+            int[] batchSizes = ParseList(result.GetValue(batches)!, "--batch");
+            int[] callers = ParseList(result.GetValue(concurrency)!, "--concurrency");
+            int measured = result.GetValue(requests);
+            int unmeasured = result.GetValue(warmup);
+            if (measured < 1 || unmeasured < 0)
+            {
+                throw new MaasException(MaasErrorCode.InvalidArgument, "--requests must be at least 1 and --warmup not negative.");
+            }
+
+            var options = Transports.ClientOptions();
+            options.Retry = null;
+            await using var client = await MaasClient.ConnectAsync(result.GetValue(uri)!, options, ct).ConfigureAwait(false);
+            var remote = await client.GetModelAsync(result.GetValue(model)!, ct).ConfigureAwait(false);
+            bool evaluate = result.GetValue(op) switch
+            {
+                "evaluate" => true,
+                "logdensity" => false,
+                "" => !remote.Info.Has(ModelCapabilities.LogDensity),
+                var other => throw new MaasException(MaasErrorCode.InvalidArgument, $"unknown operation '{other}'; use logdensity or evaluate."),
+            };
+            bool progress = !Console.IsOutputRedirected && !result.GetValue(json);
+            var rows = new List<Result>();
+            int total = batchSizes.Length * callers.Length, done = 0;
+            foreach (int batch in batchSizes)
+            {
+                foreach (int c in callers)
+                {
+                    rows.Add(await RunCaseAsync(remote, evaluate, batch, c, unmeasured, measured, progress ? fraction => DrawProgress((done + fraction) / total, batch, c) : null, ct).ConfigureAwait(false));
+                    done++;
+                }
+            }
+
+            if (progress)
+            {
+                Console.Write("\r" + new string(' ', 70) + "\r");
+            }
+
+            if (result.GetValue(json))
+            {
+                PrintJson(remote.Info.Name, evaluate ? "evaluate" : "logdensity", rows);
+            }
+            else
+            {
+                Console.WriteLine($"{remote.Info.Name} {(evaluate ? "Evaluate" : "LogDensity")} at {client.Uri}");
+                Console.WriteLine($"{"batch",8} {"callers",8} {"p50 µs",10} {"p90 µs",10} {"p99 µs",10} {"req/s",12} {"points/s",14}");
+                foreach (var r in rows)
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Batch,8} {r.Callers,8} {r.P50,10:0.0} {r.P90,10:0.0} {r.P99,10:0.0} {r.RequestsPerSecond,12:0} {r.PointsPerSecond,14:0}"));
+                }
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    private static async Task<Result> RunCaseAsync(IModel model, bool evaluate, int batch, int callers, int warmup, int measured, Action<double>? progress, CancellationToken ct)
+    {
+        using var x = DoubleMatrix.Rent(batch, model.Info.InputDimension);
+        for (int i = 0; i < x.Length; i++)
+        {
+            x.Span[i] = (i % 97) / 97.0;
+        }
+
+        for (int i = 0; i < warmup; i++)
+        {
+            using var _ = evaluate ? await model.EvaluateAsync(x, cancellationToken: ct).ConfigureAwait(false) : await model.LogDensityAsync(x, cancellationToken: ct).ConfigureAwait(false);
+        }
+
+        var latencies = new double[measured];
+        int next = -1, completed = 0;
+        var wall = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, callers).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < measured)
+            {
+                long start = Stopwatch.GetTimestamp();
+                using var y = evaluate ? await model.EvaluateAsync(x, cancellationToken: ct).ConfigureAwait(false) : await model.LogDensityAsync(x, cancellationToken: ct).ConfigureAwait(false);
+                latencies[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+                if (Interlocked.Increment(ref completed) % 50 == 0)
+                {
+                    progress?.Invoke((double)completed / measured);
+                }
+            }
+        })).ConfigureAwait(false);
+        double seconds = wall.Elapsed.TotalSeconds;
+        Array.Sort(latencies);
+        return new Result(batch, callers, Percentile(latencies, 0.50), Percentile(latencies, 0.90), Percentile(latencies, 0.99), measured / seconds, measured * (double)batch / seconds);
+    }
+
+    private static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+
+    private static readonly Lock ProgressLock = new();
+
+    private static void DrawProgress(double fraction, int batch, int callers)
+    {
+        lock (ProgressLock)
+        {
+            int filled = (int)Math.Round(Math.Clamp(fraction, 0, 1) * 30);
+            Console.Write(string.Create(CultureInfo.InvariantCulture, $"\r[{new string('#', filled)}{new string('.', 30 - filled)}] {fraction * 100,5:0.0}%  batch {batch}, {callers} callers   "));
+        }
+    }
+
+    private static int[] ParseList(string text, string option)
+    {
+        var values = new List<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < 1)
+            {
+                throw new MaasException(MaasErrorCode.InvalidArgument, $"{option}: '{part}' is not a positive integer.");
+            }
+
+            values.Add(v);
+        }
+
+        return values.Count > 0 ? [.. values] : throw new MaasException(MaasErrorCode.InvalidArgument, $"{option} needs at least one value.");
+    }
+
+    private static void PrintJson(string model, string operation, List<Result> rows)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("model", model);
+            writer.WriteString("operation", operation);
+            writer.WriteStartArray("results");
+            foreach (var r in rows)
+            {
+                writer.WriteStartObject();
+                writer.WriteNumber("batch", r.Batch);
+                writer.WriteNumber("callers", r.Callers);
+                writer.WriteNumber("p50_us", Math.Round(r.P50, 2));
+                writer.WriteNumber("p90_us", Math.Round(r.P90, 2));
+                writer.WriteNumber("p99_us", Math.Round(r.P99, 2));
+                writer.WriteNumber("requests_per_second", Math.Round(r.RequestsPerSecond, 1));
+                writer.WriteNumber("points_per_second", Math.Round(r.PointsPerSecond, 1));
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        Console.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
+    }
+
+    private sealed record Result(int Batch, int Callers, double P50, double P90, double P99, double RequestsPerSecond, double PointsPerSecond);
+}
