@@ -11,25 +11,50 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var listen = new Option<string[]>("--listen", "-l") { Description = "URI to listen on (repeatable): pipe:///tmp/m.sock, tcp://127.0.0.1:5000, inproc://name", Required = true };
-        var model = new Option<string[]>("--model", "-m") { Description = $"Built-in model to host (repeatable; default: all of {string.Join(", ", ExampleModels.Names)})" };
+        var listen = new Option<string[]>("--listen", "-l") { Description = "URI to listen on (repeatable): pipe:///tmp/m.sock, tcp://127.0.0.1:5000, inproc://name" };
+        var model = new Option<string[]>("--model", "-m") { Description = $"Built-in model to host (repeatable; default: all of {string.Join(", ", ExampleModels.Names)} unless the configuration or --assembly names models)" };
+        var assembly = new Option<string[]>("--assembly") { Description = "A .NET assembly whose public IModel types (with a parameterless constructor) are hosted (repeatable; the .NET tool build only)" };
+        var config = new Option<string?>("--config", "-c") { Description = "JSON configuration file (see deploy/config/maas.json)" };
         var maxFrame = new Option<int?>("--max-frame") { Description = "Largest request frame in bytes (default 64 MiB)" };
         var maxInFlight = new Option<int?>("--max-in-flight") { Description = "Most concurrent requests per connection (default 1024)" };
         var drain = new Option<double?>("--drain-seconds") { Description = "How long a stop waits for running calls (default 10)" };
-        var logLevel = new Option<LogLevel>("--log-level") { Description = "Console log level", DefaultValueFactory = _ => LogLevel.Information };
-        var command = new Command("serve", "Host models on one or more URIs until SIGINT/SIGTERM.") { listen, model, maxFrame, maxInFlight, drain, logLevel };
+        var logLevel = new Option<LogLevel?>("--log-level") { Description = "Console log level (default Information)" };
+        var command = new Command("serve", "Host models on one or more URIs until SIGINT/SIGTERM.") { listen, model, assembly, config, maxFrame, maxInFlight, drain, logLevel };
         command.SetAction((result, _) => Failures.RunAsync(async () =>
         {
-            var options = new MaasServerOptions();
+            var configuration = ServeConfiguration.Load(result.GetValue(config));
+            var options = configuration.Server;
             if (result.GetValue(maxFrame) is { } frame) { options.MaxFrameBytes = frame; }
             if (result.GetValue(maxInFlight) is { } inFlight) { options.MaxInFlightPerConnection = inFlight; }
             if (result.GetValue(drain) is { } seconds) { options.DrainTimeout = TimeSpan.FromSeconds(seconds); }
-            using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; }).SetMinimumLevel(result.GetValue(logLevel)));
+            var level = result.GetValue(logLevel) ?? configuration.LogLevel;
+            using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; }).SetMinimumLevel(level));
+            var uris = configuration.Listen.Concat(result.GetValue(listen) ?? []).ToList();
+            if (uris.Count == 0)
+            {
+                throw new MaasException(MaasErrorCode.InvalidArgument, "nothing to listen on: give --listen URI or \"listen\" in the configuration.");
+            }
+
             var server = new MaasServer(options, Transports.All(), loggerFactory);
-            var names = result.GetValue(model) is { Length: > 0 } chosen ? chosen : [.. ExampleModels.Names];
+            var assemblies = configuration.Assemblies.Concat(result.GetValue(assembly) ?? []).ToList();
+            var names = configuration.Models.Concat(result.GetValue(model) ?? []).ToList();
+            if (names.Count == 0 && assemblies.Count == 0)
+            {
+                names.AddRange(ExampleModels.Names);
+            }
+
             foreach (var name in names)
             {
                 server.AddModel(ExampleModels.Create(name));
+            }
+
+            foreach (var path in assemblies)
+            {
+                foreach (var loaded in AssemblyModels.Load(path))
+                {
+                    server.AddModel(loaded);
+                    names.Add(loaded.Info.Name);
+                }
             }
 
             using var stop = new CancellationTokenSource();
@@ -37,7 +62,7 @@ internal static class ServeCommand
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
             try
             {
-                foreach (var uri in result.GetValue(listen) ?? [])
+                foreach (var uri in uris)
                 {
                     var bound = await server.ListenAsync(uri).ConfigureAwait(false);
                     Console.WriteLine($"listening {bound}");

@@ -43,16 +43,33 @@ internal sealed class MaasProcess : IAsyncDisposable
         }
     }
 
-    public static MaasProcess Start(params string[] args)
+    public static MaasProcess Start(params string[] args) => StartWithInput(null, args);
+
+    public static MaasProcess StartWithInput(string? stdin, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin is not null, UseShellExecute = false };
         info.ArgumentList.Add(ToolPath);
         foreach (var a in args)
         {
             info.ArgumentList.Add(a);
         }
 
-        return new MaasProcess(Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start."));
+        var process = new MaasProcess(Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start."));
+        if (stdin is not null)
+        {
+            process._process.StandardInput.Write(stdin);
+            process._process.StandardInput.Close();
+        }
+
+        return process;
+    }
+
+    /// <summary>Runs to completion with <paramref name="stdin"/> piped in; fails the test after 120 s (a hang).</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunWithInputAsync(string stdin, params string[] args)
+    {
+        await using var p = StartWithInput(stdin, args);
+        int code = await p.WaitForExitAsync(TimeSpan.FromSeconds(120));
+        return (code, p.Stdout, p.Stderr);
     }
 
     /// <summary>Runs to completion; fails the test after 120 s (a hang).</summary>
