@@ -26,6 +26,16 @@ else
   cat "$log/aot.txt"; echo "AOT check FAILED"; failed=$((failed + 1)); status=1
 fi
 
+step "NativeAOT maas tool: publish (any trim/AOT warning fails); the container test uses this binary"
+if dotnet publish src/Demos.Maas.Cli -c Release -r linux-x64 -p:PublishAot=true -o "$log/maas-aot" > "$log/maas-aot.txt" 2>&1 \
+   && ! grep -qiE "warning|error" "$log/maas-aot.txt" && "$log/maas-aot/maas" --help > /dev/null; then
+  echo "maas NativeAOT publish passed ($(du -h "$log/maas-aot/maas" | cut -f1), needs: $(ldd "$log/maas-aot/maas" | grep -oE '^\s*[^ ]+' | tr -d '\t' | tr '\n' ' '))"
+  passed=$((passed + 1))
+  export MAAS_AOT_BINARY="$log/maas-aot/maas"
+else
+  cat "$log/maas-aot.txt"; echo "maas NativeAOT publish FAILED"; failed=$((failed + 1)); status=1
+fi
+
 step "dotnet test (xunit + FsCheck: unit, properties, end-to-end over inproc, pipe, tcp, real processes)"
 dotnet test Demos.Maas.Core.sln -c Release --no-build --logger "console;verbosity=minimal" > "$log/test.txt" 2>&1
 test_status=$?
