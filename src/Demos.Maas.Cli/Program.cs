@@ -8,5 +8,6 @@ root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(CallCommand.Create());
 root.Subcommands.Add(HealthCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(MpiWorkerCommand.Create());
 var parse = root.Parse(args);
 return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

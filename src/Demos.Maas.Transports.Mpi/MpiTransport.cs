@@ -1,0 +1,29 @@
+using Demos.Maas.Transport;
+
+namespace Demos.Maas.Transports.Mpi;
+
+/// <summary>
+/// <c>mpi://RANK</c>: a connection to the MaaS worker on rank RANK of MPI_COMM_WORLD (client side,
+/// on rank 0). Worker ranks do not bind: they serve rank 0 with <see cref="MpiWorker"/>.
+/// </summary>
+public sealed class MpiTransport(MpiRuntime runtime) : IMaasTransport
+{
+    /// <inheritdoc/>
+    public IReadOnlyList<string> Schemes { get; } = ["mpi"];
+
+    /// <inheritdoc/>
+    public ValueTask<MaasConnection> ConnectAsync(Uri uri, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        if (!int.TryParse(uri.Host, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int rank) || rank < 0 || rank >= runtime.Size || rank == runtime.Rank)
+        {
+            throw new MaasException(MaasErrorCode.InvalidArgument, $"'{uri}' names no other rank: use mpi://RANK with 0 <= RANK < {runtime.Size}, not this rank ({runtime.Rank}).");
+        }
+
+        return ValueTask.FromResult<MaasConnection>(runtime.Open(0, rank, uri.ToString()));
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<IMaasListener> BindAsync(Uri uri, CancellationToken cancellationToken = default) =>
+        throw new MaasException(MaasErrorCode.Unsupported, "mpi:// does not listen: worker ranks serve rank 0 with MpiWorker.ServeAsync (maas mpi-worker).");
+}
