@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Demos.Maas.Tests;
 using System.Net;
 using System.Net.Sockets;
 using Demos.Maas.Client;
@@ -17,19 +18,19 @@ public sealed class ContainerTests
     [Fact]
     public async Task A_scratch_image_of_the_native_binary_serves_and_answers_health_probes()
     {
-        if (!OnPath("podman"))
+        if (!TestEnvironment.OnPath("podman"))
         {
             Assert.True(Environment.GetEnvironmentVariable("CI") != "true", "podman is missing on CI: .ci/run installs podman and runc.");
             return; // A developer machine without podman: nothing to test here.
         }
 
-        string root = RepositoryRoot();
+        string root = TestEnvironment.RepositoryRoot;
         string work = Path.Combine(Path.GetTempPath(), $"maas-ctr-{Guid.NewGuid():N}");
         Directory.CreateDirectory(work);
         string binary = Environment.GetEnvironmentVariable("MAAS_AOT_BINARY") is { Length: > 0 } given && File.Exists(given)
             ? given
             : await PublishAotAsync(root, Path.Combine(work, "aot"));
-        await RunAsync("bash", work, Path.Combine(root, "deploy", "collect-rootfs.sh"), binary, Path.Combine(work, "rootfs"));
+        await TestEnvironment.RunCheckedAsync("bash", work, Path.Combine(root, "deploy", "collect-rootfs.sh"), binary, Path.Combine(work, "rootfs"));
         await File.WriteAllTextAsync(Path.Combine(work, "Containerfile"), """
             FROM scratch
             COPY rootfs/ /
@@ -45,8 +46,8 @@ public sealed class ContainerTests
         string uri = $"tcp://127.0.0.1:{port}";
         try
         {
-            await Podman(conf, work, "build", "-t", image, work);
-            await Podman(conf, work, "run", "-d", "--name", name, "--network", "host", image, "serve", "--listen", uri, "--model", "gaussian1d", "--model", "decay");
+            await Podman(work, "build", "-t", image, work);
+            await Podman(work, "run", "-d", "--name", name, "--network", "host", image, "serve", "--listen", uri, "--model", "gaussian1d", "--model", "decay");
 
             // Wait (bounded) until the server inside answers its health probe.
             var watch = Stopwatch.StartNew();
@@ -71,81 +72,31 @@ public sealed class ContainerTests
         }
         finally
         {
-            await TryRunAsync("podman", work, "rm", "-f", name, conf);
-            await TryRunAsync("podman", work, "rmi", "-f", image, conf);
+            await TryRunAsync("podman", work, "rm", "-f", name);
+            await TryRunAsync("podman", work, "rmi", "-f", image);
             Directory.Delete(work, recursive: true);
         }
     }
 
+    private static async Task Podman(string directory, params string[] args)
+    {
+        var (code, output) = await TryRunAsync("podman", directory, args);
+        Assert.True(code == 0, $"podman {string.Join(' ', args)} failed:\n{output}");
+    }
+
     private static async Task<string> PublishAotAsync(string root, string output)
     {
-        await RunAsync("dotnet", root, "publish", Path.Combine(root, "src", "Demos.Maas.Cli"), "-c", "Release", "-r", "linux-x64", "-p:PublishAot=true", "-o", output);
+        await TestEnvironment.RunCheckedAsync("dotnet", root, "publish", Path.Combine(root, "src", "Demos.Maas.Cli"), "-c", "Release", "-r", "linux-x64", "-p:PublishAot=true", "-o", output);
         return Path.Combine(output, "maas");
     }
 
-    private static Task Podman(string conf, string directory, params string[] args) => RunAsync("podman", directory, [.. args, conf]);
-
-    private static async Task RunAsync(string file, string directory, params string[] args)
-    {
-        var (code, output) = await TryRunAsync(file, directory, args);
-        Assert.True(code == 0, $"{file} {string.Join(' ', args.Where(a => !a.EndsWith("containers.conf", StringComparison.Ordinal)))} failed:\n{output}");
-    }
-
-    // The last argument of podman calls is the containers.conf path: passed through the environment, not the command line.
-    private static async Task<(int Code, string Output)> TryRunAsync(string file, string directory, params string[] args)
-    {
-        var info = new ProcessStartInfo(file) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-        {
-            if (file == "podman" && a.EndsWith("containers.conf", StringComparison.Ordinal))
-            {
-                info.Environment["CONTAINERS_CONF"] = a;
-                continue;
-            }
-
-            info.ArgumentList.Add(a);
-        }
-
-        if (file == "podman" && !info.Environment.ContainsKey("CONTAINERS_CONF"))
-        {
-            info.Environment["CONTAINERS_CONF"] = Path.Combine(directory, "containers.conf");
-        }
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        try
-        {
-            await process.WaitForExitAsync(guard.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            return (-1, $"{file} timed out");
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
-    }
+    private static async Task<(int Code, string Output)> TryRunAsync(string file, string directory, params string[] args) =>
+        await TestEnvironment.RunAsync(file, directory, args, new Dictionary<string, string> { ["CONTAINERS_CONF"] = Path.Combine(directory, "containers.conf") });
 
     private static int FreePort()
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
         return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
-
-    private static bool OnPath(string tool) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(dir => File.Exists(Path.Combine(dir, tool)));
-
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Demos.Maas.Core.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Repository root not found.");
     }
 }

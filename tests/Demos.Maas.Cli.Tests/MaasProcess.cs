@@ -26,22 +26,8 @@ internal sealed class MaasProcess : IAsyncDisposable
 
     public string Stderr { get { lock (_lock) { return _stderr.ToString(); } } }
 
-    /// <summary>Path of the built tool (maas.dll next to the Cli project's output).</summary>
-    public static string ToolPath
-    {
-        get
-        {
-            string here = AppContext.BaseDirectory;
-            string config = here.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-            var dir = new DirectoryInfo(here);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Demos.Maas.Core.sln")))
-            {
-                dir = dir.Parent;
-            }
-
-            return Path.Combine(dir?.FullName ?? throw new InvalidOperationException("Repository root not found."), "src", "Demos.Maas.Cli", "bin", config, "net10.0", "maas.dll");
-        }
-    }
+    /// <summary>Path of the built tool (maas.dll in the Cli project's output).</summary>
+    public static string ToolPath => Demos.Maas.Tests.TestEnvironment.Output("src", "Demos.Maas.Cli", "maas.dll");
 
     public static MaasProcess Start(params string[] args) => StartWithInput(null, args);
 

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Demos.Maas.Tests;
 
 namespace Demos.Maas.Cli.Tests;
 
@@ -11,7 +11,7 @@ public sealed class PackagingTests
     [Fact]
     public async Task A_fresh_project_restores_core_and_the_pipe_transport_from_a_folder_feed_and_makes_a_call()
     {
-        string root = RepositoryRoot();
+        string root = TestEnvironment.RepositoryRoot;
         string work = Path.Combine(Path.GetTempPath(), $"maas-pack-{Guid.NewGuid():N}");
         string feed = Path.Combine(work, "feed");
         string app = Path.Combine(work, "engine");
@@ -21,7 +21,7 @@ public sealed class PackagingTests
         string version = $"0.1.0-test.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
         foreach (var project in new[] { "src/Demos.Maas.Core", "src/Demos.Maas.Transports.Pipe" })
         {
-            await RunAsync("dotnet", root, "pack", Path.Combine(root, project), "-c", "Release", "-o", feed, $"-p:Version={version}");
+            await TestEnvironment.RunCheckedAsync("dotnet", root, "pack", Path.Combine(root, project), "-c", "Release", "-o", feed, $"-p:Version={version}");
         }
 
         Assert.True(File.Exists(Path.Combine(feed, $"Demos.Maas.Core.{version}.nupkg")));
@@ -72,37 +72,8 @@ public sealed class PackagingTests
             var remote = await client.GetModelAsync("square");
             Console.WriteLine($"logp(3) = {await remote.LogDensityAsync([3.0])}");
             """);
-        string output = await RunAsync("dotnet", app, "run", "--project", app);
+        string output = await TestEnvironment.RunCheckedAsync("dotnet", app, "run", "--project", app);
         Assert.Contains("logp(3) = -9", output);
         Directory.Delete(work, recursive: true);
-    }
-
-    private static async Task<string> RunAsync(string file, string directory, params string[] args)
-    {
-        var info = new ProcessStartInfo(file) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        await process.WaitForExitAsync(guard.Token);
-        string output = await stdout + await stderr;
-        Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', args)} failed:\n{output}");
-        return output;
-    }
-
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Demos.Maas.Core.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Repository root not found.");
     }
 }

@@ -151,16 +151,7 @@ public sealed partial class ProtocolExamplesTests
     private static byte[] ParseHex(string hex) =>
         [.. hex.Split((char[])[' ', '\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries).Select(h => byte.Parse(h, NumberStyles.HexNumber, CultureInfo.InvariantCulture))];
 
-    private static string ProtocolDocument()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Demos.Maas.Core.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return Path.Combine(dir?.FullName ?? throw new InvalidOperationException("Repository root not found."), "docs", "protocol.md");
-    }
+    private static string ProtocolDocument() => Path.Combine(Demos.Maas.Tests.TestEnvironment.RepositoryRoot, "docs", "protocol.md");
 
     [GeneratedRegex("<!-- example:([a-z-]+) -->")]
     private static partial Regex MarkerRegex();

@@ -8,11 +8,11 @@ internal static class MpiJobs
     private static readonly Lazy<Task<Job>> Checks = new(() => RunAsync(["-n", "1", "dotnet", Driver, "checks", ":", "-n", "2", "dotnet", Maas, "mpi-worker", "--model", "gaussian2d", "--model", "decay"]));
     private static readonly Lazy<Task<Job>> Faults = new(() => RunAsync(["-n", "1", "dotnet", Driver, "faults", ":", "-n", "1", "dotnet", Driver, "worker"]));
 
-    public static string Driver => Output("tests", "Demos.Maas.MpiDriver", "Demos.Maas.MpiDriver.dll");
+    public static string Driver => Demos.Maas.Tests.TestEnvironment.Output("tests", "Demos.Maas.MpiDriver", "Demos.Maas.MpiDriver.dll");
 
-    public static string Maas => Output("src", "Demos.Maas.Cli", "maas.dll");
+    public static string Maas => Demos.Maas.Tests.TestEnvironment.Output("src", "Demos.Maas.Cli", "maas.dll");
 
-    public static bool Available => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, "mpirun")));
+    public static bool Available => Demos.Maas.Tests.TestEnvironment.OnPath("mpirun");
 
     public static Task<Job> ChecksJob => Checks.Value;
 
@@ -50,18 +50,6 @@ internal static class MpiJobs
             .Select(l => l.Split(' ', 4))
             .ToDictionary(p => p[1], p => p.Length > 3 ? $"{p[2]} {p[3]}" : p[2]);
         return new Job(process.ExitCode, hung, output, await stderr, checks);
-    }
-
-    private static string Output(string folder, string project, string file)
-    {
-        string config = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Demos.Maas.Core.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return Path.Combine(dir!.FullName, folder, project, "bin", config, "net10.0", file);
     }
 }
 

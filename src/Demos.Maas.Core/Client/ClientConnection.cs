@@ -84,37 +84,16 @@ internal sealed partial class ClientConnection : IAsyncDisposable
 
     public async Task<MaasResponse> CallAsync(MaasRequest request, TimeSpan? timeout, CancellationToken cancellationToken)
     {
-        ThrowIfUnusable();
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-        PendingCall? pending = null;
-        CancellationTokenSource? deadline = null;
-        CancellationTokenRegistration onCancel = default, onDeadline = default;
-        try
-        {
-            pending = await SendRequestAsync(request, streaming: false, timeout, cancellationToken).ConfigureAwait(false);
-            (onCancel, onDeadline, deadline) = Watch(pending, timeout, cancellationToken);
-            return await pending.Response.ConfigureAwait(false);
-        }
-        finally
-        {
-            await onCancel.DisposeAsync().ConfigureAwait(false);
-            await onDeadline.DisposeAsync().ConfigureAwait(false);
-            deadline?.Dispose();
-            _slots.Release();
-        }
+        await using var call = await BeginAsync(request, streaming: false, timeout, cancellationToken).ConfigureAwait(false);
+        return await call.Pending.Response.ConfigureAwait(false);
     }
 
     public async IAsyncEnumerable<DoubleMatrix> StreamAsync(MaasRequest request, TimeSpan? timeout, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        ThrowIfUnusable();
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-        PendingCall? pending = null;
-        CancellationTokenSource? deadline = null;
-        CancellationTokenRegistration onCancel = default, onDeadline = default;
+        await using var call = await BeginAsync(request, streaming: true, timeout, cancellationToken).ConfigureAwait(false);
+        var pending = call.Pending;
         try
         {
-            pending = await SendRequestAsync(request, streaming: true, timeout, cancellationToken).ConfigureAwait(false);
-            (onCancel, onDeadline, deadline) = Watch(pending, timeout, cancellationToken);
             while (await pending.Chunks.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
             {
                 while (pending.Chunks.TryRead(out var chunk))
@@ -125,21 +104,31 @@ internal sealed partial class ClientConnection : IAsyncDisposable
         }
         finally
         {
-            await onCancel.DisposeAsync().ConfigureAwait(false);
-            await onDeadline.DisposeAsync().ConfigureAwait(false);
-            deadline?.Dispose();
-            if (pending is not null)
+            // The consumer stopped early: tell the server to stop producing.
+            if (_pending.TryRemove(pending.Id, out _))
             {
-                // The consumer stopped early: tell the server to stop producing.
-                if (_pending.TryRemove(pending.Id, out _))
-                {
-                    _ = TrySendCancelAsync(pending.Id);
-                }
-
-                pending.Drain();
+                _ = TrySendCancelAsync(pending.Id);
             }
 
+            pending.Drain();
+        }
+    }
+
+    /// <summary>Takes an in-flight slot, sends the request, and watches its cancellation and deadline until disposed.</summary>
+    private async ValueTask<CallScope> BeginAsync(MaasRequest request, bool streaming, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        ThrowIfUnusable();
+        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var pending = await SendRequestAsync(request, streaming, timeout, cancellationToken).ConfigureAwait(false);
+            var (onCancel, onDeadline, deadline) = Watch(pending, timeout, cancellationToken);
+            return new CallScope(_slots, pending, onCancel, onDeadline, deadline);
+        }
+        catch
+        {
             _slots.Release();
+            throw;
         }
     }
 
@@ -429,4 +418,18 @@ internal sealed partial class ClientConnection : IAsyncDisposable
     private static partial void LogGoodbye(ILogger logger, string uri, string reason);
 
     private sealed record State(ClientConnection Connection, PendingCall Call, TimeSpan Timeout = default);
+
+    /// <summary>One call's slot, cancellation and deadline watchers; disposing releases them all.</summary>
+    private sealed class CallScope(SemaphoreSlim slots, PendingCall pending, CancellationTokenRegistration onCancel, CancellationTokenRegistration onDeadline, CancellationTokenSource? deadline) : IAsyncDisposable
+    {
+        public PendingCall Pending { get; } = pending;
+
+        public async ValueTask DisposeAsync()
+        {
+            await onCancel.DisposeAsync().ConfigureAwait(false);
+            await onDeadline.DisposeAsync().ConfigureAwait(false);
+            deadline?.Dispose();
+            slots.Release();
+        }
+    }
 }
