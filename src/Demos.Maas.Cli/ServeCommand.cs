@@ -14,12 +14,13 @@ internal static class ServeCommand
         var listen = new Option<string[]>("--listen", "-l") { Description = "URI to listen on (repeatable): pipe:///tmp/m.sock, tcp://127.0.0.1:5000, inproc://name" };
         var model = new Option<string[]>("--model", "-m") { Description = $"Built-in model to host (repeatable; default: all of {string.Join(", ", ExampleModels.Names)} unless the configuration or --assembly names models)" };
         var assembly = new Option<string[]>("--assembly") { Description = "A .NET assembly whose public IModel types (with a parameterless constructor) are hosted (repeatable; the .NET tool build only)" };
+        var native = new Option<string[]>("--native") { Description = "A shared library (.so) exporting maas_model_metadata and maas_model_callbacks: a C, C++ or Fortran model served without a main (repeatable)" };
         var config = new Option<string?>("--config", "-c") { Description = "JSON configuration file (see deploy/config/maas.json)" };
         var maxFrame = new Option<int?>("--max-frame") { Description = "Largest request frame in bytes (default 64 MiB)" };
         var maxInFlight = new Option<int?>("--max-in-flight") { Description = "Most concurrent requests per connection (default 1024)" };
         var drain = new Option<double?>("--drain-seconds") { Description = "How long a stop waits for running calls (default 10)" };
         var logLevel = new Option<LogLevel?>("--log-level") { Description = "Console log level (default Information)" };
-        var command = new Command("serve", "Host models on one or more URIs until SIGINT/SIGTERM.") { listen, model, assembly, config, maxFrame, maxInFlight, drain, logLevel };
+        var command = new Command("serve", "Host models on one or more URIs until SIGINT/SIGTERM.") { listen, model, assembly, native, config, maxFrame, maxInFlight, drain, logLevel };
         command.SetAction((result, _) => Failures.RunAsync(async () =>
         {
             var configuration = ServeConfiguration.Load(result.GetValue(config));
@@ -37,8 +38,9 @@ internal static class ServeCommand
 
             var server = new MaasServer(options, Transports.All(), loggerFactory);
             var assemblies = configuration.Assemblies.Concat(result.GetValue(assembly) ?? []).ToList();
+            var natives = configuration.NativeModels.Concat(result.GetValue(native) ?? []).ToList();
             var names = configuration.Models.Concat(result.GetValue(model) ?? []).ToList();
-            if (names.Count == 0 && assemblies.Count == 0)
+            if (names.Count == 0 && assemblies.Count == 0 && natives.Count == 0)
             {
                 names.AddRange(ExampleModels.Names);
             }
@@ -46,6 +48,13 @@ internal static class ServeCommand
             foreach (var name in names)
             {
                 server.AddModel(ExampleModels.Create(name));
+            }
+
+            foreach (var path in natives)
+            {
+                var loaded = NativeModels.Load(path);
+                server.AddModel(loaded);
+                names.Add(loaded.Info.Name);
             }
 
             foreach (var path in assemblies)

@@ -17,6 +17,8 @@ internal sealed class ServeConfiguration
 
     public List<string> Assemblies { get; } = [];
 
+    public List<string> NativeModels { get; } = [];
+
     public MaasServerOptions Server { get; } = new();
 
     public LogLevel LogLevel { get; set; } = LogLevel.Information;
@@ -60,6 +62,7 @@ internal sealed class ServeConfiguration
                     case "listen": config.Listen.AddRange(Strings(v, "listen")); break;
                     case "models": config.Models.AddRange(Strings(v, "models")); break;
                     case "assemblies": config.Assemblies.AddRange(Strings(v, "assemblies")); break;
+                    case "native": config.NativeModels.AddRange(Strings(v, "native")); break;
                     case "maxFrameBytes": config.Server.MaxFrameBytes = Int(v, "maxFrameBytes"); break;
                     case "maxInFlightPerConnection": config.Server.MaxInFlightPerConnection = Int(v, "maxInFlightPerConnection"); break;
                     case "drainSeconds": config.Server.DrainTimeout = TimeSpan.FromSeconds(Number(v, "drainSeconds")); break;
