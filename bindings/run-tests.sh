@@ -69,13 +69,13 @@ summary=$(grep -E "[0-9]+ (passed|failed)" "$log/pytest.txt" | tail -1)
 p=$(echo "$summary" | grep -oE "[0-9]+ passed" | grep -oE "[0-9]+"); f=$(echo "$summary" | grep -oE "[0-9]+ (failed|errors?)" | awk '{s += $1} END {print s + 0}')
 if [ -n "$summary" ]; then count "${p:-0}" "${f:-0}"; else count 0 1; fi
 
-step "cross-language matrix (real processes, pipe and tcp)"
+step "cross-language matrix (real processes, pipe and tcp) and templates (build, serve, call)"
 if dotnet build "$root/src/Demos.Maas.Cli" -c Release > "$log/dotnet-build.txt" 2>&1 \
    && dotnet build "$bindings/dotnet/MatrixClient" -c Release >> "$log/dotnet-build.txt" 2>&1; then
   timeout 300 "$python" matrix/run_matrix.py --bindings "$bindings" --library "$native/libdemos_maas.so" \
     --cpp-build "$build/cpp" --fortran-build "$build/fortran" \
     --dotnet-client "$bindings/dotnet/MatrixClient/bin/Release/net10.0/maas-matrix-client.dll" \
-    --maas-cli "$root/src/Demos.Maas.Cli/bin/Release/net10.0/maas.dll" > "$log/matrix.txt" 2>&1
+    --maas-cli "$root/src/Demos.Maas.Cli/bin/Release/net10.0/maas.dll" --templates-build "$build/templates" > "$log/matrix.txt" 2>&1
   cat "$log/matrix.txt"
   line=$(grep -E "^matrix: [0-9]+ passed, [0-9]+ failed" "$log/matrix.txt")
   if [ -n "$line" ]; then count "$(echo "$line" | awk '{print $2}')" "$(echo "$line" | awk '{print $4}')"; else count 0 1; fi

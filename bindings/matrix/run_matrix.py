@@ -22,6 +22,7 @@ parser.add_argument("--cpp-build", required=True)
 parser.add_argument("--fortran-build", required=True)
 parser.add_argument("--dotnet-client", required=True, help="maas-matrix-client.dll")
 parser.add_argument("--maas-cli", required=True, help="maas.dll")
+parser.add_argument("--templates-build", help="build and serve every template from this directory")
 args = parser.parse_args()
 
 env = dict(os.environ, DEMOS_MAAS_LIBRARY=args.library, PYTHONPATH=os.path.join(args.bindings, "python"))
@@ -144,6 +145,52 @@ pair("Fortran client -> C++-served model", lambda *uris: [cpp_server, "serve", *
      [os.path.join(args.fortran_build, "fortran_matrix_client")], lambda p: run([cpp_server, "reference", p]))
 pair("C# client -> Fortran-served legacy model", lambda *uris: [fortran_server, "serve", *uris], "ring", dotnet_client,
      lambda p: run([fortran_server, "reference", p]))
+
+
+
+def template(language, build_commands, server_command):
+    """Builds a template as is, serves it, and calls its my_model from the Python client."""
+    print(f"template {language}")
+    for command in build_commands:
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        if result.returncode != 0:
+            report(False, f"template {language}: build", (result.stdout + result.stderr)[-2000:])
+            return
+    try:
+        process, uris = start_server(server_command + ["tcp://127.0.0.1:0"], wanted=1)
+    except Exception as error:  # noqa: BLE001
+        report(False, f"template {language}: serve", str(error))
+        return
+    try:
+        sys.path.insert(0, os.path.join(args.bindings, "python"))
+        os.environ["DEMOS_MAAS_LIBRARY"] = args.library
+        import math
+        import demos_maas
+        with demos_maas.Client(uris[0], timeout=30) as client:
+            value = float(client.model("my_model").log_density([[0.5, -1.0]])[0])
+        expected = -0.5 * (0.25 + 1.0) - math.log(2 * math.pi)
+        report(abs(value - expected) <= 1e-12 * abs(expected), f"template {language} builds, serves and answers", f"{value} != {expected}")
+    except Exception as error:  # noqa: BLE001
+        report(False, f"template {language}: call", str(error))
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+if args.templates_build:
+    out = args.templates_build
+    root = args.bindings
+    library_dir = os.path.dirname(args.library)
+    for language in ("c", "cpp"):
+        template(language, [["cmake", "-S", f"{root}/{language}/template", "-B", f"{out}/{language}", f"-DDEMOS_MAAS_ROOT={root}",
+                             f"-DDEMOS_MAAS_LIBRARY_DIR={library_dir}"], ["cmake", "--build", f"{out}/{language}"]],
+                 [f"{out}/{language}/my_model"])
+    template("fortran", [["make", "-s", "-C", f"{root}/fortran/template", f"DEMOS_MAAS_ROOT={root}", f"LIBDIR={library_dir}",
+                          f"BUILD={out}/fortran"]], [f"{out}/fortran/my_model"])
+    template("python", [], [f"{root}/python/template/serve.sh"])
 
 print(f"matrix: {passed} passed, {failed} failed")
 sys.exit(0 if failed == 0 else 1)
