@@ -148,6 +148,52 @@ pair("C# client -> Fortran-served legacy model", lambda *uris: [fortran_server, 
 
 
 
+def errors_across_processes():
+    """Bad input from a Python client process to C++- and Fortran-served models in other processes."""
+    print("errors across processes (Python client -> C++ and Fortran servers)")
+    sys.path.insert(0, os.path.join(args.bindings, "python"))
+    os.environ["DEMOS_MAAS_LIBRARY"] = args.library
+    import demos_maas
+    servers = []
+    try:
+        cpp, cpp_uris = start_server([cpp_server, "serve", "tcp://127.0.0.1:0"], wanted=1)
+        servers.append(cpp)
+        fortran, fortran_uris = start_server([fortran_server, "serve", f"pipe://{work}/errors.sock"], wanted=1)
+        servers.append(fortran)
+
+        def expect(status, call, what, text=""):
+            try:
+                call()
+                report(False, what, "no error")
+            except demos_maas.MaasError as error:
+                report(error.status == status and text in error.message, what, f"{error.status}: {error.message}")
+
+        client = demos_maas.Client(cpp_uris[0], timeout=30)
+        throws = client.model("cppthrows")
+        expect("ModelError", lambda: throws.log_density([[-1.0]]), "C++ exception in the served model -> ModelError with its message",
+               "C++ model rejects negative x")
+        report(float(throws.log_density([[2.0]])[0]) == 2.0, "C++ server keeps serving after the exception")
+        expect("InvalidArgument", lambda: client.model("cppbanana").log_density([[1.0, 2.0, 3.0]]), "wrong point size -> InvalidArgument")
+        expect("NotFound", lambda: client.model("nope"), "unknown model -> NotFound")
+        client.close()
+        expect("InvalidArgument", lambda: throws.log_density([[1.0]]), "closed client -> InvalidArgument")
+
+        ring = demos_maas.Client(fortran_uris[0], timeout=30)
+        expect("ModelError", lambda: ring.model("ring").log_density([[float("nan"), 0.0]]),
+               "Fortran callback error -> ModelError with its message", "ring: x is not a number")
+        report(len(ring.model("ring").log_density([[1.0, 1.0]])) == 1, "Fortran server keeps serving after the error")
+        ring.close()
+    except Exception as error:  # noqa: BLE001
+        report(False, "errors across processes", str(error))
+    finally:
+        for process in servers:
+            process.terminate()
+            process.wait(15)
+
+
+errors_across_processes()
+
+
 def template(language, build_commands, server_command):
     """Builds a template as is, serves it, and calls its my_model from the Python client."""
     print(f"template {language}")

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <iostream>
+#include <stdexcept>
 
 // log p(x | a, b) = -((a - x0)^2 + b (x1 - x0^2)^2) / 20
 static double banana(const double* x, const double* params) {
@@ -33,6 +34,12 @@ int main(int argc, char** argv) {
         demos::maas::Server server("{\"log_level\": \"warning\"}");
         server.model("cppbanana", 2, {{"a", {1.0}}, {"b", {5.0}}});
         server.register_density(banana);
+        // For the cross-process error checks: a C++ exception in a model function.
+        server.model("cppthrows", 1);
+        server.register_density([](const double* x, const double*) -> double {
+            if (x[0] < 0) throw std::runtime_error("C++ model rejects negative x");
+            return x[0];
+        });
         for (int i = 2; i < argc; i++) std::cout << "listening " << server.listen(argv[i]) << std::endl;
         server.serve();
     } catch (const demos::maas::Error& e) {

@@ -3,6 +3,7 @@ tcp and pipe, plus every bad-input path across the boundary."""
 import ctypes
 import os
 import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -261,3 +262,28 @@ def test_library_depends_only_on_libc_and_libm():
     assert all(n.startswith(allowed) for n in names), output
     assert not any(bad in output for bad in ("icu", "ssl", "crypto", "stdc++", "libz"))
     assert os.path.getsize(path) > 0
+
+
+NO_NUMPY_SCRIPT = r"""
+import sys
+sys.modules["numpy"] = None  # numpy absent: the binding falls back to lists
+import demos_maas as dm
+assert not dm._arrays.HAVE_NUMPY
+s = dm.Server(log_level="error")
+s.register_density("plain", lambda x, th: [-0.5 * sum(v * v for v in row) for row in x], dim=2,
+                   sampler=lambda n, seed, th: [[float(seed % 7), float(i)] for i in range(n)])
+uri = s.listen("tcp://127.0.0.1:0")
+with dm.Client(uri) as c:
+    m = c.model("plain")
+    assert m.log_density([[1.0, 2.0], [0.0, 0.0]]) == [-2.5, -0.0], m.log_density([[1.0, 2.0], [0.0, 0.0]])
+    assert m.log_density([3.0, 4.0]) == [-12.5]
+    assert len(m.sample(3, seed=1)) == 3
+s.close()
+print("no-numpy ok")
+"""
+
+
+def test_works_without_numpy():
+    result = subprocess.run([sys.executable, "-c", NO_NUMPY_SCRIPT], capture_output=True, text=True, timeout=120,
+                            env=dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), "..")))
+    assert result.returncode == 0 and "no-numpy ok" in result.stdout, result.stderr
