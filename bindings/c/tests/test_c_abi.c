@@ -144,6 +144,22 @@ int main(void) {
     CHECK(maas_server_create("{\"listen\": 5}", (maas_server[]){0}) == MAAS_INVALID_ARGUMENT, "bad server config");
     CHECK(maas_server_create("{\"log_level\": \"loud\"}", (maas_server[]){0}) == MAAS_INVALID_ARGUMENT, "bad log level");
 
+    /* configuration from a file */
+    char config_path[128];
+    snprintf(config_path, sizeof config_path, "/tmp/demos-maas-ctest-%d.json", (int)getpid());
+    FILE* config = fopen(config_path, "w");
+    fputs("{\"listen\": [\"tcp://127.0.0.1:0\"], \"workers\": 2, \"max_in_flight\": 64, \"log_level\": \"none\"}", config);
+    fclose(config);
+    maas_server from_file = NULL;
+    CHECK(maas_server_create_from_file(config_path, &from_file) == MAAS_OK, "create_from_file");
+    CHECK(maas_server_register_example(from_file, "gaussian1d") == MAAS_OK && maas_server_start(from_file) == MAAS_OK, "start from file config");
+    char* bound_list = NULL;
+    CHECK(maas_server_endpoints(from_file, &bound_list) == MAAS_OK && strstr(bound_list, "tcp://127.0.0.1:") && !strstr(bound_list, ":0/"), "file config listens");
+    maas_free(bound_list);
+    CHECK(maas_server_free(from_file) == MAAS_OK, "free file-configured server");
+    remove(config_path);
+    CHECK(maas_server_create_from_file("/tmp/demos-maas-no-such-config.json", &from_file) == MAAS_NOT_FOUND, "missing config file");
+
     int calls = 0;
     maas_server server = NULL;
     CHECK(maas_server_create("{\"workers\": 4, \"log_level\": \"error\"}", &server) == MAAS_OK, "server_create");
