@@ -20,7 +20,8 @@
  *     *before* any remote work: when capacity is too small the call fails with
  *     MAAS_INVALID_ARGUMENT and *out_len holds the needed number of values.
  *   - Strings returned through char** (JSON documents, URIs) are library-owned: release each with
- *     maas_free().  maas_version(), maas_status_name() and maas_last_error() return library-owned
+ *     maas_free().  A char** out parameter is set to NULL when the call fails, so it can always be
+ *     passed to maas_free.  maas_version(), maas_status_name() and maas_last_error() return library-owned
  *     strings that must NOT be freed.
  *   - Arrays are row-major float64: a batch of n points of dimension d is n*d doubles, point i at
  *     x[i*d .. i*d+d-1].

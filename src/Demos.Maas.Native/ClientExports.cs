@@ -48,8 +48,8 @@ internal static unsafe class ClientExports
         NativeErrors.Clear();
         try
         {
-            var c = HandleTable.Get<NativeClient>(client, "client");
             CheckOut(json, "json");
+            var c = HandleTable.Get<NativeClient>(client, "client");
             var infos = c.Client.ListModelsAsync().GetAwaiter().GetResult();
             *json = NativeStrings.Allocate(NativeJson.Infos(infos));
             return 0;
@@ -66,8 +66,8 @@ internal static unsafe class ClientExports
         NativeErrors.Clear();
         try
         {
-            var m = Model(client, model);
             CheckOut(json, "json");
+            var m = Model(client, model);
             *json = NativeStrings.Allocate(NativeJson.Info(m.Info));
             return 0;
         }
@@ -266,8 +266,8 @@ internal static unsafe class ClientExports
         NativeErrors.Clear();
         try
         {
-            var m = Model(client, model);
             CheckOut(json, "json");
+            var m = Model(client, model);
             var set = m.GetParametersAsync().AsTask().GetAwaiter().GetResult();
             *json = NativeStrings.Allocate(NativeJson.Parameters(set));
             return 0;
@@ -310,6 +310,7 @@ internal static unsafe class ClientExports
         NativeErrors.Clear();
         try
         {
+            if (json is not null) { *json = null; }
             var m = Model(client, model);
             var update = NativeJson.ParseUpdate(NativeStrings.Required(valuesJson, "values_json"));
             var set = m.UpdateParametersAsync(update).AsTask().GetAwaiter().GetResult();

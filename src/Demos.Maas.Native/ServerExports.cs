@@ -102,8 +102,8 @@ internal static unsafe class ServerExports
         NativeErrors.Clear();
         try
         {
-            var s = HandleTable.Get<NativeServer>(server, "server");
             if (bound is not null) { *bound = null; }
+            var s = HandleTable.Get<NativeServer>(server, "server");
             var actual = s.Listen(NativeStrings.Required(uri, "uri"));
             if (bound is not null) { *bound = NativeStrings.Allocate(actual.ToString()); }
             return 0;
@@ -135,8 +135,9 @@ internal static unsafe class ServerExports
         NativeErrors.Clear();
         try
         {
-            var s = HandleTable.Get<NativeServer>(server, "server");
             if (json is null) { return NativeErrors.Fail(MaasErrorCode.InvalidArgument, "maas_server_endpoints: out pointer is NULL."); }
+            *json = null;
+            var s = HandleTable.Get<NativeServer>(server, "server");
             string list = "[" + string.Join(",", s.Endpoints.Select(u => System.Text.Json.JsonEncodedText.Encode(u.ToString()).ToString()).Select(u => $"\"{u}\"")) + "]";
             *json = NativeStrings.Allocate(list);
             return 0;

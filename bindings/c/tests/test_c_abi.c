@@ -112,6 +112,10 @@ static void client_suite(const char* uri, const int* calls) {
     CHECK(maas_update_parameter(c, "cnormal", "mu", (double[]){0, 0}, 2) == MAAS_OK, "update_parameter");
     CHECK(maas_update_parameters(c, "cnormal", "{\"nope\": 1}", NULL) == MAAS_INVALID_ARGUMENT, "unknown parameter");
     CHECK(maas_update_parameters(c, "cnormal", "{not json", NULL) == MAAS_INVALID_ARGUMENT, "bad JSON");
+    json = (char*)0x1;
+    CHECK(maas_update_parameters(c, "cnormal", "{not json", &json) == MAAS_INVALID_ARGUMENT && json == NULL, "failed call sets the out string to NULL");
+    json = (char*)0x1;
+    CHECK(maas_client_model_info(NULL, "cnormal", &json) == MAAS_INVALID_ARGUMENT && json == NULL, "bad handle sets the out string to NULL");
     CHECK(maas_update_parameters(c, "cnormal", "{\"sigma\": -1}", NULL) == MAAS_INVALID_ARGUMENT, "out-of-bounds parameter: %s", maas_last_error());
     CHECK(maas_get_parameters(c, "cnormal", &json) == MAAS_OK && strstr(json, "\"version\"") != NULL, "get_parameters");
     maas_free(json); json = NULL;

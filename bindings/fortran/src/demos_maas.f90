@@ -154,6 +154,32 @@ module demos_maas
        real(c_double), intent(in) :: values(*)
        integer(c_int64_t), value :: length
      end function
+     integer(c_int) function c_read_data(client, model, dataset, offset, count, out, capacity, rows, cols) &
+          bind(C, name="maas_read_data")
+       import :: c_int, c_ptr, c_char, c_double, c_int64_t
+       type(c_ptr), value :: client
+       character(kind=c_char), intent(in) :: model(*), dataset(*)
+       integer(c_int64_t), value :: offset, count, capacity
+       real(c_double), intent(out) :: out(*)
+       integer(c_int64_t), intent(out) :: rows, cols
+     end function
+     integer(c_int) function c_get_parameters(client, model, json) bind(C, name="maas_get_parameters")
+       import :: c_int, c_ptr, c_char
+       type(c_ptr), value :: client
+       character(kind=c_char), intent(in) :: model(*)
+       type(c_ptr), intent(out) :: json
+     end function
+     integer(c_int) function c_update_parameters(client, model, values, json) bind(C, name="maas_update_parameters")
+       import :: c_int, c_ptr, c_char
+       type(c_ptr), value :: client
+       character(kind=c_char), intent(in) :: model(*), values(*)
+       type(c_ptr), intent(out) :: json
+     end function
+     integer(c_int) function c_server_register_example(server, name) bind(C, name="maas_server_register_example")
+       import :: c_int, c_ptr, c_char
+       type(c_ptr), value :: server
+       character(kind=c_char), intent(in) :: name(*)
+     end function
      integer(c_int) function c_server_create(config, server) bind(C, name="maas_server_create")
        import :: c_int, c_char, c_ptr
        character(kind=c_char), intent(in) :: config(*)
@@ -198,8 +224,9 @@ module demos_maas
 
   public :: maas_version, maas_last_error, maas_callback_error
   public :: maas_connect, maas_close, maas_model_info, maas_log_density, maas_evaluate, maas_gradient, &
-       maas_sample, maas_get_parameter, maas_update_parameter
-  public :: maas_server_create, maas_server_register, maas_server_listen, maas_server_start, &
+       maas_sample, maas_get_parameter, maas_update_parameter, maas_read_data, maas_get_parameters, &
+       maas_update_parameters
+  public :: maas_server_create, maas_server_register, maas_server_register_example, maas_server_listen, maas_server_start, &
        maas_server_serve, maas_server_stop, maas_server_free
 
 contains
@@ -268,6 +295,7 @@ contains
     character(len=*), intent(in) :: model
     character(len=:), allocatable, intent(out) :: json
     type(c_ptr) :: p
+    p = c_null_ptr
     status = c_client_model_info(client%handle, cstr(model), p)
     json = from_c(p, .true.)
   end function maas_model_info
@@ -344,6 +372,44 @@ contains
     status = c_update_parameter(client%handle, cstr(model), cstr(name), values, size(values, kind=c_int64_t))
   end function maas_update_parameter
 
+  !> Rows [offset, offset+count) of a dataset into data(cols, rows) (count -1 = to the end);
+  !> rows and cols receive the slice's shape (also when data is too small: then MAAS_INVALID_ARGUMENT).
+  integer function maas_read_data(client, model, dataset, data, rows, cols, offset, count) result(status)
+    type(maas_client), intent(in) :: client
+    character(len=*), intent(in) :: model, dataset
+    real(c_double), intent(out), contiguous :: data(:, :)
+    integer(c_int64_t), intent(out) :: rows, cols
+    integer(c_int64_t), intent(in), optional :: offset, count
+    integer(c_int64_t) :: first, wanted
+    first = 0
+    wanted = -1
+    if (present(offset)) first = offset
+    if (present(count)) wanted = count
+    status = c_read_data(client%handle, cstr(model), cstr(dataset), first, wanted, data, size(data, kind=c_int64_t), rows, cols)
+  end function maas_read_data
+
+  !> The parameters as JSON: {"version": v, "values": {...}}.
+  integer function maas_get_parameters(client, model, json) result(status)
+    type(maas_client), intent(in) :: client
+    character(len=*), intent(in) :: model
+    character(len=:), allocatable, intent(out) :: json
+    type(c_ptr) :: p
+    p = c_null_ptr
+    status = c_get_parameters(client%handle, cstr(model), p)
+    json = from_c(p, .true.)
+  end function maas_get_parameters
+
+  !> Updates several parameters from JSON, e.g. '{"mu": [1, 2], "sigma": 0.5}'; json receives the new values.
+  integer function maas_update_parameters(client, model, values_json, json) result(status)
+    type(maas_client), intent(in) :: client
+    character(len=*), intent(in) :: model, values_json
+    character(len=:), allocatable, intent(out) :: json
+    type(c_ptr) :: p
+    p = c_null_ptr
+    status = c_update_parameters(client%handle, cstr(model), cstr(values_json), p)
+    json = from_c(p, .true.)
+  end function maas_update_parameters
+
   function theta_ptr(theta) result(p)
     real(c_double), intent(in), optional, target, contiguous :: theta(:)
     type(c_ptr) :: p
@@ -377,12 +443,20 @@ contains
     status = c_server_register_model(server%handle, cstr(metadata), callbacks, f)
   end function maas_server_register
 
+  !> Hosts a built-in example model of the library ("gaussian1d", "gaussian2d", "decay").
+  integer function maas_server_register_example(server, name) result(status)
+    type(maas_server), intent(in) :: server
+    character(len=*), intent(in) :: name
+    status = c_server_register_example(server%handle, cstr(name))
+  end function maas_server_register_example
+
   !> Binds a URI now; bound receives the actual address (tcp port 0 → the real port).
   integer function maas_server_listen(server, uri, bound) result(status)
     type(maas_server), intent(in) :: server
     character(len=*), intent(in) :: uri
     character(len=:), allocatable, intent(out) :: bound
     type(c_ptr) :: p
+    p = c_null_ptr
     status = c_server_listen(server%handle, cstr(uri), p)
     bound = from_c(p, .true.)
   end function maas_server_listen

@@ -19,6 +19,7 @@ program test_fortran
   call expect(maas_server_create(server, '{"log_level": "error"}') == MAAS_OK, 'server_create')
   call expect(register_ring(server, 'ring') == MAAS_OK, 'register legacy model')
   call expect(register_ring(server, 'ring') == MAAS_INVALID_ARGUMENT, 'duplicate model')
+  call expect(maas_server_register_example(server, 'gaussian2d') == MAAS_OK, 'register example')
   call expect(maas_server_listen(server, 'tcp://127.0.0.1:0', tcp) == MAAS_OK, 'listen tcp')
   write(pid_text, '(I0)') getpid_portable()
   call expect(maas_server_listen(server, 'pipe:///tmp/demos-maas-ftest-' // trim(pid_text) // '.sock', pipe) == MAAS_OK, &
@@ -40,8 +41,8 @@ contains
     character(len=*), intent(in) :: uri
     type(maas_client) :: client
     real(c_double) :: x(2, 5), logp(5), expected(5), small(2), draws(2, 300), again(2, 300), mu(2), g(2, 5)
-    real(c_double) :: theta(2)
-    integer(c_int64_t) :: n
+    real(c_double) :: theta(2), data(2, 200)
+    integer(c_int64_t) :: n, rows, cols
     integer :: i
     logical :: exact
 
@@ -83,6 +84,17 @@ contains
     call expect(maas_get_parameter(client, 'ring', 'r0', mu, n) == MAAS_OK .and. n == 1 .and. mu(1) == 3.0d0, &
          'get parameter')
     call expect(maas_update_parameter(client, 'ring', 'r0', [2.0d0]) == MAAS_OK, 'restore parameter')
+
+    call expect(maas_read_data(client, 'gaussian2d', 'draws', data, rows, cols, 10_c_int64_t, 100_c_int64_t) == MAAS_OK &
+         .and. rows == 100 .and. cols == 2, 'read_data')
+    call expect(maas_read_data(client, 'gaussian2d', 'draws', data, rows, cols) == MAAS_INVALID_ARGUMENT .and. rows == 1000, &
+         'read_data: buffer too small reports the shape')
+    call expect(maas_read_data(client, 'gaussian2d', 'nope', data, rows, cols) == MAAS_NOT_FOUND, 'unknown dataset')
+    call expect(maas_update_parameters(client, 'ring', '{"w": 0.25}', json) == MAAS_OK .and. index(json, '0.25') > 0, &
+         'update_parameters (JSON)')
+    call expect(maas_get_parameters(client, 'ring', json) == MAAS_OK .and. index(json, '"r0":[2]') > 0, 'get_parameters (JSON)')
+    call expect(maas_update_parameters(client, 'ring', '{"w": 0.5}', json) == MAAS_OK, 'restore w')
+    call expect(maas_update_parameters(client, 'ring', '{bad', json) == MAAS_INVALID_ARGUMENT, 'bad JSON')
 
     call expect(maas_close(client) == MAAS_OK, 'close')
     call expect(maas_log_density(client, 'ring', x, logp) == MAAS_INVALID_ARGUMENT, 'closed client')
