@@ -226,6 +226,40 @@ def template(language, build_commands, server_command):
             process.kill()
 
 
+def seed_example():
+    """The seed's C++ example (cpp/examples/seed_example.cpp) runs as written and serves my_model."""
+    print("seed example")
+    import math
+    sys.path.insert(0, os.path.join(args.bindings, "python"))
+    os.environ["DEMOS_MAAS_LIBRARY"] = args.library
+    import demos_maas
+    uri = f"pipe://{work}/seed.sock"
+    process = subprocess.Popen([os.path.join(args.cpp_build, "seed_example")], env=dict(env, DEMOS_MAAS_LISTEN=uri),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        client, deadline = None, time.time() + 30
+        while client is None and time.time() < deadline and process.poll() is None:
+            try:
+                client = demos_maas.Client(uri, connect_timeout=1)
+            except demos_maas.MaasError:
+                time.sleep(0.1)
+        if client is None:
+            report(False, "seed example serves", process.stderr.read() if process.poll() is not None else "no connection")
+            return
+        with client:
+            model = client.model("my_model")
+            value = float(model.log_density([[0.5, -1.0]])[0])
+            expected = -0.5 * (0.25 + 1.0) - math.log(2 * math.pi)
+            report(abs(value - expected) <= 1e-12 * abs(expected), "seed example serves my_model's density", f"{value} != {expected}")
+            a, b = model.sample(100, seed=5), model.sample(100, seed=5)
+            report(len(a) == 100 and (a == b).all(), "seed example's sampler is reproducible")
+    finally:
+        process.terminate()
+        process.wait(15)
+
+
+seed_example()
+
 if args.templates_build:
     out = args.templates_build
     root = args.bindings

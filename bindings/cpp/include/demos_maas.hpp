@@ -288,6 +288,8 @@ public:
         });
     }
     Server& register_gradient_batch(BatchFunction f) { current().gradient = std::move(f); return *this; }
+    /// d log p / dtheta: out is n * p values (p = all parameters concatenated).
+    Server& register_gradient_theta_batch(BatchFunction f) { current().gradient_theta = std::move(f); return *this; }
 
     /// Per-draw sampler; it should draw from demos::maas::rng() (or uniform()/normal()) to be reproducible.
     Server& register_sampler(PointSampler f) {
@@ -327,7 +329,7 @@ private:
         int input_dim = 0, output_dim = 0;
         bool serial = false;
         std::vector<Parameter> parameters;
-        BatchFunction log_density, gradient, evaluate;
+        BatchFunction log_density, gradient, gradient_theta, evaluate;
         BatchSampler sampler;
         ProductFunction vjp, jvp;
     };
@@ -349,6 +351,9 @@ private:
     }
     static int gradient_cb(const double* x, int64_t n, int64_t d, const double* t, int64_t p, double* out, void* u) {
         return guarded([&] { static_cast<Model*>(u)->gradient(x, n, d, t, p, out); });
+    }
+    static int gradient_theta_cb(const double* x, int64_t n, int64_t d, const double* t, int64_t p, double* out, void* u) {
+        return guarded([&] { static_cast<Model*>(u)->gradient_theta(x, n, d, t, p, out); });
     }
     static int evaluate_cb(const double* x, int64_t n, int64_t d, const double* t, int64_t p, double* out, void* u) {
         return guarded([&] { static_cast<Model*>(u)->evaluate(x, n, d, t, p, out); });
@@ -381,6 +386,7 @@ private:
         cb.user_data = m.get();
         if (m->log_density) cb.log_density = &log_density_cb;
         if (m->gradient) cb.gradient = &gradient_cb;
+        if (m->gradient_theta) cb.gradient_theta = &gradient_theta_cb;
         if (m->evaluate) cb.evaluate = &evaluate_cb;
         if (m->sampler) cb.sampler = &sampler_cb;
         if (m->vjp) cb.vjp = &vjp_cb;

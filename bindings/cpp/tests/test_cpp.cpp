@@ -45,6 +45,14 @@ Endpoints& shared_server() {
         e.server->register_density(normal_density);
         e.server->register_gradient(normal_gradient);
         e.server->register_sampler(normal_sample);
+        e.server->register_gradient_theta_batch([](const double* x, int64_t n, int64_t, const double* p, int64_t, double* out) {
+            for (int64_t i = 0; i < n; i++) {
+                double s = p[2], r0 = x[2 * i] - p[0], r1 = x[2 * i + 1] - p[1];
+                out[3 * i] = r0 / (s * s);
+                out[3 * i + 1] = r1 / (s * s);
+                out[3 * i + 2] = (r0 * r0 + r1 * r1) / (s * s * s) - 2 / s;
+            }
+        });
         e.server->model("throwing", 1);
         e.server->register_density([](const double* x, const double*) -> double {
             if (x[0] < 0) throw std::domain_error("negative x is outside the model");
@@ -83,6 +91,10 @@ TEST_P(Transport, ExplicitThetaAndGradient) {
     ASSERT_EQ(g.size(), 2u);
     EXPECT_DOUBLE_EQ(g[0], -1.0);
     EXPECT_DOUBLE_EQ(g[1], -2.0);
+    auto gt = client.gradient("cppnormal", Gradient::theta, x, 2);
+    ASSERT_EQ(gt.size(), 3u);
+    EXPECT_DOUBLE_EQ(gt[0], 1.0);
+    EXPECT_DOUBLE_EQ(gt[2], 5.0 - 2.0);
 }
 
 TEST_P(Transport, SampleIsReproducible) {
