@@ -42,7 +42,12 @@ internal static class HandleTable
         where T : class
     {
         var target = Get<T>(handle, what);
-        Live.TryRemove(handle, out _);
+        // Two threads closing one handle: only the one that removes it owns the close.
+        if (!Live.TryRemove(new KeyValuePair<nint, object>(handle, target)))
+        {
+            throw new MaasException(MaasErrorCode.InvalidArgument, $"The {what} handle 0x{handle:x} is unknown or already closed.");
+        }
+
         return target;
     }
 }

@@ -25,6 +25,13 @@ class Server:
     """A MaaS server hosting Python models. Keeps every registered callable alive."""
 
     def __init__(self, listen=None, workers=0, log_level="warning", config=None, **settings):
+        """listen: a URI or a list of URIs — or, as the first argument, a whole configuration (a dict or
+        a JSON string, keys as maas_server_create: listen, workers, max_frame_bytes, max_in_flight,
+        drain_ms, log_level). Keyword settings override the configuration."""
+        if isinstance(listen, dict) or (isinstance(listen, str) and listen.lstrip().startswith("{")):
+            config, listen = listen, None
+        if isinstance(config, str):
+            config = json.loads(config)
         body = dict(config or {})
         if listen is not None:
             body["listen"] = [listen] if isinstance(listen, str) else list(listen)
@@ -37,6 +44,12 @@ class Server:
         self._handle = handle
         self._keep = []  # ctypes callbacks and the callables they close over: must outlive the server
         self._stopped = threading.Event()
+
+    @classmethod
+    def from_file(cls, path):
+        """A server configured by a JSON file (maas_server_create_from_file's format)."""
+        with open(path) as f:
+            return cls(json.load(f))
 
     def register(self, name, input_dim, *, log_density=None, gradient=None, gradient_theta=None,
                  evaluate=None, output_dim=0, vjp=None, jvp=None, sampler=None, parameters=None,

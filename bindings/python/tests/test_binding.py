@@ -287,3 +287,19 @@ def test_works_without_numpy():
     result = subprocess.run([sys.executable, "-c", NO_NUMPY_SCRIPT], capture_output=True, text=True, timeout=120,
                             env=dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), "..")))
     assert result.returncode == 0 and "no-numpy ok" in result.stdout, result.stderr
+
+
+def test_server_from_config_dict_json_and_file(tmp_path):
+    for config in ({"listen": ["tcp://127.0.0.1:0"], "workers": 2, "log_level": "none"},
+                   '{"listen": "tcp://127.0.0.1:0", "max_in_flight": 16}'):
+        s = dm.Server(config)
+        s.register_example("gaussian1d").start()
+        with dm.Client(s.endpoints[0]) as c:
+            assert c.model("gaussian1d").log_density([0.0]).shape == (1,)
+        s.close()
+    path = tmp_path / "server.json"
+    path.write_text('{"listen": ["tcp://127.0.0.1:0"], "log_level": "error"}')
+    s = dm.Server.from_file(str(path))
+    s.register_example("gaussian2d").start()
+    assert s.endpoints[0].startswith("tcp://127.0.0.1:")
+    s.close()
