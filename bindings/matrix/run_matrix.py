@@ -9,6 +9,7 @@ import argparse
 import os
 import queue
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -272,5 +273,6 @@ if args.templates_build:
                           f"BUILD={out}/fortran"]], [f"{out}/fortran/my_model"])
     template("python", [], [f"{root}/python/template/serve.sh"])
 
+shutil.rmtree(work, ignore_errors=True)
 print(f"matrix: {passed} passed, {failed} failed")
 sys.exit(0 if failed == 0 else 1)
