@@ -1,0 +1,263 @@
+/*
+ * demos_maas.h — the C ABI of libdemos_maas.so (Demos.Maas: Models as a Service).
+ *
+ * One shared library holds both the client and the server (it is the .NET library compiled with
+ * NativeAOT; it needs nothing at run time beyond libc and libm).  Link with -ldemos_maas, or load
+ * it with dlopen/ctypes/ccall.
+ *
+ * ERRORS
+ *   Every function except maas_version, maas_last_error, maas_status_name, maas_free and
+ *   maas_callback_error returns a status code: MAAS_OK (0) or one of the protocol's error codes
+ *   1..13 (docs/protocol.md, "Error codes").  After a non-zero status, maas_last_error() gives a
+ *   human-readable message for the calling thread.  No exception or signal ever crosses the
+ *   boundary: a NULL, unknown or closed handle, a NULL pointer where data is needed, a buffer that
+ *   is too small — each is MAAS_INVALID_ARGUMENT with a message, never a crash.
+ *
+ * OWNERSHIP
+ *   - Input arrays and strings are caller-owned and only read during the call; the library never
+ *     keeps a pointer to them after the call returns.
+ *   - Output arrays (double* out + capacity) are caller-owned.  The needed length is checked
+ *     *before* any remote work: when capacity is too small the call fails with
+ *     MAAS_INVALID_ARGUMENT and *out_len holds the needed number of values.
+ *   - Strings returned through char** (JSON documents, URIs) are library-owned: release each with
+ *     maas_free().  A char** out parameter is set to NULL when the call fails, so it can always be
+ *     passed to maas_free.  maas_version(), maas_status_name() and maas_last_error() return library-owned
+ *     strings that must NOT be freed.
+ *   - Arrays are row-major float64: a batch of n points of dimension d is n*d doubles, point i at
+ *     x[i*d .. i*d+d-1].
+ *
+ * THREADS
+ *   - All functions are thread-safe.  One client handle may be used from many threads at once;
+ *     concurrent calls share one connection and run in parallel.
+ *   - maas_last_error() and maas_callback_error() are per thread.
+ *   - Server callbacks run on the library's worker threads, several at once (also for one model),
+ *     unless the model is registered with MAAS_MODEL_SERIAL, in which case at most one callback of
+ *     that model runs at any time.  The "workers" setting of the server bounds how many callbacks
+ *     of one model run at once.  Callbacks must not call maas_server_stop/free on their own server.
+ *
+ * HANDLES
+ *   Opaque, never dereferenced by the caller.  A handle is a registry key, not an address: using a
+ *   closed or freed handle again gives MAAS_INVALID_ARGUMENT ("unknown or already closed").
+ */
+#ifndef DEMOS_MAAS_H
+#define DEMOS_MAAS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- status codes (the protocol's error table) ------------------------------------------------ */
+typedef enum maas_status {
+    MAAS_OK = 0,
+    MAAS_INVALID_ARGUMENT = 1,   /* bad handle, NULL pointer, wrong size/shape, bad JSON, too-small buffer */
+    MAAS_NOT_FOUND = 2,          /* no such model, dataset or parameter */
+    MAAS_UNSUPPORTED = 3,        /* the model lacks the capability */
+    MAAS_MODEL_ERROR = 4,        /* the model (a callback) failed; message from maas_callback_error */
+    MAAS_DEADLINE_EXCEEDED = 5,
+    MAAS_CANCELLED = 6,          /* also: a chunk callback returned non-zero */
+    MAAS_UNAUTHENTICATED = 7,
+    MAAS_PERMISSION_DENIED = 8,
+    MAAS_RESOURCE_EXHAUSTED = 9, /* a batch too large for one frame, server overloaded */
+    MAAS_UNAVAILABLE = 10,       /* cannot connect, connection lost, server stopping */
+    MAAS_PROTOCOL_ERROR = 11,
+    MAAS_VERSION_MISMATCH = 12,
+    MAAS_INTERNAL = 13
+} maas_status;
+
+typedef struct maas_client_s* maas_client;  /* opaque */
+typedef struct maas_server_s* maas_server;  /* opaque */
+
+/* ---- library ---------------------------------------------------------------------------------- */
+
+/* Library version, e.g. "0.1.0". Library-owned, static. */
+const char* maas_version(void);
+
+/* Message of the last failed call on this thread, "" if the last call succeeded.  Library-owned,
+ * valid until the next maas_* call on this thread.  Never NULL. */
+const char* maas_last_error(void);
+
+/* Protocol name of a status code ("InvalidArgument", ...).  Library-owned, static. */
+const char* maas_status_name(int status);
+
+/* Frees a library-owned buffer returned through a char** out parameter.  NULL is ignored. */
+void maas_free(void* buffer);
+
+/* ---- client ----------------------------------------------------------------------------------- */
+
+/* Connects to "pipe:///path/to.sock", "tcp://host:port" or "inproc://name" (same process).
+ * options_json may be NULL or an object with any of:
+ *   {"timeout_ms": per-call deadline, "connect_timeout_ms": n, "max_frame_bytes": n,
+ *    "reconnect": true, "retry": true, "credentials": "...", "agent": "..."}
+ * On success *client is a new handle; release it with maas_client_close. */
+int maas_client_connect(const char* uri, const char* options_json, maas_client* client);
+
+/* Closes the connection and invalidates the handle (calls still running on other threads end with
+ * MAAS_UNAVAILABLE).  Closing twice gives MAAS_INVALID_ARGUMENT. */
+int maas_client_close(maas_client client);
+
+/* *json = JSON array of model infos (see maas_client_model_info).  Library-owned: maas_free. */
+int maas_client_list_models(maas_client client, char** json);
+
+/* *json = {"uuid","name","version","description","authors":[],"doi","capabilities":["log_density",
+ * "sample","gradient","gradient_theta","evaluate","vjp","jvp","data","parameters"],"input_dim",
+ * "output_dim","parameter_count","dtype","parameters":[{"name","shape","default","lower","upper",
+ * "description"}]}.  Library-owned: maas_free.  `model` is a name or uuid. */
+int maas_client_model_info(maas_client client, const char* model, char** json);
+
+/* log p(x_i | theta) for n points of dimension d.  theta (theta_len values, all parameters in info
+ * order) may be NULL/0 = the server's current parameters.  out: capacity >= n; *out_len = n.
+ * out_len may be NULL. */
+int maas_log_density(maas_client client, const char* model, const double* x, int64_t n, int64_t d,
+                     const double* theta, int64_t theta_len,
+                     double* out, int64_t out_capacity, int64_t* out_len);
+
+/* y_i = F(theta; x_i): out holds n * output_dim values (row-major). */
+int maas_evaluate(maas_client client, const char* model, const double* x, int64_t n, int64_t d,
+                  const double* theta, int64_t theta_len,
+                  double* out, int64_t out_capacity, int64_t* out_len);
+
+/* Derivatives.  kind and result shape:
+ *   MAAS_GRADIENT_X      d log p / dx            out n*d        (vector NULL)
+ *   MAAS_GRADIENT_THETA  d log p / dtheta        out n*p        (vector NULL)
+ *   MAAS_GRADIENT_VJP    v_i^T dF/dx             out n*d        (vector n*output_dim)
+ *   MAAS_GRADIENT_JVP    dF/dx v_i               out n*output_dim (vector n*d) */
+enum { MAAS_GRADIENT_X = 1, MAAS_GRADIENT_THETA = 2, MAAS_GRADIENT_VJP = 3, MAAS_GRADIENT_JVP = 4 };
+int maas_gradient(maas_client client, const char* model, int kind,
+                  const double* x, int64_t n, int64_t d,
+                  const double* vector, int64_t vector_len,
+                  const double* theta, int64_t theta_len,
+                  double* out, int64_t out_capacity, int64_t* out_len);
+
+/* n draws (n * input_dim values) into a caller buffer.  Seeded: the same seed, n and model give
+ * the same draws (the server splits the call into chunks of its default size; see the server's
+ * sampler contract below). */
+int maas_sample(maas_client client, const char* model, uint64_t seed, int64_t n,
+                const double* theta, int64_t theta_len,
+                double* out, int64_t out_capacity, int64_t* out_len);
+
+/* Called once per streamed chunk: rows is n_rows * n_cols values, library-owned and valid only
+ * during the call.  Return 0 to continue; non-zero stops the stream and the calling function
+ * returns MAAS_CANCELLED. Runs on the thread that called maas_sample_chunks/maas_read_data_chunks. */
+typedef int (*maas_chunk_fn)(const double* rows, int64_t n_rows, int64_t n_cols, void* user_data);
+
+/* Streaming sample: chunk_rows 0 = the server's default chunk size.  Reproducible for the same
+ * (seed, n, chunk_rows). */
+int maas_sample_chunks(maas_client client, const char* model, uint64_t seed, int64_t n, int64_t chunk_rows,
+                       const double* theta, int64_t theta_len, maas_chunk_fn on_chunk, void* user_data);
+
+/* Rows [offset, offset+count) of a dataset (count -1 = to the end).  *rows and *cols are set even
+ * when the buffer is too small (then MAAS_INVALID_ARGUMENT); rows/cols may be NULL. */
+int maas_read_data(maas_client client, const char* model, const char* dataset, int64_t offset, int64_t count,
+                   double* out, int64_t out_capacity, int64_t* rows, int64_t* cols);
+
+int maas_read_data_chunks(maas_client client, const char* model, const char* dataset, int64_t offset,
+                          int64_t count, int64_t chunk_rows, maas_chunk_fn on_chunk, void* user_data);
+
+/* *json = {"version": v, "values": {"name": [..], ...}}.  Library-owned: maas_free. */
+int maas_get_parameters(maas_client client, const char* model, char** json);
+
+/* One parameter's values into a caller buffer (*out_len = its size). */
+int maas_get_parameter(maas_client client, const char* model, const char* name,
+                       double* out, int64_t out_capacity, int64_t* out_len);
+
+/* values_json: {"mu": [1, 2], "sigma": 0.5} or {"values": {...}, "update_id": "..."} (an update id
+ * makes a retried update apply once).  *json (may be NULL) = the new parameters, as
+ * maas_get_parameters.  Unknown names and out-of-bound values: MAAS_INVALID_ARGUMENT. */
+int maas_update_parameters(maas_client client, const char* model, const char* values_json, char** json);
+
+/* Sets one parameter to `len` values. */
+int maas_update_parameter(maas_client client, const char* model, const char* name,
+                          const double* values, int64_t len);
+
+/* ---- server ----------------------------------------------------------------------------------- */
+
+/* A callback reports failure by calling maas_callback_error(message) (thread-local, copied) and
+ * returning non-zero; the remote caller then gets MAAS_MODEL_ERROR with "<model>.<operation>:
+ * <message>".  Callbacks must not throw (C++: catch everything; demos_maas.hpp does this for you)
+ * and must not longjmp across the library. */
+void maas_callback_error(const char* message);
+
+/* Batch callback for log_density (out n), gradient (out n*d), gradient_theta (out n*p) and
+ * evaluate (out n*output_dim).  x: n*d values; theta: p values, the parameters for this call
+ * (explicit theta of the request, or the model's current parameters).  All pointers are valid only
+ * during the call; x/theta may be NULL when their length is 0.  Return 0 on success. */
+typedef int (*maas_batch_fn)(const double* x, int64_t n, int64_t d, const double* theta, int64_t p,
+                             double* out, void* user_data);
+
+/* vjp (v: n*output_dim, out n*d) and jvp (v: n*d, out n*output_dim). */
+typedef int (*maas_product_fn)(const double* x, int64_t n, int64_t d, const double* v, int64_t v_len,
+                               const double* theta, int64_t p, double* out, void* user_data);
+
+/* Sampler: fill out with n draws (n*d values) using `seed`.  A sample call of N draws with seed S is
+ * served in chunks (default 65536/d rows, or the client's chunk_rows); chunk k (k = 0, 1, ...) gets
+ * seed_k = the (k+1)-th 64-bit output of xoshiro256** seeded by SplitMix64 from S.  So the same
+ * (S, N, chunk size) always yields the same draws, and a sampler that seeds its own RNG from
+ * `seed` alone is reproducible. */
+typedef int (*maas_sampler_fn)(uint64_t seed, int64_t n, int64_t d, const double* theta, int64_t p,
+                               double* out, void* user_data);
+
+/* The model's functions; NULL = capability absent.  user_data is passed to every callback. */
+typedef struct maas_model_callbacks {
+    void* user_data;
+    maas_batch_fn log_density;
+    maas_batch_fn gradient;        /* d log p / dx */
+    maas_batch_fn gradient_theta;  /* d log p / dtheta */
+    maas_batch_fn evaluate;
+    maas_product_fn vjp;
+    maas_product_fn jvp;
+    maas_sampler_fn sampler;
+} maas_model_callbacks;
+
+enum { MAAS_MODEL_SERIAL = 1 };  /* at most one callback of this model at a time */
+
+/* config_json (NULL = defaults):
+ *   {"listen": ["pipe:///tmp/m.sock", "tcp://127.0.0.1:0"] (or one string),
+ *    "workers": max concurrent callbacks per model (0 = unbounded),
+ *    "max_frame_bytes": n, "max_in_flight": per connection, "drain_ms": graceful-stop timeout,
+ *    "log_level": "none"|"error"|"warning"|"info"|"debug"}  (log lines go to stderr)
+ * Release with maas_server_free. */
+int maas_server_create(const char* config_json, maas_server* server);
+
+/* The same, reading the JSON configuration from a file. */
+int maas_server_create_from_file(const char* path, maas_server* server);
+
+/* metadata_json: {"name": required, "input_dim": required, "output_dim": needed with evaluate,
+ *   "uuid", "version", "description", "authors": [], "doi",
+ *   "parameters": [{"name", "default": number (scalar) or [..], "lower", "upper", "description"}],
+ *   "datasets": [{"name", "columns", "values": [row-major], "description"}],
+ *   "read_only_parameters": false, "serial": false}
+ * The callbacks struct is copied; user_data must stay valid until the server is freed.
+ * flags: 0 or MAAS_MODEL_SERIAL.  May be called before or after start. */
+int maas_server_register_model(maas_server server, const char* metadata_json,
+                               const maas_model_callbacks* callbacks, uint32_t flags);
+
+/* Hosts one of the library's built-in example models ("gaussian1d", "gaussian2d", "decay"). */
+int maas_server_register_example(maas_server server, const char* name);
+
+/* Binds one more URI now; *bound_uri (may be NULL; library-owned) is the actual address, e.g. the
+ * real port for tcp://127.0.0.1:0. */
+int maas_server_listen(maas_server server, const char* uri, char** bound_uri);
+
+/* Binds the configured URIs and returns at once; the server runs on library threads. */
+int maas_server_start(maas_server server);
+
+/* *json = JSON array of the bound URIs.  Library-owned: maas_free. */
+int maas_server_endpoints(maas_server server, char** json);
+
+/* Starts (if needed) and blocks until maas_server_stop is called from another thread. */
+int maas_server_serve(maas_server server);
+
+/* Graceful stop: refuses new calls, waits for running ones (up to drain_ms), closes listeners and
+ * connections, wakes maas_server_serve.  Stopping twice is fine. */
+int maas_server_stop(maas_server server);
+
+/* Stops if needed and invalidates the handle. */
+int maas_server_free(maas_server server);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DEMOS_MAAS_H */
