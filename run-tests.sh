@@ -48,6 +48,13 @@ if [ $test_status -ne 0 ]; then
   if ! grep -qE "(Passed|Failed)! +- " "$log/test.txt"; then tail -50 "$log/test.txt"; failed=$((failed + 1)); fi
 fi
 
+step "native library and bindings: C, C++ (ctest), Python (pytest), Fortran, cross-language matrix"
+bindings/run-tests.sh > "$log/bindings.txt" 2>&1; bstatus=$?
+tail -40 "$log/bindings.txt"
+read -r bp bf < <(sed -nE 's/^bindings: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$log/bindings.txt")
+passed=$((passed + ${bp:-0})); failed=$((failed + ${bf:-1}))
+if [ "$bstatus" -ne 0 ]; then status=1; fi
+
 echo
 echo "$passed passed, $failed failed"
 if [ $failed -ne 0 ]; then status=1; fi

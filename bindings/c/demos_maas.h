@@ -256,6 +256,23 @@ int maas_server_stop(maas_server server);
 /* Stops if needed and invalidates the handle. */
 int maas_server_free(maas_server server);
 
+/* ---- Models as plugins ---------------------------------------------------------------------
+ * A model compiled to a shared library can be served with no main and no server code:
+ *     maas serve --native ./libmodel.so --listen tcp://127.0.0.1:5000
+ * The library exports these entry points (and needs nothing from libdemos_maas.so, so it does not
+ * link it: `maas` loads the plugin into its own process). deploy/native-model/model.c is a template.
+ *   maas_plugin_metadata   the model's metadata, the JSON accepted by maas_server_register_model
+ *                         (library-owned, static).
+ *   maas_plugin_callbacks fills *callbacks (zero the struct first: NULL = capability absent);
+ *                         returns 0, or non-zero to refuse to load.
+ *   maas_plugin_error      optional: the message of the calling thread's last failed callback (a
+ *                         plugin cannot call maas_callback_error, which lives in libdemos_maas.so).
+ * Callbacks follow the rules above: several threads at once unless "serial": true in the metadata;
+ * samplers get the per-chunk seeds described at maas_sampler_fn. */
+const char* maas_plugin_metadata(void);
+int maas_plugin_callbacks(maas_model_callbacks* callbacks);
+const char* maas_plugin_error(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -68,11 +68,11 @@ static int sampler(uint64_t seed, int64_t n, int64_t d, const double* theta, int
     return 0;
 }
 
-const char* maas_model_metadata(void) { return metadata; }
+const char* maas_plugin_metadata(void) { return metadata; }
 
-const char* maas_model_error(void) { return last_error; }
+const char* maas_plugin_error(void) { return last_error; }
 
-int maas_model_callbacks(maas_model_callbacks* callbacks)
+int maas_plugin_callbacks(maas_model_callbacks* callbacks)
 {
     memset(callbacks, 0, sizeof *callbacks);
     callbacks->log_density = log_density;

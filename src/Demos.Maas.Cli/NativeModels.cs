@@ -7,9 +7,9 @@ namespace Demos.Maas.Cli;
 /// A model compiled to a shared library and served with <c>maas serve --native lib.so</c>, no
 /// <c>main</c> needed. The library exports (bindings/c/demos_maas.h, "Models as plugins"):
 /// <code>
-/// const char* maas_model_metadata(void);                    // the metadata JSON of maas_server_register_model
-/// int maas_model_callbacks(maas_model_callbacks* callbacks); // fills the callbacks; 0 = success
-/// const char* maas_model_error(void);                       // optional: the message after a non-zero callback
+/// const char* maas_plugin_metadata(void);                    // the metadata JSON of maas_server_register_model
+/// int maas_plugin_callbacks(maas_model_callbacks* callbacks); // fills the callbacks; 0 = success
+/// const char* maas_plugin_error(void);                       // optional: the message after a non-zero callback
 /// </code>
 /// The plugin needs no symbol of libdemos_maas.so, so no second runtime is loaded into maas.
 /// </summary>
@@ -32,18 +32,18 @@ internal static unsafe class NativeModels
             throw new MaasException(MaasErrorCode.InvalidArgument, $"'{path}' is not a loadable shared library: {ex.Message.Split('\n')[0]}");
         }
 
-        if (!NativeLibrary.TryGetExport(library, "maas_model_metadata", out nint metadataExport) || !NativeLibrary.TryGetExport(library, "maas_model_callbacks", out nint callbacksExport))
+        if (!NativeLibrary.TryGetExport(library, "maas_plugin_metadata", out nint metadataExport) || !NativeLibrary.TryGetExport(library, "maas_plugin_callbacks", out nint callbacksExport))
         {
-            throw new MaasException(MaasErrorCode.InvalidArgument, $"'{path}' does not export maas_model_metadata and maas_model_callbacks (see bindings/c/demos_maas.h, \"Models as plugins\").");
+            throw new MaasException(MaasErrorCode.InvalidArgument, $"'{path}' does not export maas_plugin_metadata and maas_plugin_callbacks (see bindings/c/demos_maas.h, \"Models as plugins\").");
         }
 
-        NativeLibrary.TryGetExport(library, "maas_model_error", out nint errorExport);
-        string json = Marshal.PtrToStringUTF8(((delegate* unmanaged[Cdecl]<nint>)metadataExport)()) ?? throw new MaasException(MaasErrorCode.InvalidArgument, $"'{path}': maas_model_metadata returned NULL.");
+        NativeLibrary.TryGetExport(library, "maas_plugin_error", out nint errorExport);
+        string json = Marshal.PtrToStringUTF8(((delegate* unmanaged[Cdecl]<nint>)metadataExport)()) ?? throw new MaasException(MaasErrorCode.InvalidArgument, $"'{path}': maas_plugin_metadata returned NULL.");
         var callbacks = default(Callbacks);
         int rc = ((delegate* unmanaged[Cdecl]<Callbacks*, int>)callbacksExport)(&callbacks);
         if (rc != 0)
         {
-            throw new MaasException(MaasErrorCode.ModelError, $"'{path}': maas_model_callbacks returned {rc}.");
+            throw new MaasException(MaasErrorCode.ModelError, $"'{path}': maas_plugin_callbacks returned {rc}.");
         }
 
         return Build(path, json, callbacks, errorExport);
@@ -58,7 +58,7 @@ internal static unsafe class NativeModels
         }
         catch (JsonException ex)
         {
-            throw new MaasException(MaasErrorCode.InvalidArgument, $"'{path}': maas_model_metadata is not valid JSON: {ex.Message}");
+            throw new MaasException(MaasErrorCode.InvalidArgument, $"'{path}': maas_plugin_metadata is not valid JSON: {ex.Message}");
         }
 
         using (document)
@@ -97,7 +97,7 @@ internal static unsafe class NativeModels
         }
     }
 
-    private static MaasException Invalid(string path, string what) => new(MaasErrorCode.InvalidArgument, $"'{path}': maas_model_metadata: {what}.");
+    private static MaasException Invalid(string path, string what) => new(MaasErrorCode.InvalidArgument, $"'{path}': maas_plugin_metadata: {what}.");
 
     /// <summary>maas_model_callbacks, field for field.</summary>
     [StructLayout(LayoutKind.Sequential)]

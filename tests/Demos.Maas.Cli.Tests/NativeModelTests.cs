@@ -61,7 +61,7 @@ public sealed class NativeModelTests
 
         var (code, _, stderr) = await MaasProcess.RunAsync("serve", "--native", library, "--listen", "tcp://127.0.0.1:0");
         Assert.NotEqual(0, code);
-        Assert.StartsWith($"maas: InvalidArgument: '{library}' does not export maas_model_metadata and maas_model_callbacks", stderr.Trim());
+        Assert.StartsWith($"maas: InvalidArgument: '{library}' does not export maas_plugin_metadata and maas_plugin_callbacks", stderr.Trim());
         Assert.Single(stderr.Trim().Split('\n'));
 
         (code, _, stderr) = await MaasProcess.RunAsync("serve", "--native", source, "--listen", "tcp://127.0.0.1:0");
