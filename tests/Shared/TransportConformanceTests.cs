@@ -172,6 +172,25 @@ public abstract class TransportConformanceTests
     }
 
     [Fact]
+    public async Task Large_requests_responses_and_stream_chunks_arrive_intact()
+    {
+        await using var h = await StartAsync();
+        var remote = await h.Client.GetModelAsync("gaussian2d");
+        var local = GaussianModel.Create(2);
+        using var x = DoubleMatrix.Rent(40_000, 2);
+        for (int i = 0; i < x.Length; i++)
+        {
+            x.Span[i] = Math.Cos(i * 0.001) * 4;
+        }
+
+        await AssertSameAsync(local.LogDensityAsync(x), remote.LogDensityAsync(x));
+        await AssertSameAsync(local.GradientAsync(GradientKind.LogDensityWrtX, x), remote.GradientAsync(GradientKind.LogDensityWrtX, x));
+        using var draws = await remote.SampleMatrixAsync(100_000, seed: 3);
+        using var expected = await local.SampleMatrixAsync(100_000, seed: 3);
+        Assert.Equal(expected.ToArray(), draws.ToArray());
+    }
+
+    [Fact]
     public async Task A_model_that_throws_gives_ModelError_and_the_next_call_succeeds()
     {
         await using var h = await StartAsync();
