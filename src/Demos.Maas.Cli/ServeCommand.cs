@@ -11,7 +11,7 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var listen = new Option<string[]>("--listen", "-l") { Description = "URI to listen on (repeatable): pipe:///tmp/m.sock, tcp://127.0.0.1:5000, inproc://name", Required = true };
+        var listen = new Option<string[]>("--listen", "-l") { Description = "URI to listen on (repeatable): pipe:///tmp/m.sock, tcp://127.0.0.1:5000, http://127.0.0.1:8080, http+unix:///tmp/m.sock, inproc://name", Required = true };
         var model = new Option<string[]>("--model", "-m") { Description = $"Built-in model to host (repeatable; default: all of {string.Join(", ", ExampleModels.Names)})" };
         var maxFrame = new Option<int?>("--max-frame") { Description = "Largest request frame in bytes (default 64 MiB)" };
         var maxInFlight = new Option<int?>("--max-in-flight") { Description = "Most concurrent requests per connection (default 1024)" };
