@@ -54,8 +54,9 @@ public sealed class MaasHttpHost : IMaasListener
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         string? socketPath = null;
-        // Cleartext HTTP/2 needs prior knowledge, which Kestrel serves only on an HTTP/2-only endpoint: "?http=2" asks for one.
-        var protocols = uri.Query.Contains("http=2", StringComparison.Ordinal) ? HttpProtocols.Http2 : HttpProtocols.Http1AndHttp2;
+        // Without TLS, Kestrel cannot offer both versions on one endpoint (no ALPN): HTTP/1.1 by default,
+        // cleartext HTTP/2 with prior knowledge ("h2c") on an endpoint asked for with "?http=2".
+        var protocols = uri.Query.Contains("http=2", StringComparison.Ordinal) ? HttpProtocols.Http2 : HttpProtocols.Http1;
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
