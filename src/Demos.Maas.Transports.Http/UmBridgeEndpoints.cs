@@ -35,9 +35,6 @@ internal sealed class UmBridgeEndpoints(MaasHttpHost host)
     private static Task<object> OutputSizesAsync(ModelInfo info, double[] x, JsonElement root, ReadOnlyMemory<double> theta, HttpContext ctx) =>
         Task.FromResult<object>(new Sizes("outputSizes", OutputSize(info)));
 
-    private static Task<object> ApplyHessianAsync(ModelInfo info, double[] x, JsonElement root, ReadOnlyMemory<double> theta, HttpContext ctx) =>
-        throw new UmBridgeError("UnsupportedFeature", $"ApplyHessian is not supported by model {info.Name}.", 400);
-
     private static bool IsServed(ModelInfo info) => info.Has(ModelCapabilities.Evaluate) || info.Has(ModelCapabilities.LogDensity);
 
     private static bool IsLogDensityOnly(ModelInfo info) => !info.Has(ModelCapabilities.Evaluate);
@@ -145,7 +142,7 @@ internal sealed class UmBridgeEndpoints(MaasHttpHost host)
                 w.WriteBoolean("Evaluate", true);
                 w.WriteBoolean("Gradient", SupportsGradient(s.Info));
                 w.WriteBoolean("ApplyJacobian", SupportsJacobian(s.Info));
-                w.WriteBoolean("ApplyHessian", false);
+                w.WriteBoolean("ApplyHessian", SupportsGradient(s.Info));
                 w.WriteEndObject();
                 break;
             case Sizes sizes:
@@ -359,6 +356,80 @@ internal sealed class UmBridgeEndpoints(MaasHttpHost host)
         }
 
         return new Output(await CallAsync(Protocol.Operation.Gradient, info, x, theta, vec, GradientKind.EvaluateJvp, ctx).ConfigureAwait(false), Nested: false);
+    }
+
+    /// <summary>
+    /// ApplyHessian by central finite differences of the gradient of sens·F (the VJP, or sens[0]·∇ log p):
+    /// H·vec ≈ (g(x + h·vec) − g(x − h·vec)) / 2h, with h = ∛ε · max(1, ‖x‖∞) / ‖vec‖∞. Exact for
+    /// quadratic models; otherwise the error is O(h²) relative to the third derivatives.
+    /// </summary>
+    private async Task<object> ApplyHessianAsync(ModelInfo info, double[] x, JsonElement root, ReadOnlyMemory<double> theta, HttpContext ctx)
+    {
+        if (!SupportsGradient(info))
+        {
+            throw new UmBridgeError("UnsupportedFeature", $"ApplyHessian is not supported by model {info.Name} (it has no gradient).", 400);
+        }
+
+        ReadIndex(root, "outWrt", 1);
+        ReadIndex(root, "inWrt1", 1);
+        ReadIndex(root, "inWrt2", 1);
+        if (!root.TryGetProperty("sens", out var sensElement) || !root.TryGetProperty("vec", out var vecElement))
+        {
+            throw new UmBridgeError("InvalidInput", "'sens' and 'vec' are required.", 400);
+        }
+
+        var sens = ReadVector(sensElement, "sens");
+        var vec = ReadVector(vecElement, "vec");
+        if (sens.Length != OutputSize(info))
+        {
+            throw new UmBridgeError("InvalidInput", $"Sensitivity vector sens has invalid length! Expected {OutputSize(info)} but got {sens.Length}.", 400);
+        }
+
+        if (vec.Length != info.InputDimension)
+        {
+            throw new UmBridgeError("InvalidInput", $"Vector vec has invalid length! Expected {info.InputDimension} but got {vec.Length}.", 400);
+        }
+
+        double vecNorm = vec.Max(Math.Abs);
+        if (vecNorm == 0)
+        {
+            return new Output(new double[info.InputDimension], Nested: false);
+        }
+
+        double h = Math.Cbrt(2.220446049250313e-16) * Math.Max(1, x.Max(Math.Abs)) / vecNorm;
+        var plus = new double[x.Length];
+        var minus = new double[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            plus[i] = x[i] + (h * vec[i]);
+            minus[i] = x[i] - (h * vec[i]);
+        }
+
+        var gPlus = await GradientOfSensAsync(info, plus, sens, theta, ctx).ConfigureAwait(false);
+        var gMinus = await GradientOfSensAsync(info, minus, sens, theta, ctx).ConfigureAwait(false);
+        var result = new double[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            result[i] = (gPlus[i] - gMinus[i]) / (2 * h);
+        }
+
+        return new Output(result, Nested: false);
+    }
+
+    private async Task<double[]> GradientOfSensAsync(ModelInfo info, double[] x, double[] sens, ReadOnlyMemory<double> theta, HttpContext ctx)
+    {
+        if (IsLogDensityOnly(info))
+        {
+            var grad = await CallAsync(Protocol.Operation.Gradient, info, x, theta, null, GradientKind.LogDensityWrtX, ctx).ConfigureAwait(false);
+            for (int i = 0; i < grad.Length; i++)
+            {
+                grad[i] *= sens[0];
+            }
+
+            return grad;
+        }
+
+        return await CallAsync(Protocol.Operation.Gradient, info, x, theta, sens, GradientKind.EvaluateVjp, ctx).ConfigureAwait(false);
     }
 
     private async Task<double[]> CallAsync(Protocol.Operation operation, ModelInfo info, double[] x, ReadOnlyMemory<double> theta, double[]? vector, GradientKind kind, HttpContext ctx)

@@ -32,6 +32,11 @@ public sealed class UmBridgeTests
         await AssertCloseAsync(local.GradientAsync(GradientKind.EvaluateVjp, x, v), decay.GradientAsync(GradientKind.EvaluateVjp, x, v));
         await AssertCloseAsync(local.GradientAsync(GradientKind.EvaluateJvp, x, w), decay.GradientAsync(GradientKind.EvaluateJvp, x, w));
 
+        Assert.True(decay.SupportsApplyHessian);
+        var gauss = await UmBridgeModel.ConnectAsync(new Uri($"umbridge+http://127.0.0.1:{f.Uri.Port}/gaussian1d"));
+        double[] hessian = await gauss.ApplyHessianAsync(0, 0, 0, [0.5], [2.0], [3.0]);
+        Assert.Equal(-6.0, Assert.Single(hessian), 6);
+
         var withConfig = await UmBridgeModel.ConnectAsync(new Uri($"umbridge+http://127.0.0.1:{f.Uri.Port}/decay"), config: """{"background": 2.5}""");
         await AssertCloseAsync(local.EvaluateAsync(x, new double[] { 2.5 }), withConfig.EvaluateAsync(x));
 

@@ -64,7 +64,9 @@ def main():
     check("decay" in info["models"] and "gaussian1d" in info["models"], f"models listed: {info['models']}")
 
     support = post("ModelInfo", {"name": "decay"}).json()["support"]
-    check(support == {"Evaluate": True, "Gradient": True, "ApplyJacobian": True, "ApplyHessian": False}, f"decay support {support}")
+    check(support == {"Evaluate": True, "Gradient": True, "ApplyJacobian": True, "ApplyHessian": True}, f"decay support {support}")
+    support = post("ModelInfo", {"name": "faulty"}).json()["support"]
+    check(support == {"Evaluate": True, "Gradient": False, "ApplyJacobian": False, "ApplyHessian": False}, f"faulty support {support}")
     check(post("InputSizes", {"name": "decay", "config": {}}).json() == {"inputSizes": [2]}, "decay input sizes")
     check(post("OutputSizes", {"name": "decay", "config": {}}).json() == {"outputSizes": [8]}, "decay output sizes")
 
@@ -94,12 +96,23 @@ def main():
     jv = post("ApplyJacobian", {"name": "decay", "outWrt": 0, "inWrt": 0, "input": [x], "vec": vec, "config": {}}).json()["output"]
     check(close(jv, [sum(jac[j][k] * vec[j] for j in range(2)) for k in range(8)], 1e-3), f"apply jacobian {jv}")
 
+    # ApplyHessian (finite differences of the VJP on the server) against finite differences of Gradient here.
+    def g(p):
+        return post("Gradient", {"name": "decay", "outWrt": 0, "inWrt": 0, "input": [p], "sens": sens, "config": {}}).json()["output"]
+    step = 1e-4
+    gp = g([x[0] + step * vec[0], x[1] + step * vec[1]])
+    gm = g([x[0] - step * vec[0], x[1] - step * vec[1]])
+    hv = post("ApplyHessian", {"name": "decay", "outWrt": 0, "inWrt1": 0, "inWrt2": 0, "input": [x], "sens": sens, "vec": vec, "config": {}}).json()["output"]
+    check(close(hv, [(a - b) / (2 * step) for a, b in zip(gp, gm)], 1e-3), f"apply hessian {hv}")
+
     # A log-density-only model: one output, the log-density; its gradient is sens * d logp / dx.
     check(post("OutputSizes", {"name": "gaussian1d", "config": {}}).json() == {"outputSizes": [1]}, "gaussian1d output size")
     out = post("Evaluate", {"name": "gaussian1d", "input": [[0.0]], "config": {}}).json()["output"]
     check(close(out[0], [-0.5 * math.log(2 * math.pi)]), f"gaussian1d log-density {out}")
     grad = post("Gradient", {"name": "gaussian1d", "outWrt": 0, "inWrt": 0, "input": [[1.5]], "sens": [2.0], "config": {}}).json()["output"]
     check(close(grad, [-3.0]), f"gaussian1d gradient {grad}")
+    hv = post("ApplyHessian", {"name": "gaussian1d", "outWrt": 0, "inWrt1": 0, "inWrt2": 0, "input": [[0.5]], "sens": [2.0], "vec": [3.0], "config": {}}).json()["output"]
+    check(close(hv, [-6.0], 1e-5), f"gaussian1d hessian {hv}")
     out = post("Evaluate", {"name": "gaussian1d", "input": [[1.0]], "config": {"mu": 1.0}}).json()["output"]
     check(close(out[0], [-0.5 * math.log(2 * math.pi)]), "gaussian1d config mu")
 
@@ -114,7 +127,10 @@ def main():
     expect_error(post("Gradient", {"name": "decay", "outWrt": 1, "inWrt": 0, "input": [x], "sens": sens, "config": {}}), 400, "InvalidInput", "outWrt out of range")
     expect_error(post("Gradient", {"name": "decay", "outWrt": 0, "inWrt": 0, "input": [x], "sens": [1.0], "config": {}}), 400, "InvalidInput", "short sens")
     expect_error(post("ApplyJacobian", {"name": "decay", "outWrt": 0, "inWrt": 3, "input": [x], "vec": vec, "config": {}}), 400, "InvalidInput", "inWrt out of range")
-    expect_error(post("ApplyHessian", {"name": "decay", "outWrt": 0, "inWrt1": 0, "inWrt2": 0, "input": [x], "sens": sens, "vec": vec, "config": {}}), 400, "UnsupportedFeature", "hessian")
+    expect_error(post("ApplyHessian", {"name": "faulty", "outWrt": 0, "inWrt1": 0, "inWrt2": 0, "input": [[1.0]], "sens": [1.0], "vec": [1.0], "config": {}}), 400, "UnsupportedFeature", "hessian without a gradient")
+    expect_error(post("Gradient", {"name": "faulty", "outWrt": 0, "inWrt": 0, "input": [[1.0]], "sens": [1.0], "config": {}}), 400, "UnsupportedFeature", "gradient without a gradient")
+    expect_error(post("ApplyJacobian", {"name": "faulty", "outWrt": 0, "inWrt": 0, "input": [[1.0]], "vec": [1.0], "config": {}}), 400, "UnsupportedFeature", "jacobian without a gradient")
+    expect_error(post("ApplyHessian", {"name": "decay", "outWrt": 0, "inWrt1": 0, "inWrt2": 1, "input": [x], "sens": sens, "vec": vec, "config": {}}), 400, "InvalidInput", "inWrt2 out of range")
     expect_error(post("Evaluate", {"name": "faulty", "input": [[-1.0]], "config": {}}), 500, "InvalidOutput", "model failure")
     response = requests.post(f"{BASE}/Evaluate", data=b'{"name": "decay", "input": [[1', headers={"Content-Type": "application/json"}, timeout=30)
     expect_error(response, 400, "InvalidInput", "malformed JSON")
