@@ -21,9 +21,9 @@ internal sealed class UmBridgeEndpoints(MaasHttpHost host)
         app.MapPost("/InputSizes", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: false, InputSizesAsync)));
         app.MapPost("/OutputSizes", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: false, OutputSizesAsync)));
         app.MapPost("/Evaluate", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: true, EvaluateAsync)));
-        app.MapPost("/Gradient", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: true, GradientAsync)));
-        app.MapPost("/ApplyJacobian", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: true, ApplyJacobianAsync)));
-        app.MapPost("/ApplyHessian", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: true, ApplyHessianAsync)));
+        app.MapPost("/Gradient", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: true, GradientAsync, SupportsGradient, "Gradient")));
+        app.MapPost("/ApplyJacobian", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: true, ApplyJacobianAsync, SupportsJacobian, "ApplyJacobian")));
+        app.MapPost("/ApplyHessian", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: true, ApplyHessianAsync, SupportsGradient, "ApplyHessian")));
     }
 
     private static Task<object> ModelInfoAsync(ModelInfo info, double[] x, JsonElement root, ReadOnlyMemory<double> theta, HttpContext ctx) =>
@@ -75,7 +75,7 @@ internal sealed class UmBridgeEndpoints(MaasHttpHost host)
         }
     }
 
-    private async Task HandleAsync(HttpContext ctx, bool needsInput, Func<ModelInfo, double[], JsonElement, ReadOnlyMemory<double>, HttpContext, Task<object>> operation)
+    private async Task HandleAsync(HttpContext ctx, bool needsInput, Func<ModelInfo, double[], JsonElement, ReadOnlyMemory<double>, HttpContext, Task<object>> operation, Func<ModelInfo, bool>? supported = null, string? feature = null)
     {
         host.Enter();
         try
@@ -99,6 +99,13 @@ internal sealed class UmBridgeEndpoints(MaasHttpHost host)
 
             string name = nameElement.GetString()!;
             var info = await ResolveAsync(name, ctx).ConfigureAwait(false);
+
+            // As UM-Bridge servers do: model, then feature, then the arguments.
+            if (supported is not null && !supported(info))
+            {
+                throw new UmBridgeError("UnsupportedFeature", $"{feature} is not supported by model {info.Name}.", 400);
+            }
+
             double[] x = [];
             ReadOnlyMemory<double> theta = default;
             if (needsInput)

@@ -16,6 +16,18 @@ public sealed class UmBridgeTests
         Assert.Matches(@"OK \d+ checks", output);
     }
 
+    [SkippableTheory]
+    [InlineData("1.0")]
+    [InlineData("0.5")]
+    public async Task Our_server_passes_the_UM_Bridge_protocol_conformity_checks_for_every_model(string inputValue)
+    {
+        ExternalTools.RequirePythonRequests();
+        await using var f = await HttpServerFixture.StartAsync();
+        var (exit, output) = await Task.Run(() => ExternalTools.Run(ExternalTools.Python, [ExternalTools.ScriptPath("umbridge_conformity.py"), f.Uri.ToString(), inputValue, "decay", "gaussian1d", "gaussian2d", "faulty"], TimeSpan.FromMinutes(2)));
+        Assert.True(exit == 0, output);
+        Assert.Matches(@"CONFORMS \d+ checks", output);
+    }
+
     [Fact]
     public async Task Our_client_reads_our_own_server_and_matches_the_local_model()
     {
