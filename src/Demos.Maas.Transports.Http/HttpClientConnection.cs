@@ -33,6 +33,7 @@ public sealed class HttpClientConnection : MaasConnection
     private readonly DuplexPipe _clientEnd;
     private readonly Task _loop;
     private int _inFlight;
+    private AuthenticationHeaderValue? _authorization;
 
     private HttpClientConnection(HttpClient client, Uri baseUri, Version version, WelcomeMessage server, string remote)
     {
@@ -147,6 +148,8 @@ public sealed class HttpClientConnection : MaasConnection
                     return false;
                 }
 
+                // Hello's credentials travel with every HTTP request, as a bearer token.
+                _authorization = hello.Credentials is { Length: > 0 } credentials ? new AuthenticationHeaderValue("Bearer", credentials) : null;
                 await WriteAsync(new WelcomeMessage
                 {
                     Version = new ProtocolVersion(_server.Version.Major, Math.Min(hello.Version.Minor, _server.Version.Minor)),
@@ -271,6 +274,7 @@ public sealed class HttpClientConnection : MaasConnection
 
         var http = new HttpRequestMessage(r.Method, new Uri(_base, r.Path)) { Version = _version, VersionPolicy = _version.Major >= 2 ? HttpVersionPolicy.RequestVersionExact : HttpVersionPolicy.RequestVersionOrLower };
         http.Headers.Accept.Add(AcceptMsgPack);
+        http.Headers.Authorization = _authorization;
         http.Headers.TryAddWithoutValidation(RestEndpoints.RequestIdHeader, request.Id.ToString(CultureInfo.InvariantCulture));
         if (r.Body)
         {

@@ -188,7 +188,7 @@ public static class MaasJson
                 case "v": request.Vector?.Dispose(); request.Vector = ReadMatrix(value, "v"); break;
                 case "kind": request.GradientKind = ReadGradientKind(value); break;
                 case "n": request.Count = ReadInteger(value, "n"); break;
-                case "seed": request.Seed = value.ValueKind == JsonValueKind.Null ? null : (ulong)ReadInteger(value, "seed"); break;
+                case "seed": request.Seed = value.ValueKind == JsonValueKind.Null ? null : value.ValueKind == JsonValueKind.Number && value.TryGetUInt64(out ulong seed) ? seed : throw new MaasException(MaasErrorCode.InvalidArgument, $"'seed': expected an integer in 0..2^64-1, got {value}."); break;
                 case "chunk": request.ChunkRows = (int)Math.Min(int.MaxValue, ReadInteger(value, "chunk")); break;
                 case "offset": request.Offset = ReadInteger(value, "offset"); break;
                 case "dataset": request.Dataset = value.GetString(); break;

@@ -208,6 +208,12 @@ internal sealed class RestEndpoints(MaasHttpHost host)
             request.Dataset = route["dataset"] as string;
         }
 
+        // W3C trace context: the standard header, unless the body carried one.
+        if (request.TraceParent is null && ctx.Request.Headers.TryGetValue("traceparent", out var traceparent))
+        {
+            request.TraceParent = traceparent.ToString();
+        }
+
         // Query parameters for GET routes (and as a convenience on the others): n, offset, chunk, seed.
         var query = ctx.Request.Query;
         if (query.Count > 0)
