@@ -25,8 +25,11 @@ public sealed class HttpClientConnection : MaasConnection
     private readonly Uri _base;
     private readonly Version _version;
     private readonly WelcomeMessage _server;
-    private readonly Pipe _toAdapter = new(new PipeOptions(useSynchronizationContext: false));
-    private readonly Pipe _toClient = new(new PipeOptions(useSynchronizationContext: false));
+    // Continuations run inline: the client's flush runs the adapter (which starts the HTTP send and
+    // returns at its first await), and an answer's flush wakes the client's reader, without a
+    // thread-pool hop in either direction.
+    private readonly Pipe _toAdapter = new(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false));
+    private readonly Pipe _toClient = new(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false));
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly ConcurrentDictionary<uint, CancellationTokenSource> _running = new();
     private readonly CancellationTokenSource _closed = new();
@@ -122,6 +125,13 @@ public sealed class HttpClientConnection : MaasConnection
     /// <summary>Handles one frame; false closes the connection (after an Error id 0 was written).</summary>
     private async ValueTask<bool> OnFrameAsync(byte[] payload)
     {
+        // A request is only peeked at (op, model, dataset, deadline): its arrays go to the server
+        // as they are, and the server validates the whole message.
+        if (RequestHead.TryRead(payload, out var head))
+        {
+            return await OnRequestAsync(head, payload).ConfigureAwait(false);
+        }
+
         MaasMessage message;
         try
         {
@@ -159,25 +169,10 @@ public sealed class HttpClientConnection : MaasConnection
                 }).ConfigureAwait(false);
                 return true;
             case MaasRequest request:
-                if (request.Id == 0 || _running.ContainsKey(request.Id))
-                {
-                    Dispose(request);
-                    await WriteAsync(new ErrorMessage { Code = MaasErrorCode.ProtocolError, Message = request.Id == 0 ? "Request id 0 is reserved." : $"Request id {request.Id} is already in flight." }).ConfigureAwait(false);
-                    return false;
-                }
-
-                if (Interlocked.Increment(ref _inFlight) > _server.MaxInFlight)
-                {
-                    Interlocked.Decrement(ref _inFlight);
-                    Dispose(request);
-                    await WriteAsync(new ErrorMessage { Id = request.Id, Code = MaasErrorCode.ResourceExhausted, Message = $"More than {_server.MaxInFlight} requests in flight on this connection." }).ConfigureAwait(false);
-                    return true;
-                }
-
-                var cts = CancellationTokenSource.CreateLinkedTokenSource(_closed.Token);
-                _running[request.Id] = cts;
-                _ = CallAsync(request, payload, cts);
-                return true;
+                // Only when the peek failed but the full decoder succeeded (an unusual encoding).
+                var fallback = new RequestHead(request.Id, request.Operation, request.Model, request.Dataset, request.TimeoutMicros);
+                Dispose(request);
+                return await OnRequestAsync(fallback, payload).ConfigureAwait(false);
             case CancelMessage cancel:
                 if (_running.TryGetValue(cancel.Id, out var running))
                 {
@@ -191,19 +186,39 @@ public sealed class HttpClientConnection : MaasConnection
         }
     }
 
+    private async ValueTask<bool> OnRequestAsync(RequestHead request, byte[] payload)
+    {
+        if (request.Id == 0 || _running.ContainsKey(request.Id))
+        {
+            await WriteAsync(new ErrorMessage { Code = MaasErrorCode.ProtocolError, Message = request.Id == 0 ? "Request id 0 is reserved." : $"Request id {request.Id} is already in flight." }).ConfigureAwait(false);
+            return false;
+        }
+
+        if (Interlocked.Increment(ref _inFlight) > _server.MaxInFlight)
+        {
+            Interlocked.Decrement(ref _inFlight);
+            await WriteAsync(new ErrorMessage { Id = request.Id, Code = MaasErrorCode.ResourceExhausted, Message = $"More than {_server.MaxInFlight} requests in flight on this connection." }).ConfigureAwait(false);
+            return true;
+        }
+
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(_closed.Token);
+        _running[request.Id] = cts;
+        _ = CallAsync(request, payload, cts);
+        return true;
+    }
+
     private static void Dispose(MaasRequest request)
     {
         request.X?.Dispose();
         request.Vector?.Dispose();
     }
 
-    private async Task CallAsync(MaasRequest request, byte[] payload, CancellationTokenSource cts)
+    private async Task CallAsync(RequestHead request, byte[] payload, CancellationTokenSource cts)
     {
         uint id = request.Id;
         try
         {
             using var http = BuildRequest(request, payload);
-            Dispose(request);
             if (http is null)
             {
                 await WriteAsync(new ErrorMessage { Id = id, Code = MaasErrorCode.InvalidArgument, Message = request.Operation is >= Operation.ListModels and <= Operation.UpdateParameters ? $"{request.Operation}: 'model' is required." : $"Unknown operation {(int)request.Operation}." }).ConfigureAwait(false);
@@ -249,7 +264,7 @@ public sealed class HttpClientConnection : MaasConnection
         }
     }
 
-    private HttpRequestMessage? BuildRequest(MaasRequest request, byte[] payload)
+    private HttpRequestMessage? BuildRequest(RequestHead request, byte[] payload)
     {
         string? model = string.IsNullOrEmpty(request.Model) ? null : Uri.EscapeDataString(request.Model);
         (HttpMethod Method, string Path, bool Body)? route = request.Operation switch

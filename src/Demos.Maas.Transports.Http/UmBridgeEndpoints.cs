@@ -171,25 +171,16 @@ internal sealed class UmBridgeEndpoints(MaasHttpHost host)
         w.WriteEndObject();
     }
 
-    private async Task<ModelInfo> ResolveAsync(string name, HttpContext ctx)
+    private Task<ModelInfo> ResolveAsync(string name, HttpContext ctx)
     {
-        ModelInfo? info;
-        try
-        {
-            var context = await host.Server.InvokeAsync(new MaasRequest { Operation = Protocol.Operation.Info, Model = name }, cancellationToken: ctx.RequestAborted).ConfigureAwait(false);
-            info = context.Response?.Info;
-        }
-        catch (MaasException ex) when (ex.Code is MaasErrorCode.NotFound or MaasErrorCode.InvalidArgument)
-        {
-            info = null;
-        }
-
+        // Looked up in the registry: the call itself goes through the pipeline (and its middleware) later.
+        var info = host.Server.Models.TryResolve(name)?.Info;
         if (info is null || !IsServed(info))
         {
             throw new UmBridgeError("ModelNotFound", $"Model name '{name}' not found on this server.", 400);
         }
 
-        return info;
+        return Task.FromResult(info);
     }
 
     private static double[] ReadInput(JsonElement root, ModelInfo info)
