@@ -337,6 +337,30 @@ public sealed class RestRouteTests
     }
 
     [Fact]
+    public async Task A_stream_that_fails_after_it_started_ends_with_an_error_line_or_frame()
+    {
+        await using var f = await HttpServerFixture.StartAsync();
+
+        // The blocking model streams one row per chunk until cancelled; the deadline ends it.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/models/blocking/sample") { Content = new StringContent("""{"n": 1000000, "seed": 1}""", Encoding.UTF8, "application/json") };
+        request.Headers.Add("Maas-Timeout-Ms", "1000");
+        using var response = await f.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var lines = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length >= 2, string.Join("\n", lines));
+        Assert.StartsWith("{\"seq\":0,", lines[0]);
+        using var last = JsonDocument.Parse(lines[^1]);
+        Assert.Equal("DeadlineExceeded", last.RootElement.GetProperty("error").GetProperty("name").GetString());
+
+        var (status, messages) = await MsgPackAsync(f, HttpMethod.Post, "/v1/models/blocking/sample", new MaasRequest { Id = 3, Count = 1_000_000, TimeoutMicros = 1_000_000 });
+        Assert.Equal(200, status);
+        Assert.IsType<StreamChunkMessage>(messages[0]);
+        var error = Assert.IsType<ErrorMessage>(messages[^1]);
+        Assert.Equal(MaasErrorCode.DeadlineExceeded, error.Code);
+        Assert.Equal(3u, error.Id);
+    }
+
+    [Fact]
     public async Task Kestrel_serves_on_a_Unix_socket()
     {
         var path = Path.Combine(Path.GetTempPath(), $"maas-rest-{Guid.NewGuid():N}.sock");
