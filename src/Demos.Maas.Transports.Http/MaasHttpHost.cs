@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Demos.Maas.Transports.Http;
@@ -51,6 +52,12 @@ public sealed class MaasHttpHost : IMaasListener
         ArgumentNullException.ThrowIfNull(server);
         ArgumentNullException.ThrowIfNull(uri);
         var builder = WebApplication.CreateSlimBuilder();
+
+        // The host is a component of the MaasServer, not an application: no appsettings.json or
+        // ASPNETCORE_* settings may add endpoints, and signals are the server owner's business
+        // (a console lifetime would stop Kestrel on SIGTERM before the server drained).
+        builder.Configuration.Sources.Clear();
+        builder.Services.AddSingleton<IHostLifetime, ComponentLifetime>();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         string? socketPath = null;
@@ -190,4 +197,12 @@ public sealed class MaasHttpHost : IMaasListener
             _stopped.TrySetResult();
         }
     }
+}
+
+/// <summary>A host lifetime that neither waits for nor reacts to console signals.</summary>
+internal sealed class ComponentLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
