@@ -95,10 +95,15 @@ public sealed class MaasHttpHost : IMaasListener
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (IOException ex)
+        catch (Exception ex)
         {
             await app.DisposeAsync().ConfigureAwait(false);
-            throw new MaasException(MaasErrorCode.Unavailable, $"Cannot listen on {uri}: {ex.Message}", ex);
+            if (ex is IOException)
+            {
+                throw new MaasException(MaasErrorCode.Unavailable, $"Cannot listen on {uri}: {ex.Message}", ex);
+            }
+
+            throw;
         }
 
         if (socketPath is not null)
