@@ -21,6 +21,9 @@ public sealed class HttpClientConnection : MaasConnection
     private static readonly MediaTypeWithQualityHeaderValue AcceptMsgPack = new(HttpBody.MsgPack);
     private static readonly MediaTypeHeaderValue MsgPackType = new(HttpBody.MsgPack);
 
+    /// <summary>Bodies from this size on are sent with <c>Expect: 100-continue</c>.</summary>
+    private const int LargeBody = 1 << 20;
+
     private readonly HttpClient _client;
     private readonly Uri _base;
     private readonly Version _version;
@@ -176,7 +179,14 @@ public sealed class HttpClientConnection : MaasConnection
             case CancelMessage cancel:
                 if (_running.TryGetValue(cancel.Id, out var running))
                 {
-                    await running.CancelAsync().ConfigureAwait(false);
+                    try
+                    {
+                        await running.CancelAsync().ConfigureAwait(false);
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        // The call ended meanwhile: a Cancel for a finished request is ignored.
+                    }
                 }
 
                 return true;
@@ -201,6 +211,14 @@ public sealed class HttpClientConnection : MaasConnection
             return true;
         }
 
+        if (payload.Length > _server.MaxFrameBytes)
+        {
+            // Answered here, as the server would (413): sending it would only race the server's early answer against the upload.
+            Interlocked.Decrement(ref _inFlight);
+            await WriteAsync(new ErrorMessage { Id = request.Id, Code = MaasErrorCode.ResourceExhausted, Message = $"The request is {payload.Length} bytes; this server accepts bodies up to {_server.MaxFrameBytes} bytes. Split the batch." }).ConfigureAwait(false);
+            return true;
+        }
+
         var cts = CancellationTokenSource.CreateLinkedTokenSource(_closed.Token);
         _running[request.Id] = cts;
         _ = CallAsync(request, payload, cts);
@@ -216,11 +234,26 @@ public sealed class HttpClientConnection : MaasConnection
     private async Task CallAsync(RequestHead request, byte[] payload, CancellationTokenSource cts)
     {
         uint id = request.Id;
+        bool released = false;
+
+        // The slot and the id are given back before the final answer is written: a client may send
+        // its next request (or reuse the id) as soon as it has the answer.
+        void Release()
+        {
+            if (!released)
+            {
+                released = true;
+                _running.TryRemove(new KeyValuePair<uint, CancellationTokenSource>(id, cts));
+                Interlocked.Decrement(ref _inFlight);
+            }
+        }
+
         try
         {
             using var http = BuildRequest(request, payload);
             if (http is null)
             {
+                Release();
                 await WriteAsync(new ErrorMessage { Id = id, Code = MaasErrorCode.InvalidArgument, Message = request.Operation is >= Operation.ListModels and <= Operation.UpdateParameters ? $"{request.Operation}: 'model' is required." : $"Unknown operation {(int)request.Operation}." }).ConfigureAwait(false);
                 return;
             }
@@ -229,11 +262,23 @@ public sealed class HttpClientConnection : MaasConnection
             bool msgpack = HttpBody.IsMsgPack(response.Content.Headers.ContentType?.MediaType);
             if (msgpack && response.IsSuccessStatusCode && request.Operation is Operation.Sample or Operation.ReadData)
             {
-                await RelayFramesAsync(response, cts.Token).ConfigureAwait(false);
+                // A running stream keeps its id (Cancel must reach it) but not its in-flight slot.
+                Interlocked.Decrement(ref _inFlight);
+                released = true;
+                try
+                {
+                    await RelayFramesAsync(response, cts.Token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _running.TryRemove(new KeyValuePair<uint, CancellationTokenSource>(id, cts));
+                }
+
                 return;
             }
 
             var body = await response.Content.ReadAsByteArrayAsync(cts.Token).ConfigureAwait(false);
+            Release();
             if (msgpack && body.Length > 0)
             {
                 await WriteFrameAsync(body).ConfigureAwait(false);
@@ -250,16 +295,17 @@ public sealed class HttpClientConnection : MaasConnection
         }
         catch (HttpRequestException ex)
         {
+            Release();
             await TryWriteAsync(new ErrorMessage { Id = id, Code = MaasErrorCode.Unavailable, Message = $"HTTP request to {RemoteAddress} failed: {ex.Message}" }).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or MaasException)
         {
+            Release();
             await TryWriteAsync(new ErrorMessage { Id = id, Code = ex is MaasException m ? m.Code : MaasErrorCode.Unavailable, Message = $"HTTP response from {RemoteAddress} failed: {ex.Message}" }).ConfigureAwait(false);
         }
         finally
         {
-            _running.TryRemove(id, out _);
-            Interlocked.Decrement(ref _inFlight);
+            Release();
             cts.Dispose();
         }
     }
@@ -295,6 +341,9 @@ public sealed class HttpClientConnection : MaasConnection
         {
             http.Content = new ByteArrayContent(payload);
             http.Content.Headers.ContentType = MsgPackType;
+
+            // A large body waits for "100 Continue", so a proxy (or server) that refuses it answers before it is sent.
+            http.Headers.ExpectContinue = payload.Length >= LargeBody ? true : null;
         }
         else if (request.TimeoutMicros is { } micros)
         {

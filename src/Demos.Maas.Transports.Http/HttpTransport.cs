@@ -77,7 +77,7 @@ public sealed class HttpTransport : IMaasHostingTransport, IDisposable
             return (_clients.GetOrAdd("unix:" + path, _ => Create(path)), new Uri("http://localhost/"));
         }
 
-        if (!string.Equals(uri.Scheme, "http", StringComparison.OrdinalIgnoreCase) && !uri.Scheme.EndsWith("+http", StringComparison.OrdinalIgnoreCase))
+        if (!string.Equals(uri.Scheme, "http", StringComparison.OrdinalIgnoreCase))
         {
             throw new MaasException(MaasErrorCode.InvalidArgument, $"'{uri}' is not an http:// URI.");
         }
@@ -96,6 +96,10 @@ public sealed class HttpTransport : IMaasHostingTransport, IDisposable
             EnableMultipleHttp2Connections = true,
             AutomaticDecompression = DecompressionMethods.None,
             UseProxy = false,
+
+            // A stream the client stopped reading is cancelled by closing its connection at once
+            // (the server then cancels the model); draining an endless stream would only delay that.
+            MaxResponseDrainSize = 0,
         };
         if (socketPath is not null)
         {
