@@ -361,6 +361,31 @@ public sealed class RestRouteTests
     }
 
     [Fact]
+    public async Task A_REST_client_that_goes_away_cancels_the_model_call()
+    {
+        await using var f = await HttpServerFixture.StartAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/models/blocking/sample") { Content = new StringContent("""{"n": 1000000}""", Encoding.UTF8, "application/json") };
+        // No draining: a default HttpClient would first read up to 1 MB of the endless stream to keep the connection.
+        using var client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = f.Uri };
+        using (var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            Assert.StartsWith("{\"seq\":0,", await reader.ReadLineAsync());
+        }
+
+        // The response was disposed mid-stream: the connection closes, Kestrel aborts the request, the model sees its token fire.
+        await f.Blocking.Cancelled.WaitAsync(TimeSpan.FromSeconds(30));
+
+        using var unary = new HttpClient { BaseAddress = f.Uri };
+        using var cts = new CancellationTokenSource();
+        var call = unary.PostAsync("/v1/models/blocking/logdensity", new StringContent("""{"x": [[1]]}""", Encoding.UTF8, "application/json"), cts.Token);
+        await Task.Delay(100);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+    }
+
+    [Fact]
     public async Task Kestrel_serves_on_a_Unix_socket()
     {
         var path = Path.Combine(Path.GetTempPath(), $"maas-rest-{Guid.NewGuid():N}.sock");

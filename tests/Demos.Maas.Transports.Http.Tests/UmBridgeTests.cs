@@ -88,6 +88,21 @@ public sealed class UmBridgeTests
             double[] hessian = await forward.ApplyHessianAsync(0, 0, 1, [2, 3, 4], [3, 1], [1]);
             Assert.Equal([3.0, 0.0], hessian);
 
+            // Bridged: the UM-Bridge model hosted by a MaasServer, called by MaasClient over http://.
+            await using (var bridge = new Demos.Maas.Server.MaasServer(transports: [new HttpTransport()]))
+            {
+                bridge.AddModel(forward);
+                var bridgeUri = await bridge.ListenAsync("http://127.0.0.1:0");
+                var options = new Demos.Maas.Client.MaasClientOptions();
+                options.Transports.Add(new HttpTransport());
+                await using var client = await Demos.Maas.Client.MaasClient.ConnectAsync(bridgeUri, options);
+                var remote = await client.GetModelAsync("forward");
+                using var bridged = await remote.EvaluateAsync(x);
+                Assert.Equal(y.ToArray(), bridged.ToArray());
+                using var bridgedVjp = await remote.GradientAsync(GradientKind.EvaluateVjp, x, sens);
+                Assert.Equal(vjp.ToArray(), bridgedVjp.ToArray());
+            }
+
             var scaled = await UmBridgeModel.ConnectAsync(new Uri($"umbridge+http://127.0.0.1:{port}/forward"), config: """{"scale": 10}""");
             using var y10 = await scaled.EvaluateAsync(x);
             Assert.Equal([80.0, 190.0, 5.0, -7.5], y10.ToArray());
