@@ -2,18 +2,20 @@ using Demos.Maas;
 using Demos.Maas.Client;
 using Demos.Maas.Models;
 using Demos.Maas.Server;
+using Demos.Maas.Transports.Http;
 using Demos.Maas.Transports.Pipe;
 using Demos.Maas.Transports.Tcp;
 
 // Besides being compiled with every library rooted, the native binary runs one round trip per
 // transport, so "publishes without warnings" also means "works" under NativeAOT.
-await using var server = new MaasServer(transports: [new PipeTransport(), new TcpTransport()]);
+await using var server = new MaasServer(transports: [new PipeTransport(), new TcpTransport(), new HttpTransport()]);
 server.AddModel(GaussianModel.Create(2)).AddModel(DecayModel.Create());
 string socket = Path.Combine(Path.GetTempPath(), $"maas-aot-{Environment.ProcessId}.sock");
-var uris = new[] { await server.ListenAsync("inproc://aot-check"), await server.ListenAsync($"pipe://{socket}"), await server.ListenAsync("tcp://127.0.0.1:0") };
+var uris = new[] { await server.ListenAsync("inproc://aot-check"), await server.ListenAsync($"pipe://{socket}"), await server.ListenAsync("tcp://127.0.0.1:0"), await server.ListenAsync("http://127.0.0.1:0") };
 var options = new MaasClientOptions();
 options.Transports.Add(new PipeTransport());
 options.Transports.Add(new TcpTransport());
+options.Transports.Add(new HttpTransport());
 foreach (var uri in uris)
 {
     await using var client = await MaasClient.ConnectAsync(uri, options);
@@ -27,6 +29,15 @@ foreach (var uri in uris)
     {
         return 1;
     }
+}
+
+// The UM-Bridge route and client under NativeAOT too.
+var umbridge = await UmBridgeModel.ConnectAsync(new Uri($"umbridge+http://127.0.0.1:{uris[^1].Port}/decay"));
+double[] viaUmBridge = await umbridge.EvaluateAsync([100.0, 0.3]);
+Console.WriteLine($"{uris[^1]} UM-Bridge: F[0] = {viaUmBridge[0]:R}");
+if (Math.Abs(viaUmBridge[0] - DecayModel.Activity(100, 0.3, 5, 0)) > 1e-9)
+{
+    return 1;
 }
 
 return 0;

@@ -124,7 +124,9 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
         }
 
         var transport = TransportSelector.Select(_transports, uri);
-        var listener = await transport.BindAsync(uri, cancellationToken).ConfigureAwait(false);
+        var listener = transport is IMaasHostingTransport hosting
+            ? await hosting.BindAsync(this, uri, cancellationToken).ConfigureAwait(false)
+            : await transport.BindAsync(uri, cancellationToken).ConfigureAwait(false);
         _ = Pipeline;
         lock (_lock)
         {

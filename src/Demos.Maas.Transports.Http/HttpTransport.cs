@@ -1,0 +1,153 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Demos.Maas.Server;
+using Demos.Maas.Transport;
+
+namespace Demos.Maas.Transports.Http;
+
+/// <summary>
+/// The <c>http://host:port[/prefix]</c> and <c>http+unix:///path.sock</c> transport. Server side it
+/// starts a <see cref="MaasHttpHost"/> for the <see cref="MaasServer"/> that listens; client side it
+/// gives <see cref="Client.MaasClient"/> a connection whose frames are carried as REST calls
+/// (<see cref="HttpClientConnection"/>), so retries, caching, coalescing and deadlines work over HTTP
+/// unchanged. One pooled <see cref="HttpClient"/> per endpoint is shared by all connections of the transport.
+/// </summary>
+public sealed class HttpTransport : IMaasHostingTransport, IDisposable
+{
+    /// <summary>The scheme for HTTP over a Unix domain socket.</summary>
+    public const string UnixScheme = "http+unix";
+
+    private readonly ConcurrentDictionary<string, HttpClient> _clients = new(StringComparer.Ordinal);
+
+    /// <summary>Creates the transport.</summary>
+    public HttpTransport(HttpTransportOptions? options = null) => Options = options ?? new HttpTransportOptions();
+
+    /// <summary>Client settings.</summary>
+    public HttpTransportOptions Options { get; }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> Schemes { get; } = ["http", UnixScheme];
+
+    /// <summary>The socket file of an <c>http+unix</c> URI.</summary>
+    public static string SocketPath(Uri uri)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        var path = Uri.UnescapeDataString(uri.AbsolutePath);
+        if (!string.IsNullOrEmpty(uri.Host))
+        {
+            path = uri.Host + path; // http+unix://rel/m.sock: a relative path, as pipe:// does.
+        }
+
+        if (string.IsNullOrEmpty(path) || path == "/")
+        {
+            throw new MaasException(MaasErrorCode.InvalidArgument, $"'{uri}' names no socket file; use http+unix:///path/to/m.sock.");
+        }
+
+        return path;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<MaasConnection> ConnectAsync(Uri uri, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        var (client, baseUri) = ClientFor(uri);
+        return await HttpClientConnection.OpenAsync(client, baseUri, Options.HttpVersion, uri.ToString(), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The pooled client and base address for <paramref name="uri"/> (also used by <see cref="UmBridgeModel"/>).</summary>
+    internal (HttpClient Client, Uri BaseUri) ClientFor(Uri uri)
+    {
+        if (string.Equals(uri.Scheme, UnixScheme, StringComparison.OrdinalIgnoreCase))
+        {
+            string path = SocketPath(uri);
+            return (_clients.GetOrAdd("unix:" + path, _ => Create(path)), new Uri("http://localhost/"));
+        }
+
+        if (!string.Equals(uri.Scheme, "http", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new MaasException(MaasErrorCode.InvalidArgument, $"'{uri}' is not an http:// URI.");
+        }
+
+        var builder = new UriBuilder("http", uri.Host, uri.Port < 0 ? 80 : uri.Port, uri.AbsolutePath.TrimEnd('/') + "/");
+        var baseUri = builder.Uri;
+        return (_clients.GetOrAdd(baseUri.GetLeftPart(UriPartial.Authority), _ => Create(null)), baseUri);
+    }
+
+    private HttpClient Create(string? socketPath)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            PooledConnectionIdleTimeout = Options.PooledConnectionIdleTimeout,
+            ConnectTimeout = Options.ConnectTimeout,
+            EnableMultipleHttp2Connections = true,
+            AutomaticDecompression = DecompressionMethods.None,
+            UseProxy = false,
+
+            // A stream the client stopped reading is cancelled by closing its connection at once
+            // (the server then cancels the model); draining an endless stream would only delay that.
+            MaxResponseDrainSize = 0,
+        };
+        if (socketPath is not null)
+        {
+            handler.ConnectCallback = async (_, ct) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct).ConfigureAwait(false);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            };
+        }
+        else
+        {
+            handler.ConnectCallback = async (context, ct) =>
+            {
+                // Nagle off, as the tcp:// transport: small request bodies must not wait for an ACK.
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    await socket.ConnectAsync(context.DnsEndPoint, ct).ConfigureAwait(false);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            };
+        }
+
+        return new HttpClient(handler)
+        {
+            DefaultRequestVersion = Options.HttpVersion,
+            DefaultVersionPolicy = Options.HttpVersion.Major >= 2 ? HttpVersionPolicy.RequestVersionExact : HttpVersionPolicy.RequestVersionOrLower,
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+    }
+
+    /// <summary>Refuses: an HTTP listener serves a server's models; <see cref="MaasServer.ListenAsync(Uri, CancellationToken)"/> calls the overload with the server.</summary>
+    public ValueTask<IMaasListener> BindAsync(Uri uri, CancellationToken cancellationToken = default) =>
+        throw new MaasException(MaasErrorCode.InvalidArgument, "An http:// listener serves a MaasServer: call server.ListenAsync(uri) with an HttpTransport registered, or MaasHttpHost.StartAsync(server, uri).");
+
+    /// <inheritdoc/>
+    public async ValueTask<IMaasListener> BindAsync(MaasServer server, Uri uri, CancellationToken cancellationToken = default) =>
+        await MaasHttpHost.StartAsync(server, uri, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Releases the pooled clients.</summary>
+    public void Dispose()
+    {
+        foreach (var client in _clients.Values)
+        {
+            client.Dispose();
+        }
+
+        _clients.Clear();
+    }
+}

@@ -1,0 +1,213 @@
+using System.Net;
+using Demos.Maas.Server;
+using Demos.Maas.Transport;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Demos.Maas.Transports.Http;
+
+/// <summary>
+/// Serves a <see cref="MaasServer"/>'s models over HTTP on Kestrel: the REST routes under <c>/v1</c>,
+/// the UM-Bridge 1.0 routes at the root, health probes and <c>/metrics</c> (docs/http.md). Every call
+/// runs through <see cref="MaasServer.InvokeAsync"/>, so the server's middleware applies as on any
+/// other transport. Usually created by <c>server.ListenAsync("http://127.0.0.1:8080")</c> with an
+/// <see cref="HttpTransport"/> registered; disposing it drains running requests, then stops Kestrel.
+/// </summary>
+public sealed class MaasHttpHost : IMaasListener
+{
+    private readonly WebApplication _app;
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly PrometheusMetrics _metrics = new();
+    private int _running;
+    private int _disposed;
+
+    private MaasHttpHost(MaasServer server, WebApplication app)
+    {
+        Server = server;
+        _app = app;
+    }
+
+    /// <summary>The server whose models are served.</summary>
+    public MaasServer Server { get; }
+
+    /// <inheritdoc/>
+    public Uri Uri { get; private set; } = null!;
+
+    /// <summary>True while the host accepts new calls (the readiness probe's answer).</summary>
+    public bool IsReady => !Server.IsDraining && Volatile.Read(ref _disposed) == 0;
+
+    internal CancellationToken ShutdownToken => _shutdown.Token;
+
+    /// <summary>Starts Kestrel on <paramref name="uri"/> (<c>http://ip:port</c>, port 0 = a free port, or <c>http+unix:///path.sock</c>).</summary>
+    public static async Task<MaasHttpHost> StartAsync(MaasServer server, Uri uri, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        ArgumentNullException.ThrowIfNull(uri);
+        var builder = WebApplication.CreateSlimBuilder();
+
+        // The host is a component of the MaasServer, not an application: no appsettings.json or
+        // ASPNETCORE_* settings may add endpoints, and signals are the server owner's business
+        // (a console lifetime would stop Kestrel on SIGTERM before the server drained).
+        builder.Configuration.Sources.Clear();
+        builder.Services.AddSingleton<IHostLifetime, ComponentLifetime>();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        string? socketPath = null;
+        // Without TLS, Kestrel cannot offer both versions on one endpoint (no ALPN): HTTP/1.1 by default,
+        // cleartext HTTP/2 with prior knowledge ("h2c") on an endpoint asked for with "?http=2".
+        var protocols = uri.Query.Contains("http=2", StringComparison.Ordinal) ? HttpProtocols.Http2 : HttpProtocols.Http1;
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = server.Options.MaxFrameBytes;
+            if (string.Equals(uri.Scheme, HttpTransport.UnixScheme, StringComparison.OrdinalIgnoreCase))
+            {
+                socketPath = HttpTransport.SocketPath(uri);
+                if (File.Exists(socketPath))
+                {
+                    File.Delete(socketPath); // A stale socket from a dead server; a live one would answer, and the bind below would fail.
+                }
+
+                k.ListenUnixSocket(socketPath, l => l.Protocols = protocols);
+            }
+            else if (string.Equals(uri.Scheme, "http", StringComparison.OrdinalIgnoreCase))
+            {
+                k.Listen(ParseAddress(uri), uri.Port < 0 ? 80 : uri.Port, l => l.Protocols = protocols);
+            }
+            else
+            {
+                throw new MaasException(MaasErrorCode.InvalidArgument, $"'{uri}': the HTTP transport listens on http://ip:port or http+unix:///path.sock (TLS is not supported; put a reverse proxy in front).");
+            }
+        });
+
+        var app = builder.Build();
+        var host = new MaasHttpHost(server, app);
+        host.MapRoutes(app);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            if (ex is IOException)
+            {
+                throw new MaasException(MaasErrorCode.Unavailable, $"Cannot listen on {uri}: {ex.Message}", ex);
+            }
+
+            throw;
+        }
+
+        if (socketPath is not null)
+        {
+            host.Uri = new Uri($"{HttpTransport.UnixScheme}://{socketPath}{uri.Query}");
+        }
+        else
+        {
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            host.Uri = new Uri(address + (uri.Query.Length > 0 ? "/" + uri.Query : ""));
+        }
+
+        return host;
+    }
+
+    private static IPAddress ParseAddress(Uri uri)
+    {
+        var host = uri.Host.Trim('[', ']');
+        if (host is "localhost")
+        {
+            return IPAddress.Loopback;
+        }
+
+        return IPAddress.TryParse(host, out var ip) ? ip
+            : throw new MaasException(MaasErrorCode.InvalidArgument, $"'{uri}': listen on an IP address (127.0.0.1, [::1], 0.0.0.0) or localhost, not '{uri.Host}'.");
+    }
+
+    private void MapRoutes(WebApplication app)
+    {
+        var rest = new RestEndpoints(this);
+        rest.Map(app);
+        new UmBridgeEndpoints(this).Map(app);
+        app.MapGet("/health/live", new RequestDelegate(static ctx => WriteTextAsync(ctx, 200, "live\n")));
+        app.MapGet("/health/ready", new RequestDelegate(ctx => IsReady ? WriteTextAsync(ctx, 200, "ready\n") : WriteTextAsync(ctx, 503, "draining\n")));
+        app.MapGet("/metrics", new RequestDelegate(ctx =>
+        {
+            ctx.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            return ctx.Response.WriteAsync(_metrics.Render(), ctx.RequestAborted);
+        }));
+    }
+
+    private static Task WriteTextAsync(HttpContext context, int status, string text)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(text, context.RequestAborted);
+    }
+
+    internal void Enter() => Interlocked.Increment(ref _running);
+
+    internal void Leave() => Interlocked.Decrement(ref _running);
+
+    /// <summary>Yields no connections (HTTP requests are served by Kestrel); returns null once the host stopped.</summary>
+    public async ValueTask<MaasConnection?> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        await _stopped.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return null;
+    }
+
+    /// <summary>
+    /// Graceful stop: the readiness probe turns 503 and new calls get Unavailable; running requests
+    /// get up to the server's drain timeout, then are cancelled (they end with Unavailable); then
+    /// Kestrel stops.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            await _stopped.Task.ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            var drainUntil = DateTime.UtcNow + Server.Options.DrainTimeout;
+            while (Volatile.Read(ref _running) > 0 && DateTime.UtcNow < drainUntil)
+            {
+                await Task.Delay(10, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            await _shutdown.CancelAsync().ConfigureAwait(false);
+            var settleUntil = DateTime.UtcNow + TimeSpan.FromSeconds(2);
+            while (Volatile.Read(ref _running) > 0 && DateTime.UtcNow < settleUntil)
+            {
+                await Task.Delay(5, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _app.StopAsync(stopTimeout.Token).ConfigureAwait(false);
+            await _app.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _metrics.Dispose();
+            _shutdown.Dispose();
+            _stopped.TrySetResult();
+        }
+    }
+}
+
+/// <summary>A host lifetime that neither waits for nor reacts to console signals.</summary>
+internal sealed class ComponentLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

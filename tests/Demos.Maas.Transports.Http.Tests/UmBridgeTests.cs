@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using Demos.Maas.Models;
+
+namespace Demos.Maas.Transports.Http.Tests;
+
+/// <summary>UM-Bridge 1.0 in both directions: a Python requests client against our server, our client against a Python server.</summary>
+public sealed class UmBridgeTests
+{
+    [SkippableFact]
+    public async Task A_Python_requests_client_drives_every_UM_Bridge_route_of_our_server()
+    {
+        ExternalTools.RequirePythonRequests();
+        await using var f = await HttpServerFixture.StartAsync();
+        var (exit, output) = await Task.Run(() => ExternalTools.Run(ExternalTools.Python, [ExternalTools.ScriptPath("umbridge_client_check.py"), f.Uri.ToString()], TimeSpan.FromMinutes(2)));
+        Assert.True(exit == 0, output);
+        Assert.Matches(@"OK \d+ checks", output);
+    }
+
+    [SkippableTheory]
+    [InlineData("1.0")]
+    [InlineData("0.5")]
+    public async Task Our_server_passes_the_UM_Bridge_protocol_conformity_checks_for_every_model(string inputValue)
+    {
+        ExternalTools.RequirePythonRequests();
+        await using var f = await HttpServerFixture.StartAsync();
+        var (exit, output) = await Task.Run(() => ExternalTools.Run(ExternalTools.Python, [ExternalTools.ScriptPath("umbridge_conformity.py"), f.Uri.ToString(), inputValue, "decay", "gaussian1d", "gaussian2d", "faulty"], TimeSpan.FromMinutes(2)));
+        Assert.True(exit == 0, output);
+        Assert.Matches(@"CONFORMS \d+ checks", output);
+    }
+
+    [Fact]
+    public async Task Our_client_reads_our_own_server_and_matches_the_local_model()
+    {
+        await using var f = await HttpServerFixture.StartAsync();
+        var decay = await UmBridgeModel.ConnectAsync(new Uri($"umbridge+http://127.0.0.1:{f.Uri.Port}/decay"));
+        Assert.Equal([2], decay.InputSizes);
+        Assert.Equal([8], decay.OutputSizes);
+        Assert.True(decay.Info.Has(ModelCapabilities.Evaluate | ModelCapabilities.EvaluateVjp | ModelCapabilities.EvaluateJvp));
+        var local = DecayModel.Create();
+        using var x = DoubleMatrix.FromRows([100, 0.3], [50, 0.01]);
+        using var v = DoubleMatrix.FromRows([.. Enumerable.Range(0, 8).Select(k => (double)k)], [.. Enumerable.Repeat(1.0, 8)]);
+        using var w = DoubleMatrix.FromRows([1, 0], [0, 1]);
+        await AssertCloseAsync(local.EvaluateAsync(x), decay.EvaluateAsync(x));
+        await AssertCloseAsync(local.GradientAsync(GradientKind.EvaluateVjp, x, v), decay.GradientAsync(GradientKind.EvaluateVjp, x, v));
+        await AssertCloseAsync(local.GradientAsync(GradientKind.EvaluateJvp, x, w), decay.GradientAsync(GradientKind.EvaluateJvp, x, w));
+
+        Assert.True(decay.SupportsApplyHessian);
+        var gauss = await UmBridgeModel.ConnectAsync(new Uri($"umbridge+http://127.0.0.1:{f.Uri.Port}/gaussian1d"));
+        double[] hessian = await gauss.ApplyHessianAsync(0, 0, 0, [0.5], [2.0], [3.0]);
+        Assert.Equal(-6.0, Assert.Single(hessian), 6);
+
+        var withConfig = await UmBridgeModel.ConnectAsync(new Uri($"umbridge+http://127.0.0.1:{f.Uri.Port}/decay"), config: """{"background": 2.5}""");
+        await AssertCloseAsync(local.EvaluateAsync(x, new double[] { 2.5 }), withConfig.EvaluateAsync(x));
+
+        var missing = await Assert.ThrowsAsync<MaasException>(() => UmBridgeModel.ConnectAsync(new Uri($"umbridge+http://127.0.0.1:{f.Uri.Port}/nope")));
+        Assert.Equal(MaasErrorCode.NotFound, missing.Code);
+        using var negative = DoubleMatrix.FromPoint(-1);
+        var faulty = await UmBridgeModel.ConnectAsync(new Uri($"umbridge+http://127.0.0.1:{f.Uri.Port}/faulty"));
+        var failed = await Assert.ThrowsAsync<MaasException>(async () => await faulty.EvaluateAsync(negative));
+        Assert.Equal(MaasErrorCode.ModelError, failed.Code);
+        Assert.Contains("InvalidOutput", failed.Message);
+    }
+
+    [SkippableFact]
+    public async Task Our_client_drives_a_Python_http_server_UM_Bridge_server_including_errors()
+    {
+        ExternalTools.RequirePythonRequests();
+        using var server = StartPythonServer(out int port);
+        try
+        {
+            var forward = await UmBridgeModel.ConnectAsync(new Uri($"umbridge+http://127.0.0.1:{port}/forward"));
+            Assert.Equal([2, 1], forward.InputSizes);
+            Assert.Equal(3, forward.Info.InputDimension);
+            Assert.Equal(2, forward.Info.OutputDimension);
+            Assert.True(forward.SupportsApplyHessian);
+
+            // f(a, b) = [a0 b0, a1 + b0^2]; J = [[b0, 0, a0], [0, 1, 2 b0]].
+            using var x = DoubleMatrix.FromRows([2, 3, 4], [1, -1, 0.5]);
+            using var y = await forward.EvaluateAsync(x);
+            Assert.Equal([8.0, 19.0, 0.5, -0.75], y.ToArray());
+            using var sens = DoubleMatrix.FromRows([1, 1], [2, 0]);
+            using var vjp = await forward.GradientAsync(GradientKind.EvaluateVjp, x, sens);
+            Assert.Equal([4.0, 1.0, 2.0 + 8.0, 1.0, 0.0, 2.0], vjp.ToArray());
+            using var vec = DoubleMatrix.FromRows([1, 0, 1], [0, 1, 0]);
+            using var jvp = await forward.GradientAsync(GradientKind.EvaluateJvp, x, vec);
+            Assert.Equal([4.0 + 2.0, 8.0, 0.0, 1.0], jvp.ToArray());
+            // Hessian of sens·f w.r.t. (a, b) on vec_b: d2(s0 a0 b0)/da0 db0 = s0.
+            double[] hessian = await forward.ApplyHessianAsync(0, 0, 1, [2, 3, 4], [3, 1], [1]);
+            Assert.Equal([3.0, 0.0], hessian);
+
+            // Bridged: the UM-Bridge model hosted by a MaasServer, called by MaasClient over http://.
+            await using (var bridge = new Demos.Maas.Server.MaasServer(transports: [new HttpTransport()]))
+            {
+                bridge.AddModel(forward);
+                var bridgeUri = await bridge.ListenAsync("http://127.0.0.1:0");
+                var options = new Demos.Maas.Client.MaasClientOptions();
+                options.Transports.Add(new HttpTransport());
+                await using var client = await Demos.Maas.Client.MaasClient.ConnectAsync(bridgeUri, options);
+                var remote = await client.GetModelAsync("forward");
+                using var bridged = await remote.EvaluateAsync(x);
+                Assert.Equal(y.ToArray(), bridged.ToArray());
+                using var bridgedVjp = await remote.GradientAsync(GradientKind.EvaluateVjp, x, sens);
+                Assert.Equal(vjp.ToArray(), bridgedVjp.ToArray());
+            }
+
+            var scaled = await UmBridgeModel.ConnectAsync(new Uri($"umbridge+http://127.0.0.1:{port}/forward"), config: """{"scale": 10}""");
+            using var y10 = await scaled.EvaluateAsync(x);
+            Assert.Equal([80.0, 190.0, 5.0, -7.5], y10.ToArray());
+
+            // Errors reported by the server, each to its code.
+            foreach (var (type, code) in new[] { ("InvalidInput", MaasErrorCode.InvalidArgument), ("ModelNotFound", MaasErrorCode.NotFound), ("UnsupportedFeature", MaasErrorCode.Unsupported), ("InvalidOutput", MaasErrorCode.ModelError) })
+            {
+                // The failure config also fails the handshake's size queries: the error must come through typed.
+                var error = await Assert.ThrowsAsync<MaasException>(() => UmBridgeModel.ConnectAsync(new Uri($"umbridge+http://127.0.0.1:{port}/forward"), config: $$"""{"fail": "{{type}}"}"""));
+                Assert.Equal(code, error.Code);
+                Assert.Contains(type, error.Message);
+            }
+
+            var missing = await Assert.ThrowsAsync<MaasException>(() => UmBridgeModel.ConnectAsync(new Uri($"umbridge+http://127.0.0.1:{port}/nope")));
+            Assert.Equal(MaasErrorCode.NotFound, missing.Code);
+            var evalOnly = await UmBridgeModel.ConnectAsync(new Uri($"umbridge+http://127.0.0.1:{port}/evalonly"));
+            using var one = DoubleMatrix.FromPoint(1.5);
+            using var two = await evalOnly.EvaluateAsync(one);
+            Assert.Equal(3.0, two[0, 0]);
+            Assert.Equal(MaasErrorCode.Unsupported, (await Assert.ThrowsAsync<MaasException>(async () => await evalOnly.GradientAsync(GradientKind.EvaluateVjp, one, one))).Code);
+            Assert.Equal(MaasErrorCode.Unsupported, (await Assert.ThrowsAsync<MaasException>(() => evalOnly.ApplyHessianAsync(0, 0, 0, [1], [1], [1]))).Code);
+            var broken = await UmBridgeModel.ConnectAsync(new Uri($"umbridge+http://127.0.0.1:{port}/broken"));
+            Assert.Equal(MaasErrorCode.ModelError, (await Assert.ThrowsAsync<MaasException>(async () => await broken.EvaluateAsync(one))).Code);
+            using var wrong = DoubleMatrix.FromPoint(1, 2);
+            Assert.Equal(MaasErrorCode.InvalidArgument, (await Assert.ThrowsAsync<MaasException>(async () => await forward.EvaluateAsync(wrong))).Code);
+            Assert.Equal(MaasErrorCode.InvalidArgument, (await Assert.ThrowsAsync<MaasException>(async () => await forward.EvaluateAsync(x, new double[] { 1 }))).Code);
+        }
+        finally
+        {
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync();
+        }
+
+        var gone = await Assert.ThrowsAsync<MaasException>(() => UmBridgeModel.ConnectAsync(new Uri($"umbridge+http://127.0.0.1:{port}/forward")));
+        Assert.Equal(MaasErrorCode.Unavailable, gone.Code);
+    }
+
+    private static Process StartPythonServer(out int port)
+    {
+        var info = new ProcessStartInfo(ExternalTools.Python) { RedirectStandardOutput = true, UseShellExecute = false };
+        info.ArgumentList.Add("-u");
+        info.ArgumentList.Add(ExternalTools.ScriptPath("umbridge_server.py"));
+        var process = Process.Start(info)!;
+        var line = process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
+        Assert.StartsWith("PORT ", line);
+        port = int.Parse(line![5..], System.Globalization.CultureInfo.InvariantCulture);
+        return process;
+    }
+
+    private static async Task AssertCloseAsync(ValueTask<DoubleMatrix> expectedTask, ValueTask<DoubleMatrix> actualTask)
+    {
+        using var expected = await expectedTask;
+        using var actual = await actualTask;
+        Assert.Equal(expected.Rows, actual.Rows);
+        Assert.Equal(expected.Columns, actual.Columns);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected.Span[i], actual.Span[i], 1e-12 * Math.Max(1, Math.Abs(expected.Span[i])));
+        }
+    }
+}
