@@ -23,7 +23,7 @@ internal sealed class UmBridgeEndpoints(MaasHttpHost host)
         app.MapPost("/Evaluate", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: true, EvaluateAsync)));
         app.MapPost("/Gradient", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: true, GradientAsync, SupportsGradient, "Gradient")));
         app.MapPost("/ApplyJacobian", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: true, ApplyJacobianAsync, SupportsJacobian, "ApplyJacobian")));
-        app.MapPost("/ApplyHessian", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: true, ApplyHessianAsync, SupportsGradient, "ApplyHessian")));
+        app.MapPost("/ApplyHessian", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: true, ApplyHessianAsync, SupportsHessian, "ApplyHessian")));
     }
 
     private static Task<object> ModelInfoAsync(ModelInfo info, double[] x, JsonElement root, ReadOnlyMemory<double> theta, HttpContext ctx) =>
@@ -40,6 +40,12 @@ internal sealed class UmBridgeEndpoints(MaasHttpHost host)
     private static bool IsLogDensityOnly(ModelInfo info) => !info.Has(ModelCapabilities.Evaluate);
 
     private static int OutputSize(ModelInfo info) => IsLogDensityOnly(info) ? 1 : info.OutputDimension;
+
+    // UM-Bridge 1.0 (its reference server and protocol_conformity_1.0 tests) requires an ApplyHessian
+    // output of the length of output outWrt, while the Hessian action has the length of input inWrt2.
+    // They agree only when the two sizes are equal, so ApplyHessian is offered only for such models:
+    // we never answer with a vector of the wrong length for either reading.
+    private static bool SupportsHessian(ModelInfo info) => SupportsGradient(info) && OutputSize(info) == info.InputDimension;
 
     private static bool SupportsGradient(ModelInfo info) => IsLogDensityOnly(info) ? info.Has(ModelCapabilities.GradientX) : info.Has(ModelCapabilities.EvaluateVjp);
 
@@ -149,7 +155,7 @@ internal sealed class UmBridgeEndpoints(MaasHttpHost host)
                 w.WriteBoolean("Evaluate", true);
                 w.WriteBoolean("Gradient", SupportsGradient(s.Info));
                 w.WriteBoolean("ApplyJacobian", SupportsJacobian(s.Info));
-                w.WriteBoolean("ApplyHessian", SupportsGradient(s.Info));
+                w.WriteBoolean("ApplyHessian", SupportsHessian(s.Info));
                 w.WriteEndObject();
                 break;
             case Sizes sizes:

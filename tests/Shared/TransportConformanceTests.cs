@@ -291,8 +291,11 @@ public abstract class TransportConformanceTests
     public async Task A_deadline_cancels_the_model_and_gives_DeadlineExceeded()
     {
         await using var h = await StartAsync();
-        var blocking = (await h.Client.GetModelAsync("blocking")).WithTimeout(TimeSpan.FromMilliseconds(200));
-        var error = await Assert.ThrowsAsync<MaasException>(async () => await blocking.LogDensityAsync([1.0]));
+        // Long enough that the server surely starts the model before the deadline, on every transport.
+        var blocking = (await h.Client.GetModelAsync("blocking")).WithTimeout(TimeSpan.FromSeconds(1));
+        var call = blocking.LogDensityAsync([1.0]).AsTask();
+        await h.Blocking.Entered.WaitAsync(TimeSpan.FromSeconds(30));
+        var error = await Assert.ThrowsAsync<MaasException>(() => call.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(MaasErrorCode.DeadlineExceeded, error.Code);
         await h.Blocking.Cancelled.WaitAsync(TimeSpan.FromSeconds(30));
     }
