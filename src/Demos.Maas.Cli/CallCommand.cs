@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using Demos.Maas.Client;
+using Demos.Maas.Protocol;
+using Demos.Maas.Transports.Http;
 
 namespace Demos.Maas.Cli;
 
@@ -104,24 +106,8 @@ internal static class CallCommand
 
                 case "datasets":
                     {
-                        using var stream = new MemoryStream();
-                        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-                        {
-                            writer.WriteStartArray();
-                            foreach (var d in await remote.ListDatasetsAsync(ct).ConfigureAwait(false))
-                            {
-                                writer.WriteStartObject();
-                                writer.WriteString("name", d.Name);
-                                writer.WriteNumber("rows", d.Rows);
-                                writer.WriteNumber("columns", d.Columns);
-                                writer.WriteString("description", d.Description);
-                                writer.WriteEndObject();
-                            }
-
-                            writer.WriteEndArray();
-                        }
-
-                        Console.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
+                        var datasets = await remote.ListDatasetsAsync(ct).ConfigureAwait(false);
+                        PrintJson(w => MaasJson.WriteResponse(w, Operation.ListData, new MaasResponse { Datasets = datasets }));
                         break;
                     }
 
@@ -134,8 +120,12 @@ internal static class CallCommand
                     }
 
                 case "parameters":
-                    PrintParameters(await remote.GetParametersAsync(ct).ConfigureAwait(false));
-                    break;
+                    {
+                        var parameters = await remote.GetParametersAsync(ct).ConfigureAwait(false);
+                        PrintJson(w => MaasJson.WriteResponse(w, Operation.GetParameters, new MaasResponse { Parameters = parameters }));
+                        break;
+                    }
+
                 case "update-parameters":
                     {
                         using var document = await call.ReadJsonAsync().ConfigureAwait(false);
@@ -147,10 +137,11 @@ internal static class CallCommand
                         var update = new ParameterUpdate();
                         foreach (var p in document.RootElement.EnumerateObject())
                         {
-                            update.Values[p.Name] = p.Value.ValueKind == JsonValueKind.Array ? MatrixText.ParseVector(p.Value, p.Name) : [p.Value.GetDouble()];
+                            update.Values[p.Name] = p.Value.ValueKind == JsonValueKind.Array ? MaasJson.ReadVector(p.Value, p.Name) : [p.Value.GetDouble()];
                         }
 
-                        PrintParameters(await remote.UpdateParametersAsync(update, ct).ConfigureAwait(false));
+                        var updated = await remote.UpdateParametersAsync(update, ct).ConfigureAwait(false);
+                        PrintJson(w => MaasJson.WriteResponse(w, Operation.UpdateParameters, new MaasResponse { Parameters = updated }));
                         break;
                     }
             }
@@ -160,27 +151,13 @@ internal static class CallCommand
         return command;
     }
 
-    private static void PrintParameters(ParameterSet parameters)
+    /// <summary>Writes one JSON document to stdout (the same forms as the HTTP routes).</summary>
+    internal static void PrintJson(Action<Utf8JsonWriter> write, bool indented = true)
     {
         using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = indented }))
         {
-            writer.WriteStartObject();
-            writer.WriteNumber("version", parameters.Version);
-            writer.WriteStartObject("values");
-            foreach (var (name, values) in parameters.Values)
-            {
-                writer.WriteStartArray(name);
-                foreach (double v in values)
-                {
-                    MatrixText.WriteNumber(writer, v);
-                }
-
-                writer.WriteEndArray();
-            }
-
-            writer.WriteEndObject();
-            writer.WriteEndObject();
+            write(writer);
         }
 
         Console.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
@@ -208,7 +185,7 @@ internal static class CallCommand
                 throw new MaasException(MaasErrorCode.InvalidArgument, "the input needs \"x\": an object like {\"x\": [[0.5], [1.0]]} or just the rows [[0.5], [1.0]].");
             }
 
-            double[]? theta = root.TryGetProperty("theta", out var t) ? MatrixText.ParseVector(t, "theta") : null;
+            double[]? theta = root.TryGetProperty("theta", out var t) ? MaasJson.ReadVector(t, "theta") : null;
             DoubleMatrix? v = root.TryGetProperty("v", out var vector) ? MatrixText.ParseJsonRows(vector, "v") : null;
             return (MatrixText.ParseJsonRows(x, "x"), theta, v);
         }
@@ -234,17 +211,16 @@ internal static class CallCommand
                 return;
             }
 
-            using var stream = new MemoryStream();
-            using (var writer = new Utf8JsonWriter(stream))
-            {
-                writer.WriteStartObject();
-                writer.WriteString("model", model.Info.Name);
-                writer.WritePropertyName("y");
-                MatrixText.WriteJson(writer, m);
-                writer.WriteEndObject();
-            }
-
-            Console.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
+            PrintJson(
+                writer =>
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("model", model.Info.Name);
+                    writer.WritePropertyName("y");
+                    MaasJson.WriteMatrix(writer, m);
+                    writer.WriteEndObject();
+                },
+                indented: false);
         }
 
         private async Task<string> ReadTextAsync()

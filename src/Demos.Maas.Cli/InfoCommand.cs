@@ -35,83 +35,17 @@ internal static class InfoCommand
         return command;
     }
 
-    public static void PrintJson(IReadOnlyList<ModelInfo> infos)
+    /// <summary>The models' info as a JSON array, in the form of the HTTP routes (docs/http.md).</summary>
+    public static void PrintJson(IReadOnlyList<ModelInfo> infos) => CallCommand.PrintJson(w =>
     {
-        using var stream = new MemoryStream();
-        using (var writer = new System.Text.Json.Utf8JsonWriter(stream, new System.Text.Json.JsonWriterOptions { Indented = true }))
+        w.WriteStartArray();
+        foreach (var info in infos)
         {
-            writer.WriteStartArray();
-            foreach (var info in infos)
-            {
-                writer.WriteStartObject();
-                writer.WriteString("uuid", info.Uuid.ToString("D"));
-                writer.WriteString("name", info.Name);
-                writer.WriteString("version", info.Version);
-                writer.WriteString("description", info.Description);
-                writer.WriteStartArray("authors");
-                foreach (var a in info.Authors)
-                {
-                    writer.WriteStringValue(a);
-                }
-
-                writer.WriteEndArray();
-                writer.WriteString("doi", info.Doi);
-                writer.WriteStartArray("capabilities");
-                foreach (var cap in Enum.GetValues<ModelCapabilities>())
-                {
-                    if (cap != ModelCapabilities.None && info.Has(cap))
-                    {
-                        writer.WriteStringValue(cap.ToString());
-                    }
-                }
-
-                writer.WriteEndArray();
-                writer.WriteNumber("input_dim", info.InputDimension);
-                writer.WriteNumber("output_dim", info.OutputDimension);
-                writer.WriteStartArray("parameters");
-                foreach (var p in info.Parameters)
-                {
-                    writer.WriteStartObject();
-                    writer.WriteString("name", p.Name);
-                    writer.WriteStartArray("shape");
-                    foreach (int s in p.Shape)
-                    {
-                        writer.WriteNumberValue(s);
-                    }
-
-                    writer.WriteEndArray();
-                    WriteValues(writer, "default", p.Default);
-                    WriteValues(writer, "lower", p.Lower);
-                    WriteValues(writer, "upper", p.Upper);
-                    writer.WriteEndObject();
-                }
-
-                writer.WriteEndArray();
-                writer.WriteEndObject();
-            }
-
-            writer.WriteEndArray();
+            Demos.Maas.Transports.Http.MaasJson.WriteInfo(w, info);
         }
 
-        Console.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
-    }
-
-    private static void WriteValues(System.Text.Json.Utf8JsonWriter writer, string name, IReadOnlyList<double>? values)
-    {
-        if (values is null)
-        {
-            writer.WriteNull(name);
-            return;
-        }
-
-        writer.WriteStartArray(name);
-        foreach (double v in values)
-        {
-            MatrixText.WriteNumber(writer, v);
-        }
-
-        writer.WriteEndArray();
-    }
+        w.WriteEndArray();
+    });
 
     public static void Print(ModelInfo info)
     {

@@ -1,44 +1,28 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Demos.Maas.Transports.Http;
 
 namespace Demos.Maas.Cli;
 
 /// <summary>
-/// Matrices as text for the shell: JSON (arrays of rows; non-finite numbers as the strings "NaN",
-/// "Infinity", "-Infinity", since JSON has no such numbers) and CSV (one row per line).
+/// Matrices as text for the shell: CSV (one row per line), and JSON in the form of the HTTP routes
+/// (<see cref="MaasJson"/>: arrays of rows; non-finite numbers as "NaN", "Infinity", "-Infinity").
 /// </summary>
 internal static class MatrixText
 {
+    /// <summary>
+    /// Rows of x from JSON: an array of rows (read by <see cref="MaasJson.ReadMatrix"/>, the form of
+    /// the HTTP routes), or, as a shell convenience, a flat array of numbers meaning one-value points.
+    /// </summary>
     public static DoubleMatrix ParseJsonRows(JsonElement element, string what)
     {
-        if (element.ValueKind != JsonValueKind.Array)
+        if (element.ValueKind == JsonValueKind.Array && element.GetArrayLength() > 0 && element.EnumerateArray().All(e => e.ValueKind != JsonValueKind.Array))
         {
-            throw Invalid($"{what} must be an array of rows, e.g. [[0.5, 1.0], [2.0, 3.0]] (or a flat array for one-value points).");
+            return DoubleMatrix.FromColumn(MaasJson.ReadVector(element, what));
         }
 
-        var rows = new List<double[]>();
-        foreach (var row in element.EnumerateArray())
-        {
-            rows.Add(row.ValueKind == JsonValueKind.Array ? ParseVector(row, what) : [Number(row, what)]);
-        }
-
-        if (rows.Count > 0 && rows.Any(r => r.Length != rows[0].Length))
-        {
-            throw Invalid($"the rows of {what} have different lengths.");
-        }
-
-        return DoubleMatrix.FromRows([.. rows]);
-    }
-
-    public static double[] ParseVector(JsonElement element, string what)
-    {
-        if (element.ValueKind != JsonValueKind.Array)
-        {
-            throw Invalid($"{what} must be an array of numbers.");
-        }
-
-        return [.. element.EnumerateArray().Select(v => Number(v, what))];
+        return MaasJson.ReadMatrix(element, what);
     }
 
     public static DoubleMatrix ParseCsv(string text)
@@ -75,35 +59,6 @@ internal static class MatrixText
         return DoubleMatrix.FromRows([.. rows]);
     }
 
-    public static void WriteJson(Utf8JsonWriter writer, DoubleMatrix m)
-    {
-        writer.WriteStartArray();
-        for (int i = 0; i < m.Rows; i++)
-        {
-            writer.WriteStartArray();
-            foreach (double v in m.Row(i))
-            {
-                WriteNumber(writer, v);
-            }
-
-            writer.WriteEndArray();
-        }
-
-        writer.WriteEndArray();
-    }
-
-    public static void WriteNumber(Utf8JsonWriter writer, double v)
-    {
-        if (double.IsFinite(v))
-        {
-            writer.WriteNumberValue(v);
-        }
-        else
-        {
-            writer.WriteStringValue(double.IsNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
-        }
-    }
-
     public static string ToCsv(DoubleMatrix m)
     {
         var text = new StringBuilder();
@@ -115,19 +70,6 @@ internal static class MatrixText
 
         return text.ToString();
     }
-
-    private static double Number(JsonElement value, string what) => value.ValueKind switch
-    {
-        JsonValueKind.Number => value.GetDouble(),
-        JsonValueKind.String => value.GetString() switch
-        {
-            "NaN" => double.NaN,
-            "Infinity" => double.PositiveInfinity,
-            "-Infinity" => double.NegativeInfinity,
-            var s => throw Invalid($"{what}: '{s}' is not a number (non-finite values are \"NaN\", \"Infinity\", \"-Infinity\")."),
-        },
-        _ => throw Invalid($"{what}: {value.ValueKind} is not a number."),
-    };
 
     private static MaasException Invalid(string message) => new(MaasErrorCode.InvalidArgument, message);
 }
