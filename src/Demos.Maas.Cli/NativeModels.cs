@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text.Json;
 
 namespace Demos.Maas.Cli;
 
@@ -39,133 +38,25 @@ internal static unsafe class NativeModels
 
         NativeLibrary.TryGetExport(library, "maas_plugin_error", out nint errorExport);
         string json = Marshal.PtrToStringUTF8(((delegate* unmanaged[Cdecl]<nint>)metadataExport)()) ?? throw new MaasException(MaasErrorCode.InvalidArgument, $"'{path}': maas_plugin_metadata returned NULL.");
-        var callbacks = default(Callbacks);
-        int rc = ((delegate* unmanaged[Cdecl]<Callbacks*, int>)callbacksExport)(&callbacks);
+        var callbacks = default(Demos.Maas.Native.ModelCallbacks);
+        int rc = ((delegate* unmanaged[Cdecl]<Demos.Maas.Native.ModelCallbacks*, int>)callbacksExport)(&callbacks);
         if (rc != 0)
         {
             throw new MaasException(MaasErrorCode.ModelError, $"'{path}': maas_plugin_callbacks returned {rc}.");
         }
 
-        return Build(path, json, callbacks, errorExport);
-    }
-
-    private static IModel Build(string path, string json, Callbacks callbacks, nint errorExport)
-    {
-        JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(json);
+            return Demos.Maas.Native.NativeModel.Build(json, callbacks, flags: 0, workers: 0, () => PluginError(errorExport));
         }
-        catch (JsonException ex)
+        catch (MaasException ex) when (ex.Code == MaasErrorCode.InvalidArgument)
         {
-            throw new MaasException(MaasErrorCode.InvalidArgument, $"'{path}': maas_plugin_metadata is not valid JSON: {ex.Message}");
-        }
-
-        using (document)
-        {
-            var root = document.RootElement;
-            string name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : throw Invalid(path, "\"name\" is required");
-            int inputDim = root.TryGetProperty("input_dim", out var i) && i.TryGetInt32(out int id) && id >= 0 ? id : throw Invalid(path, "\"input_dim\" is required");
-            int outputDim = root.TryGetProperty("output_dim", out var o) && o.TryGetInt32(out int od) ? od : 0;
-            var builder = ModelBuilder.Create(name).WithInputDimension(inputDim);
-            if (root.TryGetProperty("uuid", out var u) && Guid.TryParse(u.GetString(), out var uuid)) { builder.WithUuid(uuid); }
-            if (root.TryGetProperty("version", out var v) && v.GetString() is { } version) { builder.WithVersion(version); }
-            if (root.TryGetProperty("description", out var d) && d.GetString() is { } description) { builder.WithDescription(description); }
-            if (root.TryGetProperty("serial", out var s) && s.ValueKind == JsonValueKind.True) { builder.Serial(); }
-            if (root.TryGetProperty("parameters", out var parameters))
-            {
-                foreach (var p in parameters.EnumerateArray())
-                {
-                    string pname = p.GetProperty("name").GetString()!;
-                    double[] Values(string key) => p.TryGetProperty(key, out var e) ? e.ValueKind == JsonValueKind.Array ? [.. e.EnumerateArray().Select(x => x.GetDouble())] : [e.GetDouble()] : [];
-                    var def = Values("default");
-                    var lower = Values("lower");
-                    var upper = Values("upper");
-                    builder.WithParameter(pname, def, lower.Length > 0 ? lower : null, upper.Length > 0 ? upper : null, p.TryGetProperty("description", out var pd) ? pd.GetString() : null);
-                }
-            }
-
-            var model = new Plugin(name, callbacks, errorExport);
-            if (callbacks.LogDensity != 0) { builder.WithLogDensity((a, r) => model.Batch(callbacks.LogDensity, "LogDensity", a, r)); }
-            if (callbacks.Gradient != 0) { builder.WithLogDensityGradient((a, r) => model.Batch(callbacks.Gradient, "Gradient", a, r)); }
-            if (callbacks.GradientTheta != 0) { builder.WithLogDensityThetaGradient((a, r) => model.Batch(callbacks.GradientTheta, "GradientTheta", a, r)); }
-            if (callbacks.Evaluate != 0) { builder.WithEvaluate(outputDim, (a, r) => model.Batch(callbacks.Evaluate, "Evaluate", a, r)); }
-            if (callbacks.Vjp != 0) { builder.WithVjp((a, r) => model.Product(callbacks.Vjp, "Vjp", a, r)); }
-            if (callbacks.Jvp != 0) { builder.WithJvp((a, r) => model.Product(callbacks.Jvp, "Jvp", a, r)); }
-            if (callbacks.Sampler != 0) { builder.WithSampler(model.Sample); }
-            return builder.Build();
+            throw new MaasException(MaasErrorCode.InvalidArgument, $"'{path}': {ex.Message}");
         }
     }
 
-    private static MaasException Invalid(string path, string what) => new(MaasErrorCode.InvalidArgument, $"'{path}': maas_plugin_metadata: {what}.");
-
-    /// <summary>maas_model_callbacks, field for field.</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    private struct Callbacks
-    {
-        public nint UserData;
-        public nint LogDensity;
-        public nint Gradient;
-        public nint GradientTheta;
-        public nint Evaluate;
-        public nint Vjp;
-        public nint Jvp;
-        public nint Sampler;
-    }
-
-    private sealed class Plugin(string name, Callbacks callbacks, nint errorExport)
-    {
-        public void Batch(nint function, string operation, ModelArgs a, Span<double> result)
-        {
-            int rc;
-            fixed (double* x = a.X)
-            fixed (double* theta = a.Theta)
-            fixed (double* output = result)
-            {
-                rc = ((delegate* unmanaged[Cdecl]<double*, long, long, double*, long, double*, nint, int>)function)(x, a.Rows, a.Columns, theta, a.Theta.Length, output, callbacks.UserData);
-            }
-
-            Check(rc, operation);
-        }
-
-        public void Product(nint function, string operation, ModelArgs a, Span<double> result)
-        {
-            int rc;
-            fixed (double* x = a.X)
-            fixed (double* v = a.Vector)
-            fixed (double* theta = a.Theta)
-            fixed (double* output = result)
-            {
-                rc = ((delegate* unmanaged[Cdecl]<double*, long, long, double*, long, double*, long, double*, nint, int>)function)(x, a.Rows, a.Columns, v, a.Vector.Length, theta, a.Theta.Length, output, callbacks.UserData);
-            }
-
-            Check(rc, operation);
-        }
-
-        // Chunk k of a sample gets the (k+1)-th output of the call's seeded generator as its seed,
-        // as the C ABI specifies, so a sampler that seeds itself from `seed` is reproducible.
-        public void Sample(SamplerArgs a, Span<double> result)
-        {
-            ulong seed = a.Random is SeededRandom seeded ? seeded.NextUInt64() : (ulong)a.Random.NextInt64();
-            int rc;
-            fixed (double* theta = a.Theta)
-            fixed (double* output = result)
-            {
-                rc = ((delegate* unmanaged[Cdecl]<ulong, long, long, double*, long, double*, nint, int>)callbacks.Sampler)(seed, a.Rows, a.Columns, theta, a.Theta.Length, output, callbacks.UserData);
-            }
-
-            Check(rc, "Sample");
-        }
-
-        private void Check(int rc, string operation)
-        {
-            if (rc == 0)
-            {
-                return;
-            }
-
-            string message = errorExport != 0 ? Marshal.PtrToStringUTF8(((delegate* unmanaged[Cdecl]<nint>)errorExport)()) ?? "" : "";
-            throw new MaasException(MaasErrorCode.ModelError, $"{name}.{operation}: {(message.Length > 0 ? message : $"the native callback returned {rc}")}");
-        }
-    }
+    // A plugin cannot call maas_callback_error (it lives in libdemos_maas.so): its optional
+    // maas_plugin_error export gives the calling thread's last message instead.
+    private static string? PluginError(nint errorExport) =>
+        errorExport == 0 ? null : Marshal.PtrToStringUTF8(((delegate* unmanaged[Cdecl]<nint>)errorExport)());
 }

@@ -20,14 +20,16 @@ internal unsafe struct ModelCallbacks
 /// <summary>
 /// Builds an <see cref="IModel"/> whose functions are native callbacks: metadata JSON → <see cref="ModelBuilder"/>,
 /// each callback wrapped so that a non-zero return becomes ModelError with the message the callback
-/// left through <c>maas_callback_error</c>.
+/// left (through <c>maas_callback_error</c> in the library, <c>maas_plugin_error</c> for a plugin
+/// served by <c>maas serve --native</c>; also compiled into the tool).
 /// </summary>
 internal static unsafe class NativeModel
 {
     /// <summary>MAAS_MODEL_SERIAL: one callback at a time.</summary>
     public const uint SerialFlag = 1;
 
-    public static IModel Build(string metadataJson, ModelCallbacks callbacks, uint flags, int workers)
+    /// <param name="takeCallbackError">Returns (and clears, where it can) the calling thread's last callback error message.</param>
+    public static IModel Build(string metadataJson, ModelCallbacks callbacks, uint flags, int workers, Func<string?> takeCallbackError)
     {
         using var document = NativeJson.Parse(metadataJson, "Model metadata");
         var root = document.RootElement;
@@ -91,22 +93,22 @@ internal static unsafe class NativeModel
         if (serial) { builder.Serial(); }
         string model = name;
         var c = callbacks;
-        if (c.LogDensity is not null) { builder.WithLogDensity(Batch(c.LogDensity, c.UserData, gate, model, "log_density")); }
-        if (c.Gradient is not null) { builder.WithLogDensityGradient(Batch(c.Gradient, c.UserData, gate, model, "gradient")); }
-        if (c.GradientTheta is not null) { builder.WithLogDensityThetaGradient(Batch(c.GradientTheta, c.UserData, gate, model, "gradient_theta")); }
+        if (c.LogDensity is not null) { builder.WithLogDensity(Batch(c.LogDensity, c.UserData, gate, model, "log_density", takeCallbackError)); }
+        if (c.Gradient is not null) { builder.WithLogDensityGradient(Batch(c.Gradient, c.UserData, gate, model, "gradient", takeCallbackError)); }
+        if (c.GradientTheta is not null) { builder.WithLogDensityThetaGradient(Batch(c.GradientTheta, c.UserData, gate, model, "gradient_theta", takeCallbackError)); }
         if (c.Evaluate is not null)
         {
             long outputDim = NativeJson.Long(root, "output_dim") ?? throw new MaasException(MaasErrorCode.InvalidArgument, $"Model metadata of '{name}': 'output_dim' is required with an evaluate callback.");
-            builder.WithEvaluate(checked((int)outputDim), Batch(c.Evaluate, c.UserData, gate, model, "evaluate"));
+            builder.WithEvaluate(checked((int)outputDim), Batch(c.Evaluate, c.UserData, gate, model, "evaluate", takeCallbackError));
         }
 
-        if (c.Vjp is not null) { builder.WithVjp(Product(c.Vjp, c.UserData, gate, model, "vjp")); }
-        if (c.Jvp is not null) { builder.WithJvp(Product(c.Jvp, c.UserData, gate, model, "jvp")); }
-        if (c.Sampler is not null) { builder.WithSampler(Sampler(c.Sampler, c.UserData, gate, model)); }
+        if (c.Vjp is not null) { builder.WithVjp(Product(c.Vjp, c.UserData, gate, model, "vjp", takeCallbackError)); }
+        if (c.Jvp is not null) { builder.WithJvp(Product(c.Jvp, c.UserData, gate, model, "jvp", takeCallbackError)); }
+        if (c.Sampler is not null) { builder.WithSampler(Sampler(c.Sampler, c.UserData, gate, model, takeCallbackError)); }
         return builder.Build();
     }
 
-    private static BatchFunction Batch(delegate* unmanaged[Cdecl]<double*, long, long, double*, long, double*, void*, int> function, void* userData, SemaphoreSlim? gate, string model, string operation)
+    private static BatchFunction Batch(delegate* unmanaged[Cdecl]<double*, long, long, double*, long, double*, void*, int> function, void* userData, SemaphoreSlim? gate, string model, string operation, Func<string?> takeError)
     {
         nint fn = (nint)function;
         nint user = (nint)userData;
@@ -116,7 +118,7 @@ internal static unsafe class NativeModel
             try
             {
                 int status;
-                NativeErrors.TakeCallbackError();
+                takeError();
                 fixed (double* x = args.X)
                 fixed (double* theta = args.Theta)
                 fixed (double* output = result)
@@ -125,7 +127,7 @@ internal static unsafe class NativeModel
                     status = f(x, args.Rows, args.Columns, theta, args.Theta.Length, output, (void*)user);
                 }
 
-                Check(status, model, operation);
+                Check(status, model, operation, takeError);
             }
             finally
             {
@@ -134,7 +136,7 @@ internal static unsafe class NativeModel
         };
     }
 
-    private static BatchFunction Product(delegate* unmanaged[Cdecl]<double*, long, long, double*, long, double*, long, double*, void*, int> function, void* userData, SemaphoreSlim? gate, string model, string operation)
+    private static BatchFunction Product(delegate* unmanaged[Cdecl]<double*, long, long, double*, long, double*, long, double*, void*, int> function, void* userData, SemaphoreSlim? gate, string model, string operation, Func<string?> takeError)
     {
         nint fn = (nint)function;
         nint user = (nint)userData;
@@ -144,7 +146,7 @@ internal static unsafe class NativeModel
             try
             {
                 int status;
-                NativeErrors.TakeCallbackError();
+                takeError();
                 fixed (double* x = args.X)
                 fixed (double* vector = args.Vector)
                 fixed (double* theta = args.Theta)
@@ -154,7 +156,7 @@ internal static unsafe class NativeModel
                     status = f(x, args.Rows, args.Columns, vector, args.Vector.Length, theta, args.Theta.Length, output, (void*)user);
                 }
 
-                Check(status, model, operation);
+                Check(status, model, operation, takeError);
             }
             finally
             {
@@ -165,7 +167,7 @@ internal static unsafe class NativeModel
 
     // Each chunk's seed is the next 64-bit draw of the call's SeededRandom (xoshiro256** seeded by
     // SplitMix64 from the call's seed): chunk k always gets the same seed for the same call seed.
-    private static SamplerFunction Sampler(delegate* unmanaged[Cdecl]<ulong, long, long, double*, long, double*, void*, int> function, void* userData, SemaphoreSlim? gate, string model)
+    private static SamplerFunction Sampler(delegate* unmanaged[Cdecl]<ulong, long, long, double*, long, double*, void*, int> function, void* userData, SemaphoreSlim? gate, string model, Func<string?> takeError)
     {
         nint fn = (nint)function;
         nint user = (nint)userData;
@@ -176,7 +178,7 @@ internal static unsafe class NativeModel
             try
             {
                 int status;
-                NativeErrors.TakeCallbackError();
+                takeError();
                 fixed (double* theta = args.Theta)
                 fixed (double* output = result)
                 {
@@ -184,7 +186,7 @@ internal static unsafe class NativeModel
                     status = f(chunkSeed, args.Rows, args.Columns, theta, args.Theta.Length, output, (void*)user);
                 }
 
-                Check(status, model, "sample");
+                Check(status, model, "sample", takeError);
             }
             finally
             {
@@ -193,11 +195,11 @@ internal static unsafe class NativeModel
         };
     }
 
-    private static void Check(int status, string model, string operation)
+    private static void Check(int status, string model, string operation, Func<string?> takeError)
     {
         if (status != 0)
         {
-            string message = NativeErrors.TakeCallbackError() ?? $"the callback returned {status} without a message";
+            string message = takeError() is { Length: > 0 } m ? m : $"the callback returned {status} without a message";
             throw new MaasException(MaasErrorCode.ModelError, $"{model}.{operation}: {message}");
         }
     }

@@ -59,7 +59,7 @@ internal static unsafe class ServerExports
         {
             var s = HandleTable.Get<NativeServer>(server, "server");
             if (callbacks is null) { return NativeErrors.Fail(MaasErrorCode.InvalidArgument, "maas_server_register_model: callbacks is NULL."); }
-            var model = NativeModel.Build(NativeStrings.Required(metadataJson, "metadata_json"), *callbacks, flags, s.Workers);
+            var model = NativeModel.Build(NativeStrings.Required(metadataJson, "metadata_json"), *callbacks, flags, s.Workers, NativeErrors.TakeCallbackError);
             if (s.Server.Models.TryResolve(model.Info.Name) is not null)
             {
                 return NativeErrors.Fail(MaasErrorCode.InvalidArgument, $"A model named '{model.Info.Name}' is already registered.");
