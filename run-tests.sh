@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds everything (warnings are errors), publishes the NativeAOT check, runs every test suite,
-# and ends with one line "N passed, N failed" summed over all suites.
+# Installs missing system packages (scripts/install-test-deps.sh), builds everything (warnings are
+# errors), publishes the NativeAOT check, runs every test suite, and ends with one line
+# "N passed, N failed" summed over all suites.
 set -uo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -11,6 +12,11 @@ status=0
 log=$(mktemp -d)
 
 step() { echo; echo "== $*"; }
+
+step "system packages the tests use (installed when missing)"
+if ! scripts/install-test-deps.sh; then
+  echo "could not install the test dependencies"; echo "0 passed, 1 failed"; exit 1
+fi
 
 step "restore and build (Release, warnings as errors)"
 if ! dotnet build Demos.Maas.Core.sln -c Release 2>&1 | tee "$log/build.txt" | grep -E "error|warn|Build succeeded|Time Elapsed"; then :; fi

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the system packages the build and the tests use, only those that are missing (Debian).
+# Called by run-tests.sh; needs root (or nothing missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+
+if ! command -v dotnet >/dev/null; then
+  echo "dotnet SDK missing: this project needs the .NET 10 SDK that the machine image provides." >&2
+  exit 1
+fi
+
+# System packages the build and tests use, installed only when missing: podman and runc (container
+# test); Open MPI (mpicc builds the MPI transport's shim; mpirun runs the MPI tests).
+need=()
+for tool in podman:podman runc:runc mpirun:openmpi-bin mpicc:libopenmpi-dev cmake:cmake make:make g++:g++ gfortran:gfortran; do
+  command -v "${tool%%:*}" >/dev/null || need+=("${tool##*:}")
+done
+# Libraries and Python modules the bindings' tests use (GoogleTest, numpy, pytest for /usr/bin/python3).
+[ -e /usr/include/gtest/gtest.h ] || need+=(libgtest-dev)
+/usr/bin/python3 -c "import numpy" 2>/dev/null || need+=(python3-numpy)
+/usr/bin/python3 -c "import pytest" 2>/dev/null || need+=(python3-pytest)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}"
+fi
+
+# nginx (reverse-proxy test) and python3-requests (UM-Bridge tests), without starting nginx's own service.
+if [ ! -x /usr/sbin/nginx ] || ! /usr/bin/python3 -c "import requests" 2>/dev/null; then
+  bash tests/Demos.Maas.Transports.Http.Tests/Scripts/install-ci-deps.sh
+fi
