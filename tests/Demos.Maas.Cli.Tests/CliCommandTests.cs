@@ -84,6 +84,44 @@ public sealed class CliCommandTests : IAsyncLifetime
         Assert.Single(stderr.Trim().Split('\n'));
     }
 
+    [Theory]
+    [InlineData("[[1]]", "InvalidArgument: unknown format 'xml'", "logdensity", "gaussian1d", "--format", "xml")]
+    [InlineData("[[1]]", "InvalidArgument: unknown gradient kind 'z'", "gradient", "gaussian1d", "--kind", "z")]
+    [InlineData("[[1]]", "InvalidArgument: sample needs --count N", "sample", "gaussian1d")]
+    [InlineData("[[1]]", "InvalidArgument: data needs --dataset NAME", "data", "gaussian1d")]
+    [InlineData("[1, 2]", "InvalidArgument: update-parameters reads an object", "update-parameters", "decay")]
+    [InlineData("{\"background\": [1, 2]}", "InvalidArgument: decay: parameter 'background' has 1 values; the update has 2", "update-parameters", "decay")]
+    [InlineData("[[1, \"x\"]]", "InvalidArgument: 'x': \"x\" is not a number", "logdensity", "gaussian2d")]
+    [InlineData("[[1, 2], [3]]", "InvalidArgument: 'x': row 1 has 1 values, row 0 has 2", "logdensity", "gaussian2d")]
+    [InlineData("1,2\n3,oops\n", "InvalidArgument: CSV line 2, column 2: 'oops' is not a number", "logdensity", "gaussian2d", "--format", "csv")]
+    public async Task Call_options_and_input_with_bad_values_give_one_clear_line(string stdin, string expected, string operation, string model, params string[] extra)
+    {
+        var (code, _, stderr) = await MaasProcess.RunWithInputAsync(stdin, ["call", _uri, model, operation, .. extra]);
+        Assert.NotEqual(0, code);
+        Assert.StartsWith($"maas: {expected}", stderr.Trim());
+        Assert.Single(stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public async Task Call_with_a_missing_input_file_gives_one_clear_line()
+    {
+        var (code, _, stderr) = await MaasProcess.RunAsync("call", _uri, "gaussian1d", "logdensity", "--input", "/nonexistent/x.json");
+        Assert.NotEqual(0, code);
+        Assert.StartsWith("maas: InvalidArgument: input file '/nonexistent/x.json' does not exist", stderr.Trim());
+    }
+
+    [Theory]
+    [InlineData("--requests", "0", "InvalidArgument: --requests must be at least 1")]
+    [InlineData("--operation", "fly", "InvalidArgument: unknown operation 'fly'")]
+    [InlineData("--concurrency", "x", "InvalidArgument: --concurrency: 'x' is not a positive integer")]
+    public async Task Bench_with_bad_options_gives_one_clear_line(string option, string value, string expected)
+    {
+        var (code, _, stderr) = await MaasProcess.RunAsync("bench", _uri, "gaussian1d", option, value);
+        Assert.NotEqual(0, code);
+        Assert.StartsWith($"maas: {expected}", stderr.Trim());
+        Assert.Single(stderr.Trim().Split('\n'));
+    }
+
     [Fact]
     public async Task Health_is_zero_when_ready_and_one_when_unreachable()
     {
@@ -161,6 +199,11 @@ public sealed class CliCommandTests : IAsyncLifetime
     [InlineData("{\"listen\": \"tcp://127.0.0.1:0\"}", "InvalidArgument: 'listen' must be an array of strings")]
     [InlineData("{\"listen\": [\"tcp://127.0.0.1:0\"], ", "InvalidArgument: configuration file")]
     [InlineData("{\"models\": [\"decay\"]}", "InvalidArgument: nothing to listen on")]
+    [InlineData("{\"listen\": [\"tcp://127.0.0.1:0\"], \"cache\": {\"sizeLimit\": 1}}", "InvalidArgument: unknown setting 'cache.sizeLimit'")]
+    [InlineData("{\"listen\": [\"tcp://127.0.0.1:0\"], \"batching\": {\"maxBatchRows\": 0}}", "InvalidArgument: 'batching.maxBatchRows' must be a positive integer")]
+    [InlineData("{\"listen\": [\"tcp://127.0.0.1:0\"], \"logLevel\": \"Loud\"}", "InvalidArgument: logLevel")]
+    [InlineData("{\"listen\": [\"tcp://127.0.0.1:0\"], \"maxFrameBytes\": -5}", "InvalidArgument: 'maxFrameBytes' must be a positive integer")]
+    [InlineData("{\"listen\": [\"tcp://127.0.0.1:0\"], \"models\": [\"nope\"]}", "NotFound: No built-in model 'nope'")]
     [InlineData("{\"listen\": [\"tcp://127.0.0.1:0\"], \"assemblies\": [\"/nonexistent/models.dll\"]}", "NotFound: assembly '/nonexistent/models.dll' does not exist")]
     public async Task Serve_with_a_bad_configuration_gives_one_clear_line(string json, string expected)
     {

@@ -64,6 +64,25 @@ public sealed class NativeModelTests
         Assert.StartsWith($"maas: InvalidArgument: '{library}' does not export maas_plugin_metadata and maas_plugin_callbacks", stderr.Trim());
         Assert.Single(stderr.Trim().Split('\n'));
 
+        // Entry points present, metadata wrong: invalid JSON, then a model without a name.
+        foreach (var (metadata, expected) in new[] { ("{not json", "is not valid JSON"), ("{\\\"input_dim\\\": 1}", "'name' is required") })
+        {
+            string badSource = Path.Combine(work, "bad.c");
+            await File.WriteAllTextAsync(badSource, $$"""
+                #include <string.h>
+                #include "demos_maas.h"
+                const char* maas_plugin_metadata(void) { return "{{metadata}}"; }
+                int maas_plugin_callbacks(maas_model_callbacks* c) { memset(c, 0, sizeof *c); return 0; }
+                """);
+            string badLibrary = Path.Combine(work, $"libbad{expected.Length}.so");
+            await TestEnvironment.RunCheckedAsync("cc", work, "-shared", "-fPIC", "-I", Path.Combine(TestEnvironment.RepositoryRoot, "bindings", "c"), "-o", badLibrary, badSource);
+            (code, _, stderr) = await MaasProcess.RunAsync("serve", "--native", badLibrary, "--listen", "tcp://127.0.0.1:0");
+            Assert.NotEqual(0, code);
+            Assert.StartsWith($"maas: InvalidArgument: '{badLibrary}':", stderr.Trim());
+            Assert.Contains(expected, stderr);
+            Assert.Single(stderr.Trim().Split('\n'));
+        }
+
         (code, _, stderr) = await MaasProcess.RunAsync("serve", "--native", source, "--listen", "tcp://127.0.0.1:0");
         Assert.NotEqual(0, code);
         Assert.StartsWith($"maas: InvalidArgument: '{source}' is not a loadable shared library", stderr.Trim());

@@ -137,6 +137,32 @@ switch (mode)
             });
             await Task.WhenAll(calls);
         });
+        await Check("bad-rank-uri-invalid-argument", async () =>
+        {
+            var transport = new MpiTransport(cluster.Runtime);
+            foreach (var uri in new[] { "mpi://99", "mpi://0", "mpi://x" })
+            {
+                try
+                {
+                    await transport.ConnectAsync(new Uri(uri));
+                    throw new InvalidOperationException($"{uri}: no error");
+                }
+                catch (MaasException ex) when (ex.Code == MaasErrorCode.InvalidArgument)
+                {
+                }
+            }
+        });
+        await Check("missing-port-file-unavailable", async () =>
+        {
+            try
+            {
+                await MpiPort.ConnectAsync("/nonexistent/maas-port.txt");
+                throw new InvalidOperationException("no error");
+            }
+            catch (MaasException ex) when (ex.Code == MaasErrorCode.Unavailable && ex.Message.Contains("No MPI port file", StringComparison.Ordinal))
+            {
+            }
+        });
         await Check("unknown-model-not-found", async () =>
         {
             try

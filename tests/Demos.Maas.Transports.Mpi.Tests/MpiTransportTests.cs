@@ -11,6 +11,7 @@ public sealed class MpiTransportTests
     [
         "workers", "info", "logdensity-small", "logdensity-split-across-ranks-in-order", "gradient-x-split", "gradient-theta",
         "evaluate-split", "vjp-jvp-split", "sample-seeded", "data", "parameters-updated-on-every-rank", "concurrent-calls", "unknown-model-not-found",
+        "bad-rank-uri-invalid-argument", "missing-port-file-unavailable",
     ];
 
     public static TheoryData<string> FaultChecks => ["model-error-reported", "job-carries-on-after-model-error", "deadline-exceeded"];
