@@ -76,8 +76,20 @@ internal sealed class MpiEndpoint : MaasConnection
                 var buffer = result.Buffer;
                 while (!buffer.IsEmpty)
                 {
+                    // A pooled message buffer, returned once MPI has sent it: no allocation per message.
                     var part = buffer.Slice(0, Math.Min(buffer.Length, MaxMessageBytes));
-                    await _runtime.SendAsync(Communicator, Peer, MpiRuntime.DataTag, part.ToArray()).ConfigureAwait(false);
+                    int length = (int)part.Length;
+                    byte[] message = ArrayPool<byte>.Shared.Rent(length);
+                    try
+                    {
+                        part.CopyTo(message);
+                        await _runtime.SendAsync(Communicator, Peer, MpiRuntime.DataTag, message, length).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(message);
+                    }
+
                     buffer = buffer.Slice(part.End);
                 }
 
@@ -97,7 +109,7 @@ internal sealed class MpiEndpoint : MaasConnection
             await reader.CompleteAsync().ConfigureAwait(false);
             try
             {
-                await _runtime.SendAsync(Communicator, Peer, MpiRuntime.CloseTag, []).ConfigureAwait(false);
+                await _runtime.SendAsync(Communicator, Peer, MpiRuntime.CloseTag, [], 0).ConfigureAwait(false);
             }
             catch (MaasException)
             {

@@ -80,8 +80,8 @@ public sealed class MpiRuntime : IAsyncDisposable
 
     internal void Forget(MpiEndpoint endpoint) => _endpoints.TryRemove(((nint)endpoint.Communicator, endpoint.Peer), out _);
 
-    /// <summary>Sends bytes; completes when MPI has taken the buffer back.</summary>
-    internal Task SendAsync(nint comm, int peer, int tag, byte[] data)
+    /// <summary>Sends the first <paramref name="length"/> bytes of <paramref name="data"/>; completes when MPI has given the buffer back.</summary>
+    internal Task SendAsync(nint comm, int peer, int tag, byte[] data, int length)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         if (_stopping && _stopped.Task.IsCompleted)
@@ -97,7 +97,7 @@ public sealed class MpiRuntime : IAsyncDisposable
             nint request;
             unsafe
             {
-                rc = MpiNative.Isend(comm, peer, tag, (byte*)handle.AddrOfPinnedObject(), data.Length, out request);
+                rc = MpiNative.Isend(comm, peer, tag, (byte*)handle.AddrOfPinnedObject(), length, out request);
             }
 
             if (rc != 0)
