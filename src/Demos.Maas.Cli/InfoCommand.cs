@@ -41,7 +41,7 @@ internal static class InfoCommand
         w.WriteStartArray();
         foreach (var info in infos)
         {
-            Demos.Maas.Transports.Http.MaasJson.WriteInfo(w, info);
+            Demos.Maas.Protocol.MaasJson.WriteInfo(w, info);
         }
 
         w.WriteEndArray();

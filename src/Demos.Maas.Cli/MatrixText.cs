@@ -1,3 +1,4 @@
+using Demos.Maas.Protocol;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;

@@ -1,15 +1,12 @@
 using Demos.Maas.Client;
 using Demos.Maas.Transport;
-using Demos.Maas.Transports.Http;
-using Demos.Maas.Transports.Pipe;
-using Demos.Maas.Transports.Tcp;
 
 namespace Demos.Maas.Cli;
 
-/// <summary>The transports the tool speaks.</summary>
+/// <summary>The transports the tool speaks: the one registration it shares with the native library.</summary>
 internal static class Transports
 {
-    public static IMaasTransport[] All() => [new InProcessTransport(), new PipeTransport(), new TcpTransport(), new HttpTransport()];
+    public static IMaasTransport[] All() => StandardTransports.Create();
 
     public static MaasClientOptions ClientOptions()
     {

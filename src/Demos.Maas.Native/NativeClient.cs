@@ -1,8 +1,5 @@
 using System.Collections.Concurrent;
 using Demos.Maas.Client;
-using Demos.Maas.Transport;
-using Demos.Maas.Transports.Pipe;
-using Demos.Maas.Transports.Tcp;
 
 namespace Demos.Maas.Native;
 
@@ -19,9 +16,10 @@ internal sealed class NativeClient
     public static NativeClient Connect(string uri, string? optionsJson)
     {
         var options = new MaasClientOptions();
-        options.Transports.Add(new InProcessTransport());
-        options.Transports.Add(new PipeTransport());
-        options.Transports.Add(new TcpTransport());
+        foreach (var transport in StandardTransports.Create())
+        {
+            options.Transports.Add(transport);
+        }
         if (!string.IsNullOrWhiteSpace(optionsJson))
         {
             using var document = NativeJson.Parse(optionsJson, "Client options");

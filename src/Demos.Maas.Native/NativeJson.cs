@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Demos.Maas.Protocol;
 
 namespace Demos.Maas.Native;
 
@@ -10,8 +11,8 @@ namespace Demos.Maas.Native;
 /// </summary>
 internal static class NativeJson
 {
-    /// <summary>Model info as the ABI documents it (snake_case keys).</summary>
-    public static string Info(ModelInfo info) => Write(w => WriteInfo(w, info));
+    /// <summary>Model info in the one JSON form of REST, the tool and the ABI (<see cref="MaasJson.WriteInfo"/>).</summary>
+    public static string Info(ModelInfo info) => Write(w => MaasJson.WriteInfo(w, info));
 
     /// <summary>A JSON array of model infos.</summary>
     public static string Infos(IReadOnlyList<ModelInfo> infos) => Write(w =>
@@ -19,7 +20,7 @@ internal static class NativeJson
         w.WriteStartArray();
         foreach (var info in infos)
         {
-            WriteInfo(w, info);
+            MaasJson.WriteInfo(w, info);
         }
 
         w.WriteEndArray();
@@ -107,74 +108,6 @@ internal static class NativeJson
             throw new MaasException(MaasErrorCode.InvalidArgument, $"{what} is not valid JSON: {ex.Message}");
         }
     }
-
-    private static void WriteInfo(Utf8JsonWriter w, ModelInfo info)
-    {
-        w.WriteStartObject();
-        w.WriteString("uuid", info.Uuid.ToString("D"));
-        w.WriteString("name", info.Name);
-        w.WriteString("version", info.Version);
-        if (info.Description is not null) { w.WriteString("description", info.Description); }
-        w.WriteStartArray("authors");
-        foreach (var a in info.Authors)
-        {
-            w.WriteStringValue(a);
-        }
-
-        w.WriteEndArray();
-        if (info.Doi is not null) { w.WriteString("doi", info.Doi); }
-        w.WriteStartArray("capabilities");
-        foreach (var cap in Enum.GetValues<ModelCapabilities>())
-        {
-            if (cap != ModelCapabilities.None && info.Has(cap))
-            {
-                w.WriteStringValue(CapabilityName(cap));
-            }
-        }
-
-        w.WriteEndArray();
-        w.WriteNumber("input_dim", info.InputDimension);
-        w.WriteNumber("output_dim", info.OutputDimension);
-        w.WriteNumber("parameter_count", info.ParameterCount);
-        w.WriteString("dtype", info.DType);
-        w.WriteStartArray("parameters");
-        foreach (var p in info.Parameters)
-        {
-            w.WriteStartObject();
-            w.WriteString("name", p.Name);
-            w.WriteStartArray("shape");
-            foreach (int s in p.Shape)
-            {
-                w.WriteNumberValue(s);
-            }
-
-            w.WriteEndArray();
-            w.WritePropertyName("default");
-            WriteArray(w, p.Default);
-            if (p.Lower is not null) { w.WritePropertyName("lower"); WriteArray(w, p.Lower); }
-            if (p.Upper is not null) { w.WritePropertyName("upper"); WriteArray(w, p.Upper); }
-            if (p.Description is not null) { w.WriteString("description", p.Description); }
-            w.WriteEndObject();
-        }
-
-        w.WriteEndArray();
-        w.WriteEndObject();
-    }
-
-    /// <summary>The capability names used in info JSON (the same as the metadata a native server registers).</summary>
-    public static string CapabilityName(ModelCapabilities cap) => cap switch
-    {
-        ModelCapabilities.Evaluate => "evaluate",
-        ModelCapabilities.LogDensity => "log_density",
-        ModelCapabilities.Sample => "sample",
-        ModelCapabilities.GradientX => "gradient",
-        ModelCapabilities.GradientTheta => "gradient_theta",
-        ModelCapabilities.EvaluateVjp => "vjp",
-        ModelCapabilities.EvaluateJvp => "jvp",
-        ModelCapabilities.Data => "data",
-        ModelCapabilities.Parameters => "parameters",
-        _ => cap.ToString().ToLowerInvariant(),
-    };
 
     // JSON has no NaN or infinities: they are written as null.
     private static void WriteArray(Utf8JsonWriter w, IReadOnlyList<double> values)

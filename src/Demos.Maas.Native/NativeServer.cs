@@ -1,7 +1,4 @@
 using Demos.Maas.Server;
-using Demos.Maas.Transport;
-using Demos.Maas.Transports.Pipe;
-using Demos.Maas.Transports.Tcp;
 using Microsoft.Extensions.Logging;
 
 namespace Demos.Maas.Native;
@@ -69,7 +66,7 @@ internal sealed class NativeServer
         }
 
         var loggers = new StderrLoggerFactory(level);
-        var server = new MaasServer(options, [new InProcessTransport(), new PipeTransport(), new TcpTransport()], loggers);
+        var server = new MaasServer(options, StandardTransports.Create(), loggers);
         return new NativeServer(server, listen, workers, loggers);
     }
 

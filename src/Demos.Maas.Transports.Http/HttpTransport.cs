@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using Demos.Maas.Client;
 using Demos.Maas.Server;
 using Demos.Maas.Transport;
 
@@ -8,12 +9,12 @@ namespace Demos.Maas.Transports.Http;
 
 /// <summary>
 /// The <c>http://host:port[/prefix]</c> and <c>http+unix:///path.sock</c> transport. Server side it
-/// starts a <see cref="MaasHttpHost"/> for the <see cref="MaasServer"/> that listens; client side it
-/// gives <see cref="Client.MaasClient"/> a connection whose frames are carried as REST calls
-/// (<see cref="HttpClientConnection"/>), so retries, caching, coalescing and deadlines work over HTTP
-/// unchanged. One pooled <see cref="HttpClient"/> per endpoint is shared by all connections of the transport.
+/// starts a <see cref="MaasHttpHost"/> (Kestrel with <see cref="MaasEndpointRouteBuilderExtensions.MapMaas"/>)
+/// for the <see cref="MaasServer"/> that listens; client side each call becomes one REST request
+/// (a call invoker, no framing), so retries, caching, coalescing and deadlines work over HTTP
+/// unchanged. One pooled <see cref="HttpClient"/> per endpoint is shared by all clients of the transport.
 /// </summary>
-public sealed class HttpTransport : IMaasHostingTransport, IDisposable
+public sealed class HttpTransport : IMaasCallInvokerFactory, IMaasRouteHostFactory, IDisposable
 {
     /// <summary>The scheme for HTTP over a Unix domain socket.</summary>
     public const string UnixScheme = "http+unix";
@@ -23,11 +24,11 @@ public sealed class HttpTransport : IMaasHostingTransport, IDisposable
     /// <summary>Creates the transport.</summary>
     public HttpTransport(HttpTransportOptions? options = null) => Options = options ?? new HttpTransportOptions();
 
-    /// <summary>Client settings.</summary>
+    /// <summary>Client settings, and the extra routes a host maps beside MaaS's own.</summary>
     public HttpTransportOptions Options { get; }
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Schemes { get; } = ["http", UnixScheme];
+    public bool CanHandle(Uri uri) => uri?.Scheme is "http" or UnixScheme;
 
     /// <summary>The socket file of an <c>http+unix</c> URI.</summary>
     public static string SocketPath(Uri uri)
@@ -48,15 +49,16 @@ public sealed class HttpTransport : IMaasHostingTransport, IDisposable
     }
 
     /// <inheritdoc/>
-    public async ValueTask<MaasConnection> ConnectAsync(Uri uri, CancellationToken cancellationToken = default)
+    public async ValueTask<MaasCallInvoker> ConnectAsync(Uri uri, MaasClientOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(uri);
+        ArgumentNullException.ThrowIfNull(options);
         var (client, baseUri) = ClientFor(uri);
-        return await HttpClientConnection.OpenAsync(client, baseUri, Options.HttpVersion, uri.ToString(), cancellationToken).ConfigureAwait(false);
+        return await HttpCallInvoker.ConnectAsync(client, baseUri, Options.HttpVersion, uri, options, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The pooled client and base address for <paramref name="uri"/> (also used by <see cref="UmBridgeModel"/>).</summary>
-    internal (HttpClient Client, Uri BaseUri) ClientFor(Uri uri)
+    /// <summary>The pooled client and base address for <paramref name="uri"/> (also used by the UM-Bridge client).</summary>
+    public (HttpClient Client, Uri BaseUri) ClientFor(Uri uri)
     {
         if (string.Equals(uri.Scheme, UnixScheme, StringComparison.OrdinalIgnoreCase))
         {
@@ -132,13 +134,9 @@ public sealed class HttpTransport : IMaasHostingTransport, IDisposable
         };
     }
 
-    /// <summary>Refuses: an HTTP listener serves a server's models; <see cref="MaasServer.ListenAsync(Uri, CancellationToken)"/> calls the overload with the server.</summary>
-    public ValueTask<IMaasListener> BindAsync(Uri uri, CancellationToken cancellationToken = default) =>
-        throw new MaasException(MaasErrorCode.InvalidArgument, "An http:// listener serves a MaasServer: call server.ListenAsync(uri) with an HttpTransport registered, or MaasHttpHost.StartAsync(server, uri).");
-
     /// <inheritdoc/>
-    public async ValueTask<IMaasListener> BindAsync(MaasServer server, Uri uri, CancellationToken cancellationToken = default) =>
-        await MaasHttpHost.StartAsync(server, uri, cancellationToken).ConfigureAwait(false);
+    public async ValueTask<IMaasListener> StartAsync(MaasServer server, Uri uri, CancellationToken cancellationToken = default) =>
+        await MaasHttpHost.StartAsync(server, uri, Options.Routes, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Releases the pooled clients.</summary>
     public void Dispose()

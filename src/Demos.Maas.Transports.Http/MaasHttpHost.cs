@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -14,19 +15,17 @@ using Microsoft.Extensions.Logging;
 namespace Demos.Maas.Transports.Http;
 
 /// <summary>
-/// Serves a <see cref="MaasServer"/>'s models over HTTP on Kestrel: the REST routes under <c>/v1</c>,
-/// the UM-Bridge 1.0 routes at the root, health probes and <c>/metrics</c> (docs/http.md). Every call
-/// runs through <see cref="MaasServer.InvokeAsync"/>, so the server's middleware applies as on any
-/// other transport. Usually created by <c>server.ListenAsync("http://127.0.0.1:8080")</c> with an
-/// <see cref="HttpTransport"/> registered; disposing it drains running requests, then stops Kestrel.
+/// A thin Kestrel host around <see cref="MaasEndpointRouteBuilderExtensions.MapMaas"/>: the REST
+/// routes under <c>/v1</c>, the probes, <c>/metrics</c> (docs/http.md), and any extra routes of the
+/// transport's options (UM-Bridge's). Usually created by <c>server.ListenAsync("http://127.0.0.1:8080")</c>
+/// with an <see cref="HttpTransport"/> registered; the server drains its calls before it disposes
+/// the host, which then stops Kestrel.
 /// </summary>
 public sealed class MaasHttpHost : IMaasListener
 {
     private readonly WebApplication _app;
-    private readonly CancellationTokenSource _shutdown = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly PrometheusMetrics _metrics = new();
-    private int _running;
     private int _disposed;
 
     private MaasHttpHost(MaasServer server, WebApplication app)
@@ -44,10 +43,8 @@ public sealed class MaasHttpHost : IMaasListener
     /// <summary>True while the host accepts new calls (the readiness probe's answer).</summary>
     public bool IsReady => !Server.IsDraining && Volatile.Read(ref _disposed) == 0;
 
-    internal CancellationToken ShutdownToken => _shutdown.Token;
-
-    /// <summary>Starts Kestrel on <paramref name="uri"/> (<c>http://ip:port</c>, port 0 = a free port, or <c>http+unix:///path.sock</c>).</summary>
-    public static async Task<MaasHttpHost> StartAsync(MaasServer server, Uri uri, CancellationToken cancellationToken = default)
+    /// <summary>Starts Kestrel on <paramref name="uri"/> (<c>http://ip:port</c>, port 0 = a free port, or <c>http+unix:///path.sock</c>), with <paramref name="routes"/> mapped beside MaaS's own.</summary>
+    public static async Task<MaasHttpHost> StartAsync(MaasServer server, Uri uri, IEnumerable<Action<IEndpointRouteBuilder, MaasServer>>? routes = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(server);
         ArgumentNullException.ThrowIfNull(uri);
@@ -90,7 +87,7 @@ public sealed class MaasHttpHost : IMaasListener
 
         var app = builder.Build();
         var host = new MaasHttpHost(server, app);
-        host.MapRoutes(app);
+        host.MapRoutes(app, routes ?? []);
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -131,30 +128,20 @@ public sealed class MaasHttpHost : IMaasListener
             : throw new MaasException(MaasErrorCode.InvalidArgument, $"'{uri}': listen on an IP address (127.0.0.1, [::1], 0.0.0.0) or localhost, not '{uri.Host}'.");
     }
 
-    private void MapRoutes(WebApplication app)
+    private void MapRoutes(WebApplication app, IEnumerable<Action<IEndpointRouteBuilder, MaasServer>> routes)
     {
-        var rest = new RestEndpoints(this);
-        rest.Map(app);
-        new UmBridgeEndpoints(this).Map(app);
-        app.MapGet("/health/live", new RequestDelegate(static ctx => WriteTextAsync(ctx, 200, "live\n")));
-        app.MapGet("/health/ready", new RequestDelegate(ctx => IsReady ? WriteTextAsync(ctx, 200, "ready\n") : WriteTextAsync(ctx, 503, "draining\n")));
+        app.MapMaas(Server);
+        app.MapMaasHealth(Server);
         app.MapGet("/metrics", new RequestDelegate(ctx =>
         {
             ctx.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
             return ctx.Response.WriteAsync(_metrics.Render(), ctx.RequestAborted);
         }));
+        foreach (var map in routes)
+        {
+            map(app, Server);
+        }
     }
-
-    private static Task WriteTextAsync(HttpContext context, int status, string text)
-    {
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "text/plain; charset=utf-8";
-        return context.Response.WriteAsync(text, context.RequestAborted);
-    }
-
-    internal void Enter() => Interlocked.Increment(ref _running);
-
-    internal void Leave() => Interlocked.Decrement(ref _running);
 
     /// <summary>Yields no connections (HTTP requests are served by Kestrel); returns null once the host stopped.</summary>
     public async ValueTask<MaasConnection?> AcceptAsync(CancellationToken cancellationToken = default)
@@ -163,11 +150,7 @@ public sealed class MaasHttpHost : IMaasListener
         return null;
     }
 
-    /// <summary>
-    /// Graceful stop: the readiness probe turns 503 and new calls get Unavailable; running requests
-    /// get up to the server's drain timeout, then are cancelled (they end with Unavailable); then
-    /// Kestrel stops.
-    /// </summary>
+    /// <summary>Stops Kestrel (the server drained its calls before, see <see cref="MaasServer.StopAsync"/>), giving requests still open up to 5 s.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -178,19 +161,6 @@ public sealed class MaasHttpHost : IMaasListener
 
         try
         {
-            var drainUntil = DateTime.UtcNow + Server.Options.DrainTimeout;
-            while (Volatile.Read(ref _running) > 0 && DateTime.UtcNow < drainUntil)
-            {
-                await Task.Delay(10, CancellationToken.None).ConfigureAwait(false);
-            }
-
-            await _shutdown.CancelAsync().ConfigureAwait(false);
-            var settleUntil = DateTime.UtcNow + TimeSpan.FromSeconds(2);
-            while (Volatile.Read(ref _running) > 0 && DateTime.UtcNow < settleUntil)
-            {
-                await Task.Delay(5, CancellationToken.None).ConfigureAwait(false);
-            }
-
             using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             await _app.StopAsync(stopTimeout.Token).ConfigureAwait(false);
             await _app.DisposeAsync().ConfigureAwait(false);
@@ -198,7 +168,6 @@ public sealed class MaasHttpHost : IMaasListener
         finally
         {
             _metrics.Dispose();
-            _shutdown.Dispose();
             _stopped.TrySetResult();
         }
     }

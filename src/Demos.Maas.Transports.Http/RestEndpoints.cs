@@ -5,11 +5,12 @@ using Demos.Maas.Protocol;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Demos.Maas.Server;
 
 namespace Demos.Maas.Transports.Http;
 
-/// <summary>The <c>/v1</c> REST routes: one request per HTTP call, MessagePack or JSON (docs/http.md).</summary>
-internal sealed class RestEndpoints(MaasHttpHost host)
+/// <summary>The <c>/v1</c> REST routes: one request per HTTP call, MessagePack or JSON (docs/http.md). Every call runs through the server's one call runner, <see cref="MaasServer.InvokeAsync"/>.</summary>
+internal sealed class RestEndpoints(MaasServer server)
 {
     /// <summary>Deadline header: milliseconds left (decimal), like <c>timeout_us</c> of the binary protocol.</summary>
     public const string TimeoutHeader = "Maas-Timeout-Ms";
@@ -19,25 +20,25 @@ internal sealed class RestEndpoints(MaasHttpHost host)
 
     public const string NdJson = "application/x-ndjson";
 
-    public void Map(WebApplication app)
+    /// <summary>Maps the routes under <paramref name="v1"/> (a group for <c>/v1</c>).</summary>
+    public void Map(IEndpointRouteBuilder v1)
     {
-        app.MapGet("/v1", new RequestDelegate(WelcomeAsync));
-        app.MapGet("/v1/models", new RequestDelegate(ctx => HandleAsync(ctx, Operation.ListModels)));
-        app.MapGet("/v1/models/{model}", new RequestDelegate(ctx => HandleAsync(ctx, Operation.Info)));
-        app.MapPost("/v1/models/{model}/evaluate", new RequestDelegate(ctx => HandleAsync(ctx, Operation.Evaluate)));
-        app.MapPost("/v1/models/{model}/logdensity", new RequestDelegate(ctx => HandleAsync(ctx, Operation.LogDensity)));
-        app.MapPost("/v1/models/{model}/sample", new RequestDelegate(ctx => HandleAsync(ctx, Operation.Sample)));
-        app.MapPost("/v1/models/{model}/gradient", new RequestDelegate(ctx => HandleAsync(ctx, Operation.Gradient)));
-        app.MapGet("/v1/models/{model}/data", new RequestDelegate(ctx => HandleAsync(ctx, Operation.ListData)));
-        app.MapMethods("/v1/models/{model}/data/{dataset}", ["GET", "POST"], new RequestDelegate(ctx => HandleAsync(ctx, Operation.ReadData)));
-        app.MapGet("/v1/models/{model}/parameters", new RequestDelegate(ctx => HandleAsync(ctx, Operation.GetParameters)));
-        app.MapMethods("/v1/models/{model}/parameters", ["PUT", "POST"], new RequestDelegate(ctx => HandleAsync(ctx, Operation.UpdateParameters)));
+        v1.MapGet("", new RequestDelegate(WelcomeAsync));
+        v1.MapGet("/models", new RequestDelegate(ctx => HandleAsync(ctx, Operation.ListModels)));
+        v1.MapGet("/models/{model}", new RequestDelegate(ctx => HandleAsync(ctx, Operation.Info)));
+        v1.MapPost("/models/{model}/evaluate", new RequestDelegate(ctx => HandleAsync(ctx, Operation.Evaluate)));
+        v1.MapPost("/models/{model}/logdensity", new RequestDelegate(ctx => HandleAsync(ctx, Operation.LogDensity)));
+        v1.MapPost("/models/{model}/sample", new RequestDelegate(ctx => HandleAsync(ctx, Operation.Sample)));
+        v1.MapPost("/models/{model}/gradient", new RequestDelegate(ctx => HandleAsync(ctx, Operation.Gradient)));
+        v1.MapGet("/models/{model}/data", new RequestDelegate(ctx => HandleAsync(ctx, Operation.ListData)));
+        v1.MapMethods("/models/{model}/data/{dataset}", ["GET", "POST"], new RequestDelegate(ctx => HandleAsync(ctx, Operation.ReadData)));
+        v1.MapGet("/models/{model}/parameters", new RequestDelegate(ctx => HandleAsync(ctx, Operation.GetParameters)));
+        v1.MapMethods("/models/{model}/parameters", ["PUT", "POST"], new RequestDelegate(ctx => HandleAsync(ctx, Operation.UpdateParameters)));
     }
 
     /// <summary>GET /v1: the server's version and limits (a Welcome message in MessagePack).</summary>
     private Task WelcomeAsync(HttpContext ctx)
     {
-        var server = host.Server;
         var welcome = new WelcomeMessage
         {
             Version = ProtocolVersion.Current,
@@ -63,12 +64,10 @@ internal sealed class RestEndpoints(MaasHttpHost host)
 
     private async Task HandleAsync(HttpContext ctx, Operation operation)
     {
-        host.Enter();
         bool requestIsMsgPack = HttpBody.IsMsgPack(ctx.Request.ContentType);
         bool msgpack = WantsMsgPack(ctx, requestIsMsgPack);
         uint id = ParseId(ctx);
         MaasRequest? request = null;
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, host.ShutdownToken);
         try
         {
             request = await ReadRequestAsync(ctx, operation, requestIsMsgPack).ConfigureAwait(false);
@@ -79,10 +78,10 @@ internal sealed class RestEndpoints(MaasHttpHost host)
 
             request.Id = id;
             var timeout = ReadTimeout(ctx, request);
-            var context = await host.Server.InvokeAsync(request, timeout, ctx.Connection.RemoteIpAddress?.ToString() ?? "unix", Credentials(ctx), linked.Token).ConfigureAwait(false);
+            var context = await server.InvokeAsync(request, timeout, ctx.Connection.RemoteIpAddress?.ToString() ?? "unix", Credentials(ctx), ctx.RequestAborted).ConfigureAwait(false);
             if (context.Stream is { } stream)
             {
-                await WriteStreamAsync(ctx, id, msgpack, stream, context, linked.Token).ConfigureAwait(false);
+                await WriteStreamAsync(ctx, id, msgpack, stream, context, ctx.RequestAborted).ConfigureAwait(false);
             }
             else
             {
@@ -107,7 +106,7 @@ internal sealed class RestEndpoints(MaasHttpHost host)
         }
         catch (Exception ex) when (!ctx.Response.HasStarted)
         {
-            var (code, message, details, sizeLimit) = Classify(ex, ctx, request);
+            var (code, message, details, sizeLimit) = Classify(ex, request);
             if (!ctx.RequestAborted.IsCancellationRequested)
             {
                 await WriteErrorAsync(ctx, msgpack, id, code, message, details, sizeLimit).ConfigureAwait(false);
@@ -124,33 +123,18 @@ internal sealed class RestEndpoints(MaasHttpHost host)
                 request.X?.Dispose();
                 request.Vector?.Dispose();
             }
-
-            host.Leave();
         }
     }
 
-    internal (MaasErrorCode Code, string Message, IReadOnlyDictionary<string, string>? Details, bool SizeLimit) Classify(Exception ex, HttpContext ctx, MaasRequest? request)
-    {
-        if (ex is OperationCanceledException or MaasException { Code: MaasErrorCode.Cancelled })
-        {
-            if (host.ShutdownToken.IsCancellationRequested)
-            {
-                return (MaasErrorCode.Unavailable, "The server shut down during the call.", null, false);
-            }
-
-            if (ctx.RequestAborted.IsCancellationRequested)
-            {
-                return (MaasErrorCode.Cancelled, "Cancelled by the client.", null, false);
-            }
-        }
-
-        return ex switch
+    // The runner has classified the call's own failures; what is left came from reading the request.
+    private static (MaasErrorCode Code, string Message, IReadOnlyDictionary<string, string>? Details, bool SizeLimit) Classify(Exception ex, MaasRequest? request) =>
+        ex switch
         {
             SizeLimitException s => (s.Code, s.Message, null, true),
             MaasException m => (m.Code, m.Message, m.Details, false),
-            _ => (MaasErrorCode.ModelError, $"{request?.Model}.{request?.Operation} failed: {ex.GetType().Name}: {ex.Message}", null, false),
+            OperationCanceledException => (MaasErrorCode.Cancelled, "Cancelled by the client.", null, false),
+            _ => (MaasErrorCode.Internal, $"{request?.Model}.{request?.Operation}: the request could not be handled ({ex.Message}).", null, false),
         };
-    }
 
     private static uint ParseId(HttpContext ctx) =>
         ctx.Request.Headers.TryGetValue(RequestIdHeader, out var values) && uint.TryParse(values.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out uint id) ? id : 0;

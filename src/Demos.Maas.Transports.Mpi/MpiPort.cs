@@ -93,14 +93,11 @@ public static class MpiPort
         }
     }
 
-    private sealed class PortTransport(MpiRuntime runtime, nint comm) : IMaasTransport
+    private sealed class PortTransport(MpiRuntime runtime, nint comm) : IMaasConnectionFactory
     {
-        public IReadOnlyList<string> Schemes { get; } = ["mpi-port"];
+        public bool CanHandle(Uri uri) => uri.Scheme == "mpi-port";
 
         public ValueTask<MaasConnection> ConnectAsync(Uri uri, CancellationToken cancellationToken = default) =>
             ValueTask.FromResult<MaasConnection>(runtime.Open(comm, 0, "mpi-port"));
-
-        public ValueTask<IMaasListener> BindAsync(Uri uri, CancellationToken cancellationToken = default) =>
-            throw new MaasException(MaasErrorCode.Unsupported, "Use MpiPort.ServeAsync to accept a client job.");
     }
 }

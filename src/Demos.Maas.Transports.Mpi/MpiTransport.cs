@@ -6,10 +6,10 @@ namespace Demos.Maas.Transports.Mpi;
 /// <c>mpi://RANK</c>: a connection to the MaaS worker on rank RANK of MPI_COMM_WORLD (client side,
 /// on rank 0). Worker ranks do not bind: they serve rank 0 with <see cref="MpiWorker"/>.
 /// </summary>
-public sealed class MpiTransport(MpiRuntime runtime) : IMaasTransport
+public sealed class MpiTransport(MpiRuntime runtime) : IMaasConnectionFactory
 {
     /// <inheritdoc/>
-    public IReadOnlyList<string> Schemes { get; } = ["mpi"];
+    public bool CanHandle(Uri uri) => uri?.Scheme == "mpi";
 
     /// <inheritdoc/>
     public ValueTask<MaasConnection> ConnectAsync(Uri uri, CancellationToken cancellationToken = default)
@@ -22,8 +22,4 @@ public sealed class MpiTransport(MpiRuntime runtime) : IMaasTransport
 
         return ValueTask.FromResult<MaasConnection>(runtime.Open(0, rank, uri.ToString()));
     }
-
-    /// <inheritdoc/>
-    public ValueTask<IMaasListener> BindAsync(Uri uri, CancellationToken cancellationToken = default) =>
-        throw new MaasException(MaasErrorCode.Unsupported, "mpi:// does not listen: worker ranks serve rank 0 with MpiWorker.ServeAsync (maas mpi-worker).");
 }

@@ -10,10 +10,10 @@ namespace Demos.Maas.Transports.Pipe;
 /// machine, and a file the operating system's permissions protect. Available on Linux, macOS and
 /// Windows 10+.
 /// </summary>
-public sealed class PipeTransport : IMaasTransport
+public sealed class PipeTransport : IMaasConnectionFactory, IMaasListenerFactory
 {
     /// <inheritdoc/>
-    public IReadOnlyList<string> Schemes { get; } = ["pipe", "unix"];
+    public bool CanHandle(Uri uri) => uri?.Scheme is "pipe" or "unix";
 
     /// <inheritdoc/>
     public async ValueTask<MaasConnection> ConnectAsync(Uri uri, CancellationToken cancellationToken = default)

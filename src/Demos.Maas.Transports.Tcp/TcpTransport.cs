@@ -10,10 +10,10 @@ namespace Demos.Maas.Transports.Tcp;
 /// <c>tcp://host:port</c>: TCP with Nagle off (small requests leave at once) and keep-alive on (a
 /// dead peer is noticed on idle connections). Port 0 binds a free port; the listener reports it.
 /// </summary>
-public sealed class TcpTransport : IMaasTransport
+public sealed class TcpTransport : IMaasConnectionFactory, IMaasListenerFactory
 {
     /// <inheritdoc/>
-    public IReadOnlyList<string> Schemes { get; } = ["tcp"];
+    public bool CanHandle(Uri uri) => uri?.Scheme == "tcp";
 
     /// <inheritdoc/>
     public async ValueTask<MaasConnection> ConnectAsync(Uri uri, CancellationToken cancellationToken = default)

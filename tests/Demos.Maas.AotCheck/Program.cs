@@ -1,3 +1,4 @@
+using Demos.Maas.UmBridge;
 using Demos.Maas;
 using Demos.Maas.Client;
 using Demos.Maas.Models;
@@ -8,7 +9,7 @@ using Demos.Maas.Transports.Tcp;
 
 // Besides being compiled with every library rooted, the native binary runs one round trip per
 // transport, so "publishes without warnings" also means "works" under NativeAOT.
-await using var server = new MaasServer(transports: [new PipeTransport(), new TcpTransport(), new HttpTransport()]);
+await using var server = new MaasServer(transports: [new PipeTransport(), new TcpTransport(), new HttpTransport(new HttpTransportOptions().AddUmBridgeRoutes())]);
 server.AddModel(GaussianModel.Create(2)).AddModel(DecayModel.Create());
 string socket = Path.Combine(Path.GetTempPath(), $"maas-aot-{Environment.ProcessId}.sock");
 var uris = new[] { await server.ListenAsync("inproc://aot-check"), await server.ListenAsync($"pipe://{socket}"), await server.ListenAsync("tcp://127.0.0.1:0"), await server.ListenAsync("http://127.0.0.1:0") };

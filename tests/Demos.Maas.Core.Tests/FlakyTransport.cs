@@ -10,12 +10,12 @@ namespace Demos.Maas.Core.Tests;
 /// the frame is discarded and the connection is cut. The server has done the work; the client
 /// never hears the answer — the failure retries must survive.
 /// </summary>
-internal sealed class FlakyTransport(Func<int, int, bool> dropAt) : IMaasTransport
+internal sealed class FlakyTransport(Func<int, int, bool> dropAt) : IMaasConnectionFactory, IMaasListenerFactory
 {
     private readonly InProcessTransport _inner = new();
     private int _connections;
 
-    public IReadOnlyList<string> Schemes { get; } = ["flaky"];
+    public bool CanHandle(Uri uri) => uri.Scheme == "flaky";
 
     public int Drops => Volatile.Read(ref _drops);
 

@@ -3,7 +3,7 @@ using Demos.Maas.Transport;
 
 namespace Demos.Maas.Core.Tests;
 
-public sealed class InProcessConformanceTests : TransportConformanceTests
+public sealed class InProcessConformanceTests : FramedTransportConformanceTests
 {
     protected override IMaasTransport[] Transports { get; } = [new InProcessTransport()];
 

@@ -26,7 +26,7 @@ internal sealed class MiddlewareHarness : IAsyncDisposable
             maas.AddModel(model);
         }
 
-        string scheme = transport?.Schemes[0] ?? "inproc";
+        string scheme = transport is FlakyTransport ? "flaky" : "inproc";
         var uri = await maas.ListenAsync($"{scheme}://mw-{Guid.NewGuid():N}");
         var clientOptions = new MaasClientOptions();
         if (transport is not null)

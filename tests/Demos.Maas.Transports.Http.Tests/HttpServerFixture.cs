@@ -1,3 +1,4 @@
+using Demos.Maas.UmBridge;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -30,7 +31,7 @@ internal sealed class HttpServerFixture : IAsyncDisposable
         var options = new MaasServerOptions();
         configure?.Invoke(options);
         var blocking = new BlockingModel();
-        var server = new MaasServer(options, [new HttpTransport()]);
+        var server = new MaasServer(options, [new HttpTransport(new HttpTransportOptions().AddUmBridgeRoutes())]);
         foreach (var model in TestModels.Standard(blocking))
         {
             server.AddModel(model);

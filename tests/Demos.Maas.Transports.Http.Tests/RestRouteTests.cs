@@ -24,7 +24,7 @@ public sealed class RestRouteTests
         (status, var info) = await f.JsonAsync(HttpMethod.Get, "/v1/models/gaussian2d");
         Assert.Equal(200, status);
         Assert.Equal(2, info.GetProperty("info").GetProperty("input_dim").GetInt32());
-        Assert.Contains("LogDensity", info.GetProperty("info").GetProperty("capabilities").EnumerateArray().Select(c => c.GetString()));
+        Assert.Contains("log_density", info.GetProperty("info").GetProperty("capabilities").EnumerateArray().Select(c => c.GetString()));
 
         (status, var ld) = await f.JsonAsync(HttpMethod.Post, "/v1/models/gaussian2d/logdensity", """{"x": [[0.5, -1], [2, 3]]}""");
         Assert.Equal(200, status);

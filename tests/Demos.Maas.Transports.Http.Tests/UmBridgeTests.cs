@@ -1,3 +1,4 @@
+using Demos.Maas.UmBridge;
 using System.Diagnostics;
 using Demos.Maas.Models;
 
@@ -90,7 +91,7 @@ public sealed class UmBridgeTests
             Assert.Equal([3.0, 0.0], hessian);
 
             // Bridged: the UM-Bridge model hosted by a MaasServer, called by MaasClient over http://.
-            await using (var bridge = new Demos.Maas.Server.MaasServer(transports: [new HttpTransport()]))
+            await using (var bridge = new Demos.Maas.Server.MaasServer(transports: [new HttpTransport(new HttpTransportOptions().AddUmBridgeRoutes())]))
             {
                 bridge.AddModel(forward);
                 var bridgeUri = await bridge.ListenAsync("http://127.0.0.1:0");

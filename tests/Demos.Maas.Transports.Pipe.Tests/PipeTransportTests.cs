@@ -8,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Demos.Maas.Transports.Pipe.Tests;
 
-public sealed class PipeConformanceTests : TransportConformanceTests
+public sealed class PipeConformanceTests : FramedTransportConformanceTests
 {
     protected override IMaasTransport[] Transports { get; } = [new PipeTransport()];
 
@@ -54,7 +54,12 @@ public sealed class PipeTransportTests
     {
         var scheme = await Assert.ThrowsAsync<MaasException>(() => MaasClient.ConnectAsync("nope://x", Options()));
         Assert.Equal(MaasErrorCode.InvalidArgument, scheme.Code);
-        Assert.Contains("pipe://", scheme.Message);
+        Assert.Contains("'nope://'", scheme.Message);
+
+        // A scheme that is known but not registered names the package that brings it.
+        var tcp = await Assert.ThrowsAsync<MaasException>(() => MaasClient.ConnectAsync("tcp://127.0.0.1:1", Options()));
+        Assert.Equal(MaasErrorCode.InvalidArgument, tcp.Code);
+        Assert.Contains("AddTcpTransport", tcp.Message);
         var path = await Assert.ThrowsAsync<MaasException>(() => MaasClient.ConnectAsync("pipe:///", Options()));
         Assert.Equal(MaasErrorCode.InvalidArgument, path.Code);
     }

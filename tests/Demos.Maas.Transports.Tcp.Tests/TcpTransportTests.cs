@@ -7,14 +7,14 @@ using Demos.Maas.Transports.Tcp;
 
 namespace Demos.Maas.Transports.Tcp.Tests;
 
-public sealed class TcpConformanceTests : TransportConformanceTests
+public sealed class TcpConformanceTests : FramedTransportConformanceTests
 {
     protected override IMaasTransport[] Transports { get; } = [new TcpTransport()];
 
     protected override string NewListenUri() => "tcp://127.0.0.1:0";
 }
 
-public sealed class TcpIpv6ConformanceTests : TransportConformanceTests
+public sealed class TcpIpv6ConformanceTests : FramedTransportConformanceTests
 {
     protected override IMaasTransport[] Transports { get; } = [new TcpTransport()];
 

@@ -8,7 +8,7 @@ namespace Demos.Maas.Tests;
 /// <summary>A protocol peer with no client logic: writes any bytes, reads frames as they come.</summary>
 internal sealed class RawConnection(MaasConnection connection) : IAsyncDisposable
 {
-    public static async Task<RawConnection> OpenAsync(IMaasTransport transport, Uri uri, bool handshake)
+    public static async Task<RawConnection> OpenAsync(IMaasConnectionFactory transport, Uri uri, bool handshake)
     {
         var raw = new RawConnection(await transport.ConnectAsync(uri));
         if (handshake)

@@ -7,20 +7,20 @@ using Microsoft.Extensions.Logging;
 namespace Demos.Maas.Client;
 
 /// <summary>
-/// One live connection of a <see cref="MaasClient"/>: handshake, request ids, pending calls, the
-/// read loop. When it closes, its calls fail with Unavailable and the client makes a new one for
-/// later calls.
+/// The framed call invoker: one live byte-stream connection of a <see cref="MaasClient"/> with its
+/// handshake, request ids, pending calls and read loop. When it closes, its calls fail with
+/// Unavailable and the client makes a new one for later calls.
 /// </summary>
-internal sealed partial class ClientConnection : IAsyncDisposable
+internal sealed partial class ClientConnection : MaasCallInvoker
 {
     private readonly MaasConnection _connection;
     private readonly FrameChannel _channel;
     private readonly MaasClientOptions _options;
     private readonly ILogger _logger;
-    private readonly Action<ParametersChangedMessage> _onParametersChanged;
     private readonly ConcurrentDictionary<uint, PendingCall> _pending = new();
     private readonly CancellationTokenSource _closed = new();
     private readonly TaskCompletionSource<WelcomeMessage> _welcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private SemaphoreSlim _slots = new(1, 1);
     private Task _readLoop = Task.CompletedTask;
     private Exception? _failure;
@@ -28,29 +28,28 @@ internal sealed partial class ClientConnection : IAsyncDisposable
     private volatile bool _goodbye;
     private int _disposed;
 
-    private ClientConnection(Uri uri, MaasConnection connection, MaasClientOptions options, ILogger logger, Action<ParametersChangedMessage> onParametersChanged)
+    private ClientConnection(Uri uri, MaasConnection connection, MaasClientOptions options, ILogger logger)
     {
         Uri = uri;
         _connection = connection;
         _options = options;
         _logger = logger;
-        _onParametersChanged = onParametersChanged;
         _channel = new FrameChannel(connection.Transport, options.MaxFrameBytes);
     }
 
-    public Uri Uri { get; }
+    public override Uri Uri { get; }
 
-    public WelcomeMessage Welcome => _welcome.Task.Result;
+    public override WelcomeMessage Server => _welcome.Task.Result;
 
     /// <summary>False once closed or told Goodbye: no new calls go here.</summary>
-    public bool IsUsable => !_closed.IsCancellationRequested && !_goodbye;
+    public override bool IsUsable => !_closed.IsCancellationRequested && !_goodbye;
 
-    public int PendingCalls => _pending.Count;
+    public override int PendingCalls => _pending.Count;
 
     /// <summary>True until the connection closed (a connection told Goodbye is open but not usable).</summary>
     public bool IsOpen => !_closed.IsCancellationRequested;
 
-    public static async Task<ClientConnection> OpenAsync(Uri uri, IMaasTransport transport, MaasClientOptions options, ILogger logger, Action<ParametersChangedMessage> onParametersChanged, CancellationToken cancellationToken)
+    public static async Task<ClientConnection> OpenAsync(Uri uri, IMaasConnectionFactory transport, MaasClientOptions options, ILogger logger, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.ConnectTimeout);
@@ -68,7 +67,7 @@ internal sealed partial class ClientConnection : IAsyncDisposable
             throw new MaasException(MaasErrorCode.Unavailable, $"Cannot connect to {uri}: {ex.Message}", ex);
         }
 
-        var client = new ClientConnection(uri, connection, options, logger, onParametersChanged);
+        var client = new ClientConnection(uri, connection, options, logger);
         try
         {
             await client.HandshakeAsync(timeout.Token, cancellationToken).ConfigureAwait(false);
@@ -82,15 +81,21 @@ internal sealed partial class ClientConnection : IAsyncDisposable
         return client;
     }
 
-    public async Task<MaasResponse> CallAsync(MaasRequest request, TimeSpan? timeout, CancellationToken cancellationToken)
+    public override Task WhenIdleAsync(CancellationToken cancellationToken = default)
     {
-        await using var call = await BeginAsync(request, streaming: false, timeout, cancellationToken).ConfigureAwait(false);
+        NoteIdle();
+        return _idle.Task.WaitAsync(cancellationToken);
+    }
+
+    protected override async Task<MaasResponse> SendUnaryAsync(MaasRequest request, CancellationToken cancellationToken)
+    {
+        await using var call = await BeginAsync(request, streaming: false, cancellationToken).ConfigureAwait(false);
         return await call.Pending.Response.ConfigureAwait(false);
     }
 
-    public async IAsyncEnumerable<DoubleMatrix> StreamAsync(MaasRequest request, TimeSpan? timeout, [EnumeratorCancellation] CancellationToken cancellationToken)
+    protected override async IAsyncEnumerable<DoubleMatrix> SendStreamingAsync(MaasRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using var call = await BeginAsync(request, streaming: true, timeout, cancellationToken).ConfigureAwait(false);
+        await using var call = await BeginAsync(request, streaming: true, cancellationToken).ConfigureAwait(false);
         var pending = call.Pending;
         try
         {
@@ -114,16 +119,16 @@ internal sealed partial class ClientConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Takes an in-flight slot, sends the request, and watches its cancellation and deadline until disposed.</summary>
-    private async ValueTask<CallScope> BeginAsync(MaasRequest request, bool streaming, TimeSpan? timeout, CancellationToken cancellationToken)
+    /// <summary>Takes an in-flight slot, sends the request, and watches its cancellation (which includes its deadline) until disposed.</summary>
+    private async ValueTask<CallScope> BeginAsync(MaasRequest request, bool streaming, CancellationToken cancellationToken)
     {
         ThrowIfUnusable();
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var pending = await SendRequestAsync(request, streaming, timeout, cancellationToken).ConfigureAwait(false);
-            var (onCancel, onDeadline, deadline) = Watch(pending, timeout, cancellationToken);
-            return new CallScope(_slots, pending, onCancel, onDeadline, deadline);
+            var pending = await SendRequestAsync(request, streaming, cancellationToken).ConfigureAwait(false);
+            var onCancel = cancellationToken.UnsafeRegister(static (s, token) => ((State)s!).Connection.Abandon(((State)s).Call, token), new State(this, pending));
+            return new CallScope(this, pending, onCancel);
         }
         catch
         {
@@ -132,7 +137,7 @@ internal sealed partial class ClientConnection : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
@@ -156,19 +161,6 @@ internal sealed partial class ClientConnection : IAsyncDisposable
         FailAll();
         await _connection.DisposeAsync().ConfigureAwait(false);
         _channel.Dispose();
-    }
-
-    private (CancellationTokenRegistration OnCancel, CancellationTokenRegistration OnDeadline, CancellationTokenSource? Deadline) Watch(PendingCall call, TimeSpan? timeout, CancellationToken cancellationToken)
-    {
-        var onCancel = cancellationToken.UnsafeRegister(static (s, token) => ((State)s!).Connection.Abandon(((State)s).Call, null, token), new State(this, call));
-        if (Bounded(timeout) is not { } t)
-        {
-            return (onCancel, default, null);
-        }
-
-        var deadline = new CancellationTokenSource(t);
-        var onDeadline = deadline.Token.UnsafeRegister(static s => ((State)s!).Connection.Abandon(((State)s).Call, DeadlineExceeded(((State)s).Timeout), default), new State(this, call, t));
-        return (onCancel, onDeadline, deadline);
     }
 
     private async Task HandshakeAsync(CancellationToken timeout, CancellationToken caller)
@@ -199,13 +191,12 @@ internal sealed partial class ClientConnection : IAsyncDisposable
         }
     }
 
-    private async ValueTask<PendingCall> SendRequestAsync(MaasRequest request, bool streaming, TimeSpan? timeout, CancellationToken cancellationToken)
+    private async ValueTask<PendingCall> SendRequestAsync(MaasRequest request, bool streaming, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         uint id = NextId();
         var pending = new PendingCall(id, streaming);
         request.Id = id;
-        request.TimeoutMicros = Bounded(timeout) is { } t ? (long)Math.Max(1, t.TotalMicroseconds) : null;
         _pending[id] = pending;
         try
         {
@@ -221,23 +212,25 @@ internal sealed partial class ClientConnection : IAsyncDisposable
         return pending;
     }
 
-    private void Abandon(PendingCall call, MaasException? error, CancellationToken token)
+    private void Abandon(PendingCall call, CancellationToken token)
     {
         if (!_pending.TryRemove(call.Id, out _))
         {
             return;
         }
 
-        if (error is not null)
-        {
-            call.Fail(error);
-        }
-        else
-        {
-            call.Cancelled(token);
-        }
-
+        call.Cancelled(token);
         _ = TrySendCancelAsync(call.Id);
+        NoteIdle();
+    }
+
+    // Signals WhenIdleAsync once a connection that takes no new calls has none left.
+    private void NoteIdle()
+    {
+        if ((_pending.IsEmpty && !IsUsable) || _closed.IsCancellationRequested)
+        {
+            _idle.TrySetResult();
+        }
     }
 
     private async Task TrySendCancelAsync(uint id)
@@ -277,13 +270,6 @@ internal sealed partial class ClientConnection : IAsyncDisposable
             throw new MaasException(MaasErrorCode.Unavailable, $"{Uri} is shutting down; connect to another server or retry later.");
         }
     }
-
-    // Timers hold at most ~24.8 days; a longer (or infinite) budget is no deadline in practice.
-    private static TimeSpan? Bounded(TimeSpan? timeout) =>
-        timeout is { } t && t > TimeSpan.Zero && t.TotalMilliseconds < int.MaxValue - 1 ? t : timeout is { } z && z <= TimeSpan.Zero ? TimeSpan.FromTicks(1) : null;
-
-    private static MaasException DeadlineExceeded(TimeSpan timeout) =>
-        new(MaasErrorCode.DeadlineExceeded, $"The deadline of {timeout.TotalMilliseconds:0.###} ms passed.");
 
     private async Task ReadLoopAsync()
     {
@@ -331,10 +317,11 @@ internal sealed partial class ClientConnection : IAsyncDisposable
         {
             case GoodbyeMessage goodbye:
                 _goodbye = true;
+                NoteIdle();
                 LogGoodbye(_logger, Uri.ToString(), goodbye.Message);
                 break;
             case ParametersChangedMessage changed:
-                _onParametersChanged(changed);
+                ParametersChanged?.Invoke(changed.Model, changed.Version);
                 break;
             case ErrorMessage { Id: 0 } error:
                 _failure = error.ToException();
@@ -409,6 +396,8 @@ internal sealed partial class ClientConnection : IAsyncDisposable
                 call.Fail(error);
             }
         }
+
+        NoteIdle();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Protocol error from {Uri}: {Reason}")]
@@ -417,19 +406,18 @@ internal sealed partial class ClientConnection : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "{Uri} is shutting down: {Reason}")]
     private static partial void LogGoodbye(ILogger logger, string uri, string reason);
 
-    private sealed record State(ClientConnection Connection, PendingCall Call, TimeSpan Timeout = default);
+    private sealed record State(ClientConnection Connection, PendingCall Call);
 
-    /// <summary>One call's slot, cancellation and deadline watchers; disposing releases them all.</summary>
-    private sealed class CallScope(SemaphoreSlim slots, PendingCall pending, CancellationTokenRegistration onCancel, CancellationTokenRegistration onDeadline, CancellationTokenSource? deadline) : IAsyncDisposable
+    /// <summary>One call's slot and cancellation watcher; disposing releases both.</summary>
+    private sealed class CallScope(ClientConnection connection, PendingCall pending, CancellationTokenRegistration onCancel) : IAsyncDisposable
     {
         public PendingCall Pending { get; } = pending;
 
         public async ValueTask DisposeAsync()
         {
             await onCancel.DisposeAsync().ConfigureAwait(false);
-            await onDeadline.DisposeAsync().ConfigureAwait(false);
-            deadline?.Dispose();
-            slots.Release();
+            connection._slots.Release();
+            connection.NoteIdle();
         }
     }
 }

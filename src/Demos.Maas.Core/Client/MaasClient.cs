@@ -22,20 +22,20 @@ namespace Demos.Maas.Client;
 public sealed class MaasClient : IAsyncDisposable
 {
     private readonly MaasClientOptions _options;
-    private readonly IMaasTransport _transport;
+    private readonly Func<CancellationToken, Task<MaasCallInvoker>> _connect;
     private readonly ILogger _logger;
     private readonly MaasDelegate _pipeline;
     private readonly SemaphoreSlim _connectLock = new(1, 1);
     private readonly ConcurrentDictionary<Guid, long> _parameterVersions = new();
-    private ClientConnection? _current;
+    private MaasCallInvoker? _current;
     private int _disposed;
 
-    private MaasClient(Uri uri, IMaasTransport transport, MaasClientOptions options)
+    private MaasClient(Uri uri, TransportSet transports, MaasClientOptions options)
     {
         Uri = uri;
-        _transport = transport;
         _options = options;
         _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MaasClient>();
+        _connect = ConnectorFor(uri, transports);
         var factory = options.LoggerFactory ?? NullLoggerFactory.Instance;
         Cache = options.Cache is { } cache ? new Middleware.ResultCache(cache) : null;
         Coalescer = options.Coalescing is { } coalescing ? new Middleware.DynamicBatcher(coalescing) : null;
@@ -52,7 +52,7 @@ public sealed class MaasClient : IAsyncDisposable
     public Uri Uri { get; }
 
     /// <summary>The current connection's Welcome: negotiated version, agent, limits.</summary>
-    public WelcomeMessage Server => (_current ?? throw new InvalidOperationException("Not connected.")).Welcome;
+    public WelcomeMessage Server => (_current ?? throw new InvalidOperationException("Not connected.")).Server;
 
     /// <summary>True while the current connection is open and the server has not said Goodbye.</summary>
     public bool IsConnected => _current?.IsUsable == true;
@@ -65,7 +65,7 @@ public sealed class MaasClient : IAsyncDisposable
 
     /// <summary>Connects and performs the handshake.</summary>
     public static Task<MaasClient> ConnectAsync(string uri, MaasClientOptions? options = null, CancellationToken cancellationToken = default) =>
-        ConnectAsync(TransportSelector.ParseUri(uri), options, cancellationToken);
+        ConnectAsync(TransportSet.Parse(uri), options, cancellationToken);
 
     /// <summary>Connects and performs the handshake.</summary>
     /// <exception cref="MaasException">Unavailable (cannot connect), VersionMismatch, InvalidArgument (no transport for the scheme).</exception>
@@ -73,13 +73,7 @@ public sealed class MaasClient : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(uri);
         options ??= new MaasClientOptions();
-        var transports = options.Transports.ToList();
-        if (!transports.Any(t => t.Schemes.Contains("inproc")))
-        {
-            transports.Add(new InProcessTransport());
-        }
-
-        var client = new MaasClient(uri, TransportSelector.Select(transports, uri), options);
+        var client = new MaasClient(uri, new TransportSet(options.Transports), options);
         try
         {
             await client.GetConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -151,6 +145,22 @@ public sealed class MaasClient : IAsyncDisposable
         }
     }
 
+    // A byte-stream transport gets the framed invoker; a call-level one (HTTP, UM-Bridge) makes its own.
+    private Func<CancellationToken, Task<MaasCallInvoker>> ConnectorFor(Uri uri, TransportSet transports)
+    {
+        if (transports.Find<IMaasCallInvokerFactory>(uri) is { } invokers)
+        {
+            return async ct => await invokers.ConnectAsync(uri, _options, ct).ConfigureAwait(false);
+        }
+
+        if (transports.Find<IMaasConnectionFactory>(uri) is { } connections)
+        {
+            return async ct => await ClientConnection.OpenAsync(uri, connections, _options, _logger, ct).ConfigureAwait(false);
+        }
+
+        throw transports.NoTransport(uri, "connect");
+    }
+
     private ValueTask TerminalAsync(MaasCallContext context)
     {
         if (context.Request.Operation is Operation.Sample or Operation.ReadData)
@@ -165,7 +175,7 @@ public sealed class MaasClient : IAsyncDisposable
     private async ValueTask CallIntoAsync(MaasCallContext context)
     {
         var connection = await GetConnectionAsync(context.CancellationToken).ConfigureAwait(false);
-        var response = await connection.CallAsync(context.Request, context.Timeout, context.CancellationToken).ConfigureAwait(false);
+        var response = await connection.UnaryCallAsync(context.Request, context.Timeout, context.CancellationToken).ConfigureAwait(false);
         if (response.Parameters is { } parameters && context.Model is { } model)
         {
             NoteParameterVersion(model.Info.Uuid, parameters.Version);
@@ -177,13 +187,13 @@ public sealed class MaasClient : IAsyncDisposable
     private async IAsyncEnumerable<DoubleMatrix> StreamAsync(MaasRequest request, TimeSpan? timeout, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await foreach (var chunk in connection.StreamAsync(request, timeout, cancellationToken).ConfigureAwait(false))
+        await foreach (var chunk in connection.StreamingCallAsync(request, timeout, cancellationToken).ConfigureAwait(false))
         {
             yield return chunk;
         }
     }
 
-    private async ValueTask<ClientConnection> GetConnectionAsync(CancellationToken cancellationToken)
+    private async ValueTask<MaasCallInvoker> GetConnectionAsync(CancellationToken cancellationToken)
     {
         var current = _current;
         if (current is { IsUsable: true })
@@ -210,7 +220,8 @@ public sealed class MaasClient : IAsyncDisposable
                 throw new MaasException(MaasErrorCode.Unavailable, $"The connection to {Uri} is closed (MaasClientOptions.Reconnect is off).");
             }
 
-            var next = await ClientConnection.OpenAsync(Uri, _transport, _options, _logger, OnParametersChanged, cancellationToken).ConfigureAwait(false);
+            var next = await _connect(cancellationToken).ConfigureAwait(false);
+            next.ParametersChanged = NoteParameterVersion;
             _current = next;
             Connections++;
             if (current is not null)
@@ -230,16 +241,17 @@ public sealed class MaasClient : IAsyncDisposable
     }
 
     // A connection told Goodbye may still finish its running calls; close it when they are done.
-    private static async Task RetireAsync(ClientConnection old)
+    private static async Task RetireAsync(MaasCallInvoker old)
     {
-        var limit = System.Diagnostics.Stopwatch.StartNew();
-        while (old.PendingCalls > 0 && old.IsOpen && limit.Elapsed < TimeSpan.FromMinutes(10))
+        try
         {
-            await Task.Delay(50).ConfigureAwait(false);
+            await old.WhenIdleAsync().WaitAsync(TimeSpan.FromMinutes(10)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Calls that outlive ten minutes of a server's shutdown are failed by the close below.
         }
 
         await old.DisposeAsync().ConfigureAwait(false);
     }
-
-    private void OnParametersChanged(ParametersChangedMessage changed) => NoteParameterVersion(changed.Model, changed.Version);
 }

@@ -21,27 +21,25 @@ namespace Demos.Maas.Server;
 /// </example>
 public sealed partial class MaasServer : IHostedService, IAsyncDisposable
 {
-    private readonly List<IMaasTransport> _transports;
+    private readonly TransportSet _transports;
     private readonly ILogger _logger;
     private readonly MaasPipelineBuilder _pipelineBuilder = new();
     private readonly ConcurrentDictionary<ServerConnection, Task> _connections = new();
     private readonly List<(IMaasListener Listener, Task AcceptLoop)> _listeners = [];
+    private readonly List<IMaasListener> _routeHosts = [];
     private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly CallTracker _calls = new();
     private readonly Lock _lock = new();
     private readonly ILogger? _usageLog;
     private MaasDelegate? _pipeline;
     private int _draining;
-    private int _running;
 
     /// <summary>Creates a server. The in-process transport is always available.</summary>
     public MaasServer(MaasServerOptions? options = null, IEnumerable<IMaasTransport>? transports = null, ILoggerFactory? loggerFactory = null)
     {
         Options = options ?? new MaasServerOptions();
-        _transports = [.. transports ?? []];
-        if (!_transports.Any(t => t.Schemes.Contains("inproc")))
-        {
-            _transports.Add(new InProcessTransport());
-        }
+        _transports = new TransportSet(transports);
 
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MaasServer>();
         _usageLog = Options.UsageLog ? (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Demos.Maas.Usage") : null;
@@ -63,7 +61,7 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
         {
             lock (_lock)
             {
-                return [.. _listeners.Select(l => l.Listener.Uri)];
+                return [.. _listeners.Select(l => l.Listener.Uri), .. _routeHosts.Select(h => h.Uri)];
             }
         }
     }
@@ -72,7 +70,10 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
     public bool IsDraining => Volatile.Read(ref _draining) != 0;
 
     /// <summary>Calls running now, over all connections.</summary>
-    public int RunningCalls => Volatile.Read(ref _running);
+    public int RunningCalls => _calls.Running;
+
+    /// <summary>Fires when a stop has waited its drain time: the calls still running are being cancelled.</summary>
+    public CancellationToken ShutdownToken => _shutdown.Token;
 
     internal MaasDelegate Pipeline => _pipeline ??= BuildPipeline();
 
@@ -112,7 +113,7 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
 
     /// <summary>Binds a listener and starts accepting; returns the actual address.</summary>
     public Task<Uri> ListenAsync(string uri, CancellationToken cancellationToken = default) =>
-        ListenAsync(TransportSelector.ParseUri(uri), cancellationToken);
+        ListenAsync(TransportSet.Parse(uri), cancellationToken);
 
     /// <summary>Binds a listener and starts accepting; returns the actual address.</summary>
     public async Task<Uri> ListenAsync(Uri uri, CancellationToken cancellationToken = default)
@@ -123,14 +124,27 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
             throw new InvalidOperationException("The server is stopping.");
         }
 
-        var transport = TransportSelector.Select(_transports, uri);
-        var listener = transport is IMaasHostingTransport hosting
-            ? await hosting.BindAsync(this, uri, cancellationToken).ConfigureAwait(false)
-            : await transport.BindAsync(uri, cancellationToken).ConfigureAwait(false);
         _ = Pipeline;
-        lock (_lock)
+        IMaasListener listener;
+        if (_transports.Find<IMaasListenerFactory>(uri) is { } listeners)
         {
-            _listeners.Add((listener, Task.Run(() => AcceptLoopAsync(listener), CancellationToken.None)));
+            listener = await listeners.BindAsync(uri, cancellationToken).ConfigureAwait(false);
+            lock (_lock)
+            {
+                _listeners.Add((listener, Task.Run(() => AcceptLoopAsync(listener), CancellationToken.None)));
+            }
+        }
+        else if (_transports.Find<IMaasRouteHostFactory>(uri) is { } hosts)
+        {
+            listener = await hosts.StartAsync(this, uri, cancellationToken).ConfigureAwait(false);
+            lock (_lock)
+            {
+                _routeHosts.Add(listener);
+            }
+        }
+        else
+        {
+            throw _transports.NoTransport(uri, "listen");
         }
 
         LogListening(_logger, listener.Uri.ToString());
@@ -150,57 +164,67 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
     }
 
     /// <summary>
-    /// Runs one request through this server's pipeline (middleware, dispatcher, model), for
-    /// transports that are not byte streams (HTTP routes, MPI ranks). The caller sends
-    /// <see cref="MaasCallContext.Response"/> or enumerates <see cref="MaasCallContext.Stream"/>,
-    /// and disposes the request's matrices afterwards. While draining this throws Unavailable.
+    /// The server's one call runner, used by every transport: runs <paramref name="request"/> through
+    /// the pipeline (middleware, dispatcher, model) under its deadline (<paramref name="timeout"/>, or
+    /// the request's <c>timeout_us</c>) and the caller's cancellation. The caller sends
+    /// <see cref="MaasCallContext.Response"/> or enumerates <see cref="MaasCallContext.Stream"/>, then
+    /// disposes the request's matrices. Every failure arrives as a <see cref="MaasException"/> with the
+    /// code the protocol gives it (DeadlineExceeded, Cancelled, Unavailable during shutdown, ModelError
+    /// for a model's own exception), also when a stream fails part-way. While draining this throws Unavailable.
     /// </summary>
     public async Task<MaasCallContext> InvokeAsync(MaasRequest request, TimeSpan? timeout = null, string? callerIdentity = null, string? credentials = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (IsDraining)
-        {
-            throw new MaasException(MaasErrorCode.Unavailable, "The server is shutting down; retry elsewhere or later.");
-        }
+        ThrowIfDraining();
+        var call = new ServerCall(request, timeout, cancellationToken, _shutdown.Token);
+        var context = new MaasCallContext(request, isServer: true, call.Token) { Timeout = call.Timeout, CallerIdentity = callerIdentity, Credentials = credentials };
+        await RunAsync(call, context).ConfigureAwait(false);
+        return context;
+    }
 
-        var deadline = timeout is { } t && t.TotalMilliseconds < int.MaxValue - 1 ? new CancellationTokenSource(t > TimeSpan.Zero ? t : TimeSpan.FromTicks(1)) : null;
-        var linked = deadline is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-        var token = linked?.Token ?? cancellationToken;
-        var context = new MaasCallContext(request, isServer: true, token) { Timeout = timeout, CallerIdentity = callerIdentity, Credentials = credentials };
+    /// <summary>Runs a call; on return the call has either failed (thrown, and ended) or its result is in <paramref name="context"/> (a stream ends the call when it ends).</summary>
+    internal async Task RunAsync(ServerCall call, MaasCallContext context)
+    {
+        _calls.Enter();
         bool streaming = false;
-        CallStarted();
         try
         {
+            call.Token.ThrowIfCancellationRequested();
             await Pipeline(context).ConfigureAwait(false);
             if (context.Stream is { } stream)
             {
                 // The call lasts until its stream ends: the deadline and the running count go with it.
                 streaming = true;
-                context.Stream = Finish(stream, deadline, linked, timeout, cancellationToken);
+                context.Stream = FinishAsync(stream, call);
             }
-
-            return context;
         }
-        catch (OperationCanceledException) when (deadline?.IsCancellationRequested == true && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex)
         {
-            throw new MaasException(MaasErrorCode.DeadlineExceeded, $"The deadline of {timeout!.Value.TotalMilliseconds:0.###} ms passed.");
+            throw call.Classify(ex);
         }
         finally
         {
             if (!streaming)
             {
-                linked?.Dispose();
-                deadline?.Dispose();
-                CallEnded();
+                call.Dispose();
+                _calls.Leave();
             }
         }
     }
 
-    private async IAsyncEnumerable<DoubleMatrix> Finish(IAsyncEnumerable<DoubleMatrix> stream, CancellationTokenSource? deadline, CancellationTokenSource? linked, TimeSpan? timeout, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken caller = default)
+    internal void ThrowIfDraining()
+    {
+        if (IsDraining)
+        {
+            throw new MaasException(MaasErrorCode.Unavailable, "The server is shutting down; retry elsewhere or later.");
+        }
+    }
+
+    private async IAsyncEnumerable<DoubleMatrix> FinishAsync(IAsyncEnumerable<DoubleMatrix> stream, ServerCall call)
     {
         try
         {
-            var enumerator = stream.GetAsyncEnumerator(caller);
+            var enumerator = stream.GetAsyncEnumerator(call.Token);
             try
             {
                 while (true)
@@ -212,9 +236,9 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
                             break;
                         }
                     }
-                    catch (OperationCanceledException) when (deadline?.IsCancellationRequested == true && !caller.IsCancellationRequested)
+                    catch (Exception ex)
                     {
-                        throw new MaasException(MaasErrorCode.DeadlineExceeded, $"The deadline of {timeout!.Value.TotalMilliseconds:0.###} ms passed.");
+                        throw call.Classify(ex);
                     }
 
                     yield return enumerator.Current;
@@ -227,9 +251,8 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
         }
         finally
         {
-            linked?.Dispose();
-            deadline?.Dispose();
-            CallEnded();
+            call.Dispose();
+            _calls.Leave();
         }
     }
 
@@ -257,9 +280,11 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
 
         LogStopping(_logger, RunningCalls);
         List<(IMaasListener Listener, Task AcceptLoop)> listeners;
+        List<IMaasListener> routeHosts;
         lock (_lock)
         {
             listeners = [.. _listeners];
+            routeHosts = [.. _routeHosts];
         }
 
         foreach (var (listener, _) in listeners)
@@ -273,35 +298,30 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
             await connection.SendGoodbyeAsync().ConfigureAwait(false);
         }
 
-        using var drain = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        drain.CancelAfter(Options.DrainTimeout);
-        try
+        using (var drain = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
-            while (RunningCalls > 0)
-            {
-                await Task.Delay(10, drain.Token).ConfigureAwait(false);
-            }
+            drain.CancelAfter(Options.DrainTimeout);
+            await _calls.WhenIdleAsync(drain.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+
+        if (RunningCalls > 0)
         {
             LogDrainTimeout(_logger, RunningCalls);
-        }
 
-        foreach (var connection in _connections.Keys)
-        {
-            connection.CancelAll();
-        }
-
-        // Let the cancelled calls send their Unavailable errors before the sockets close.
-        var settle = Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None);
-        while (RunningCalls > 0 && !settle.IsCompleted)
-        {
-            await Task.Delay(5, CancellationToken.None).ConfigureAwait(false);
+            // The calls still running end with Unavailable; give them a moment to say so before the sockets close.
+            await _shutdown.CancelAsync().ConfigureAwait(false);
+            using var settle = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await _calls.WhenIdleAsync(settle.Token).ConfigureAwait(false);
         }
 
         foreach (var connection in _connections.Keys)
         {
             await connection.CloseAsync().ConfigureAwait(false);
+        }
+
+        foreach (var host in routeHosts)
+        {
+            await host.DisposeAsync().ConfigureAwait(false);
         }
 
         await Task.WhenAll(_connections.Values).ConfigureAwait(false);
@@ -314,6 +334,7 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
     {
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
         _stopping.Dispose();
+        _shutdown.Dispose();
         Cache?.Dispose();
         Batcher?.Dispose();
     }
@@ -328,10 +349,6 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
 
     private MaasDelegate BuildPipeline() =>
         Middleware.MaasPipelines.BuildServer(Dispatcher.InvokeAsync, _pipelineBuilder, _usageLog, Cache, Batcher, Models.TryResolve);
-
-    internal void CallStarted() => Interlocked.Increment(ref _running);
-
-    internal void CallEnded() => Interlocked.Decrement(ref _running);
 
     private async Task AcceptLoopAsync(IMaasListener listener)
     {

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Demos.Maas.Protocol;
 using Demos.Maas.Transport;
 using Microsoft.Extensions.Logging;
@@ -14,10 +13,10 @@ internal sealed partial class ServerConnection
     private readonly MaasConnection _connection;
     private readonly FrameChannel _channel;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<uint, ActiveCall> _active = new();
+    private readonly ConcurrentDictionary<uint, ServerCall> _active = new();
+    private readonly CallTracker _calls = new();
     private readonly CancellationTokenSource _closed = new();
     private readonly int _maxInFlight;
-    private int _inFlight;
     private bool _welcomed;
     private string? _credentials;
 
@@ -32,7 +31,7 @@ internal sealed partial class ServerConnection
 
     public string RemoteAddress => _connection.RemoteAddress;
 
-    public int InFlight => Volatile.Read(ref _inFlight);
+    public int InFlight => _calls.Running;
 
     public async Task RunAsync()
     {
@@ -61,7 +60,11 @@ internal sealed partial class ServerConnection
         finally
         {
             await _closed.CancelAsync().ConfigureAwait(false);
-            await WaitForCallsAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            using (var settle = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+            {
+                await _calls.WhenIdleAsync(settle.Token).ConfigureAwait(false);
+            }
+
             await _channel.CloseOutputAsync().ConfigureAwait(false);
             await _connection.DisposeAsync().ConfigureAwait(false);
             _channel.Dispose();
@@ -78,15 +81,6 @@ internal sealed partial class ServerConnection
         if (_welcomed && !_closed.IsCancellationRequested)
         {
             _ = _channel.TrySendAsync(new ParametersChangedMessage { Model = model, Version = version }).AsTask();
-        }
-    }
-
-    /// <summary>Cancels every running call with Unavailable (the end of a drain).</summary>
-    public void CancelAll()
-    {
-        foreach (var call in _active.Values)
-        {
-            call.Cancel(CancelReason.Shutdown);
         }
     }
 
@@ -114,7 +108,7 @@ internal sealed partial class ServerConnection
             case CancelMessage cancel:
                 if (_active.TryGetValue(cancel.Id, out var call))
                 {
-                    call.Cancel(CancelReason.Client);
+                    call.Cancel(CallEndReason.Caller);
                 }
 
                 break;
@@ -174,18 +168,16 @@ internal sealed partial class ServerConnection
             return;
         }
 
-        if (Interlocked.Increment(ref _inFlight) > _maxInFlight)
+        if (_calls.Running >= _maxInFlight)
         {
-            Interlocked.Decrement(ref _inFlight);
             DisposeInputs(request);
             await _channel.TrySendAsync(Error(request.Id, MaasErrorCode.ResourceExhausted, $"More than {_maxInFlight} requests in flight on one connection.")).ConfigureAwait(false);
             return;
         }
 
-        var call = new ActiveCall(request, _closed.Token);
+        var call = new ServerCall(request, timeout: null, _closed.Token, _server.ShutdownToken);
         if (!_active.TryAdd(request.Id, call))
         {
-            Interlocked.Decrement(ref _inFlight);
             call.Dispose();
             DisposeInputs(request);
 
@@ -193,11 +185,11 @@ internal sealed partial class ServerConnection
             throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"Request id {request.Id} is already in flight.");
         }
 
-        _server.CallStarted();
+        _calls.Enter();
         ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Connection.ProcessAsync(state.Call), (Connection: this, Call: call), preferLocal: false);
     }
 
-    private async Task ProcessAsync(ActiveCall call)
+    private async Task ProcessAsync(ServerCall call)
     {
         var request = call.Request;
         var context = new MaasCallContext(request, isServer: true, call.Token)
@@ -208,11 +200,11 @@ internal sealed partial class ServerConnection
         };
         try
         {
-            await _server.Pipeline(context).ConfigureAwait(false);
+            await _server.RunAsync(call, context).ConfigureAwait(false);
             if (context.Stream is { } stream)
             {
                 long sequence = 0, rows = 0;
-                await foreach (var chunk in stream.WithCancellation(call.Token).ConfigureAwait(false))
+                await foreach (var chunk in stream.ConfigureAwait(false))
                 {
                     using (chunk)
                     {
@@ -243,7 +235,8 @@ internal sealed partial class ServerConnection
         }
         catch (Exception ex)
         {
-            var error = Classify(ex, call);
+            // The runner classified the call's own failures; what is left here is a failed send.
+            var error = ex as MaasException ?? call.Classify(ex);
             if (error.Code is MaasErrorCode.ModelError or MaasErrorCode.Internal)
             {
                 LogCallFailed(_logger, request.Operation.ToString(), request.Model ?? "", error.Code.ToString(), error.Message);
@@ -252,40 +245,15 @@ internal sealed partial class ServerConnection
             _active.TryRemove(request.Id, out _);
             if (!_closed.IsCancellationRequested)
             {
-                await _channel.TrySendAsync(error).ConfigureAwait(false);
+                await _channel.TrySendAsync(new ErrorMessage { Id = request.Id, Code = error.Code, Message = error.Message, Details = error.Details }).ConfigureAwait(false);
             }
         }
         finally
         {
             _active.TryRemove(request.Id, out _);
-            Interlocked.Decrement(ref _inFlight);
             DisposeInputs(request);
-            call.Dispose();
-            _server.CallEnded();
+            _calls.Leave();
         }
-    }
-
-    private static ErrorMessage Classify(Exception ex, ActiveCall call)
-    {
-        uint id = call.Request.Id;
-        if (ex is OperationCanceledException || (ex is MaasException { Code: MaasErrorCode.Cancelled } && call.Reason != CancelReason.None))
-        {
-            return call.Reason switch
-            {
-                CancelReason.Deadline => Error(id, MaasErrorCode.DeadlineExceeded, $"The deadline of {call.Timeout?.TotalMilliseconds:0.###} ms passed."),
-                CancelReason.Client => Error(id, MaasErrorCode.Cancelled, "Cancelled by the client."),
-                CancelReason.Shutdown => Error(id, MaasErrorCode.Unavailable, "The server shut down during the call."),
-                _ => Error(id, MaasErrorCode.Cancelled, "The call was cancelled."),
-            };
-        }
-
-        if (ex is MaasException maas)
-        {
-            return new ErrorMessage { Id = id, Code = maas.Code, Message = maas.Message, Details = maas.Details };
-        }
-
-        // A hand-written IModel threw something of its own: the model failed, not the server.
-        return Error(id, MaasErrorCode.ModelError, $"{call.Request.Model}.{call.Request.Operation} failed: {ex.GetType().Name}: {ex.Message}");
     }
 
     private async ValueTask OnOversizedAsync(MessageType type, uint id, long length)
@@ -319,15 +287,6 @@ internal sealed partial class ServerConnection
         await _channel.TrySendAsync(Error(ex.RequestId, ex.Code, ex.Message)).ConfigureAwait(false);
     }
 
-    private async Task WaitForCallsAsync(TimeSpan limit)
-    {
-        var watch = Stopwatch.StartNew();
-        while (Volatile.Read(ref _inFlight) > 0 && watch.Elapsed < limit)
-        {
-            await Task.Delay(5).ConfigureAwait(false);
-        }
-    }
-
     private static void DisposeInputs(MaasRequest request)
     {
         request.X?.Dispose();
@@ -353,61 +312,4 @@ internal sealed partial class ServerConnection
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Operation} on '{Model}' failed with {Code}: {Reason}")]
     private static partial void LogCallFailed(ILogger logger, string operation, string model, string code, string reason);
-
-    private enum CancelReason
-    {
-        None = 0,
-        Client = 1,
-        Deadline = 2,
-        Shutdown = 3,
-    }
-
-    /// <summary>A running request: its token, why it was cancelled, its deadline timer.</summary>
-    private sealed class ActiveCall : IDisposable
-    {
-        private readonly CancellationTokenSource _cts;
-        private readonly Timer? _deadline;
-        private int _reason;
-
-        public ActiveCall(MaasRequest request, CancellationToken connectionClosed)
-        {
-            Request = request;
-            _cts = CancellationTokenSource.CreateLinkedTokenSource(connectionClosed);
-            // Timers hold at most ~49 days; a longer budget is no deadline in practice.
-            if (request.TimeoutMicros is { } micros && micros < (long)uint.MaxValue * 1000L - 1000L)
-            {
-                Timeout = TimeSpan.FromMicroseconds(micros);
-                _deadline = new Timer(static s => ((ActiveCall)s!).Cancel(CancelReason.Deadline), this, Timeout.Value, System.Threading.Timeout.InfiniteTimeSpan);
-            }
-        }
-
-        public MaasRequest Request { get; }
-
-        public TimeSpan? Timeout { get; }
-
-        public CancellationToken Token => _cts.Token;
-
-        public CancelReason Reason => (CancelReason)Volatile.Read(ref _reason);
-
-        public void Cancel(CancelReason reason)
-        {
-            if (Interlocked.CompareExchange(ref _reason, (int)reason, 0) == 0)
-            {
-                try
-                {
-                    _cts.Cancel();
-                }
-                catch (ObjectDisposedException)
-                {
-                    // The call finished in the meantime.
-                }
-            }
-        }
-
-        public void Dispose()
-        {
-            _deadline?.Dispose();
-            _cts.Dispose();
-        }
-    }
 }

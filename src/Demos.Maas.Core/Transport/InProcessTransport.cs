@@ -9,12 +9,12 @@ namespace Demos.Maas.Transport;
 /// full protocol (framing, codec, concurrency) without a socket, for in-process hosting and tests.
 /// Names are process-wide.
 /// </summary>
-public sealed class InProcessTransport : IMaasTransport
+public sealed class InProcessTransport : IMaasConnectionFactory, IMaasListenerFactory
 {
     private static readonly ConcurrentDictionary<string, Listener> Listeners = new(StringComparer.OrdinalIgnoreCase);
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Schemes { get; } = ["inproc"];
+    public bool CanHandle(Uri uri) => string.Equals(uri?.Scheme, "inproc", StringComparison.OrdinalIgnoreCase);
 
     /// <inheritdoc/>
     public ValueTask<MaasConnection> ConnectAsync(Uri uri, CancellationToken cancellationToken = default)

@@ -3,18 +3,22 @@ using Demos.Maas.Protocol;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
-namespace Demos.Maas.Transports.Http;
+using Demos.Maas.Server;
+using Demos.Maas.Transports.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Demos.Maas.UmBridge;
 
 /// <summary>
 /// The UM-Bridge 1.0 routes at the root (docs/http.md §UM-Bridge). A hosted model with Evaluate is a
 /// UM-Bridge model with one input vector (its <c>input_dim</c>) and one output vector
 /// (<c>output_dim</c>); a model with only LogDensity is one whose single output is the scalar
 /// log-density. <c>config</c> entries named like model parameters are that call's parameter values
-/// (theta); other config keys are ignored. Every call runs through <see cref="Server.MaasServer.InvokeAsync"/>.
+/// (theta); other config keys are ignored. Every call runs through <see cref="MaasServer.InvokeAsync"/>.
 /// </summary>
-internal sealed class UmBridgeEndpoints(MaasHttpHost host)
+internal sealed partial class UmBridgeEndpoints(MaasServer server)
 {
-    public void Map(WebApplication app)
+    public void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/Info", new RequestDelegate(InfoAsync));
         app.MapPost("/ModelInfo", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: false, ModelInfoAsync)));
@@ -53,10 +57,9 @@ internal sealed class UmBridgeEndpoints(MaasHttpHost host)
 
     private async Task InfoAsync(HttpContext ctx)
     {
-        host.Enter();
         try
         {
-            var context = await host.Server.InvokeAsync(new MaasRequest { Operation = Protocol.Operation.ListModels }, cancellationToken: ctx.RequestAborted).ConfigureAwait(false);
+            var context = await server.InvokeAsync(new MaasRequest { Operation = Protocol.Operation.ListModels }, cancellationToken: ctx.RequestAborted).ConfigureAwait(false);
             await RestEndpoints.WriteJsonAsync(ctx, 200, w =>
             {
                 w.WriteStartObject();
@@ -75,15 +78,10 @@ internal sealed class UmBridgeEndpoints(MaasHttpHost host)
         {
             await WriteErrorAsync(ctx, Translate(ex)).ConfigureAwait(false);
         }
-        finally
-        {
-            host.Leave();
-        }
     }
 
     private async Task HandleAsync(HttpContext ctx, bool needsInput, Func<ModelInfo, double[], JsonElement, ReadOnlyMemory<double>, HttpContext, Task<object>> operation, Func<ModelInfo, bool>? supported = null, string? feature = null)
     {
-        host.Enter();
         try
         {
             using var document = await HttpBody.ReadAsync(ctx.Request, body =>
@@ -139,10 +137,6 @@ internal sealed class UmBridgeEndpoints(MaasHttpHost host)
         {
             await WriteErrorAsync(ctx, new UmBridgeError("InvalidOutput", $"The model failed: {ex.GetType().Name}: {ex.Message}", 500)).ConfigureAwait(false);
         }
-        finally
-        {
-            host.Leave();
-        }
     }
 
     private static void WriteResult(Utf8JsonWriter w, object result)
@@ -180,7 +174,7 @@ internal sealed class UmBridgeEndpoints(MaasHttpHost host)
     private Task<ModelInfo> ResolveAsync(string name, HttpContext ctx)
     {
         // Looked up in the registry: the call itself goes through the pipeline (and its middleware) later.
-        var info = host.Server.Models.TryResolve(name)?.Info;
+        var info = server.Models.TryResolve(name)?.Info;
         if (info is null || !IsServed(info))
         {
             throw new UmBridgeError("ModelNotFound", $"Model name '{name}' not found on this server.", 400);
@@ -263,7 +257,7 @@ internal sealed class UmBridgeEndpoints(MaasHttpHost host)
             return default;
         }
 
-        var current = await host.Server.InvokeAsync(new MaasRequest { Operation = Protocol.Operation.GetParameters, Model = info.Name }, cancellationToken: ctx.RequestAborted).ConfigureAwait(false);
+        var current = await server.InvokeAsync(new MaasRequest { Operation = Protocol.Operation.GetParameters, Model = info.Name }, cancellationToken: ctx.RequestAborted).ConfigureAwait(false);
         var theta = new List<double>(info.ParameterCount);
         foreach (var p in info.Parameters)
         {
@@ -284,182 +278,6 @@ internal sealed class UmBridgeEndpoints(MaasHttpHost host)
         }
 
         return theta.ToArray();
-    }
-
-    private async Task<object> EvaluateAsync(ModelInfo info, double[] x, JsonElement root, ReadOnlyMemory<double> theta, HttpContext ctx)
-    {
-        var y = await CallAsync(IsLogDensityOnly(info) ? Protocol.Operation.LogDensity : Protocol.Operation.Evaluate, info, x, theta, null, default, ctx).ConfigureAwait(false);
-        return new Output(y, Nested: true);
-    }
-
-    private async Task<object> GradientAsync(ModelInfo info, double[] x, JsonElement root, ReadOnlyMemory<double> theta, HttpContext ctx)
-    {
-        if (!SupportsGradient(info))
-        {
-            throw new UmBridgeError("UnsupportedFeature", $"Gradient is not supported by model {info.Name}.", 400);
-        }
-
-        ReadIndex(root, "outWrt", 1);
-        ReadIndex(root, "inWrt", 1);
-        if (!root.TryGetProperty("sens", out var sensElement))
-        {
-            throw new UmBridgeError("InvalidInput", "'sens' is required.", 400);
-        }
-
-        var sens = ReadVector(sensElement, "sens");
-        int outputs = OutputSize(info);
-        if (sens.Length != outputs)
-        {
-            throw new UmBridgeError("InvalidInput", $"Sensitivity vector sens has invalid length! Expected {outputs} but got {sens.Length}.", 400);
-        }
-
-        if (IsLogDensityOnly(info))
-        {
-            var grad = await CallAsync(Protocol.Operation.Gradient, info, x, theta, null, GradientKind.LogDensityWrtX, ctx).ConfigureAwait(false);
-            for (int i = 0; i < grad.Length; i++)
-            {
-                grad[i] *= sens[0];
-            }
-
-            return new Output(grad, Nested: false);
-        }
-
-        return new Output(await CallAsync(Protocol.Operation.Gradient, info, x, theta, sens, GradientKind.EvaluateVjp, ctx).ConfigureAwait(false), Nested: false);
-    }
-
-    private async Task<object> ApplyJacobianAsync(ModelInfo info, double[] x, JsonElement root, ReadOnlyMemory<double> theta, HttpContext ctx)
-    {
-        if (!SupportsJacobian(info))
-        {
-            throw new UmBridgeError("UnsupportedFeature", $"ApplyJacobian is not supported by model {info.Name}.", 400);
-        }
-
-        ReadIndex(root, "outWrt", 1);
-        ReadIndex(root, "inWrt", 1);
-        if (!root.TryGetProperty("vec", out var vecElement))
-        {
-            throw new UmBridgeError("InvalidInput", "'vec' is required.", 400);
-        }
-
-        var vec = ReadVector(vecElement, "vec");
-        if (vec.Length != info.InputDimension)
-        {
-            throw new UmBridgeError("InvalidInput", $"Vector vec has invalid length! Expected {info.InputDimension} but got {vec.Length}.", 400);
-        }
-
-        if (IsLogDensityOnly(info))
-        {
-            var grad = await CallAsync(Protocol.Operation.Gradient, info, x, theta, null, GradientKind.LogDensityWrtX, ctx).ConfigureAwait(false);
-            double dot = 0;
-            for (int i = 0; i < grad.Length; i++)
-            {
-                dot += grad[i] * vec[i];
-            }
-
-            return new Output([dot], Nested: false);
-        }
-
-        return new Output(await CallAsync(Protocol.Operation.Gradient, info, x, theta, vec, GradientKind.EvaluateJvp, ctx).ConfigureAwait(false), Nested: false);
-    }
-
-    /// <summary>
-    /// ApplyHessian by central finite differences of the gradient of sens·F (the VJP, or sens[0]·∇ log p):
-    /// H·vec ≈ (g(x + h·vec) − g(x − h·vec)) / 2h, with h = ∛ε · max(1, ‖x‖∞) / ‖vec‖∞. Exact for
-    /// quadratic models; otherwise the error is O(h²) relative to the third derivatives.
-    /// </summary>
-    private async Task<object> ApplyHessianAsync(ModelInfo info, double[] x, JsonElement root, ReadOnlyMemory<double> theta, HttpContext ctx)
-    {
-        if (!SupportsGradient(info))
-        {
-            throw new UmBridgeError("UnsupportedFeature", $"ApplyHessian is not supported by model {info.Name} (it has no gradient).", 400);
-        }
-
-        ReadIndex(root, "outWrt", 1);
-        ReadIndex(root, "inWrt1", 1);
-        ReadIndex(root, "inWrt2", 1);
-        if (!root.TryGetProperty("sens", out var sensElement) || !root.TryGetProperty("vec", out var vecElement))
-        {
-            throw new UmBridgeError("InvalidInput", "'sens' and 'vec' are required.", 400);
-        }
-
-        var sens = ReadVector(sensElement, "sens");
-        var vec = ReadVector(vecElement, "vec");
-        if (sens.Length != OutputSize(info))
-        {
-            throw new UmBridgeError("InvalidInput", $"Sensitivity vector sens has invalid length! Expected {OutputSize(info)} but got {sens.Length}.", 400);
-        }
-
-        if (vec.Length != info.InputDimension)
-        {
-            throw new UmBridgeError("InvalidInput", $"Vector vec has invalid length! Expected {info.InputDimension} but got {vec.Length}.", 400);
-        }
-
-        double vecNorm = vec.Max(Math.Abs);
-        if (vecNorm == 0)
-        {
-            return new Output(new double[info.InputDimension], Nested: false);
-        }
-
-        double h = Math.Cbrt(2.220446049250313e-16) * Math.Max(1, x.Max(Math.Abs)) / vecNorm;
-        var plus = new double[x.Length];
-        var minus = new double[x.Length];
-        for (int i = 0; i < x.Length; i++)
-        {
-            plus[i] = x[i] + (h * vec[i]);
-            minus[i] = x[i] - (h * vec[i]);
-        }
-
-        var gPlus = await GradientOfSensAsync(info, plus, sens, theta, ctx).ConfigureAwait(false);
-        var gMinus = await GradientOfSensAsync(info, minus, sens, theta, ctx).ConfigureAwait(false);
-        var result = new double[x.Length];
-        for (int i = 0; i < x.Length; i++)
-        {
-            result[i] = (gPlus[i] - gMinus[i]) / (2 * h);
-        }
-
-        return new Output(result, Nested: false);
-    }
-
-    private async Task<double[]> GradientOfSensAsync(ModelInfo info, double[] x, double[] sens, ReadOnlyMemory<double> theta, HttpContext ctx)
-    {
-        if (IsLogDensityOnly(info))
-        {
-            var grad = await CallAsync(Protocol.Operation.Gradient, info, x, theta, null, GradientKind.LogDensityWrtX, ctx).ConfigureAwait(false);
-            for (int i = 0; i < grad.Length; i++)
-            {
-                grad[i] *= sens[0];
-            }
-
-            return grad;
-        }
-
-        return await CallAsync(Protocol.Operation.Gradient, info, x, theta, sens, GradientKind.EvaluateVjp, ctx).ConfigureAwait(false);
-    }
-
-    private async Task<double[]> CallAsync(Protocol.Operation operation, ModelInfo info, double[] x, ReadOnlyMemory<double> theta, double[]? vector, GradientKind kind, HttpContext ctx)
-    {
-        var request = new MaasRequest
-        {
-            Operation = operation,
-            Model = info.Name,
-            X = DoubleMatrix.CopyOf(x, 1, x.Length),
-            Theta = theta,
-            Vector = vector is null ? null : DoubleMatrix.CopyOf(vector, 1, vector.Length),
-            GradientKind = kind,
-        };
-        try
-        {
-            var timeout = RestEndpoints.ReadTimeout(ctx, request);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, host.ShutdownToken);
-            var context = await host.Server.InvokeAsync(request, timeout, ctx.Connection.RemoteIpAddress?.ToString() ?? "unix", RestEndpoints.Credentials(ctx), linked.Token).ConfigureAwait(false);
-            using var y = context.Response!.Y!;
-            return y.ToArray();
-        }
-        finally
-        {
-            request.X.Dispose();
-            request.Vector?.Dispose();
-        }
     }
 
     private static UmBridgeError Translate(MaasException ex) => ex.Code switch

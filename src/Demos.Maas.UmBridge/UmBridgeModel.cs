@@ -2,7 +2,10 @@ using System.Buffers;
 using System.Net.Http.Headers;
 using System.Text.Json;
 
-namespace Demos.Maas.Transports.Http;
+using Demos.Maas.Protocol;
+using Demos.Maas.Transports.Http;
+
+namespace Demos.Maas.UmBridge;
 
 /// <summary>
 /// A model on any UM-Bridge 1.0 server, as an <see cref="IModel"/>. Address:

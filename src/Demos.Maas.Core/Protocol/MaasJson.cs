@@ -1,12 +1,11 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
-using Demos.Maas.Protocol;
-
-namespace Demos.Maas.Transports.Http;
+namespace Demos.Maas.Protocol;
 
 /// <summary>
-/// The JSON forms of requests, results and errors (docs/http.md), written with
+/// The one JSON form of requests, results, model info and errors, used by the REST routes
+/// (docs/http.md), the <c>maas</c> tool and the C ABI alike. Written with
 /// <see cref="Utf8JsonWriter"/> and read with <see cref="JsonDocument"/>: no reflection, so it runs
 /// under NativeAOT. JSON has no NaN or infinities; they travel as the strings <c>"NaN"</c>,
 /// <c>"Infinity"</c> and <c>"-Infinity"</c>, and every number position accepts those strings.
@@ -312,7 +311,13 @@ public static class MaasJson
         writer.WriteEndObject();
     }
 
-    /// <summary>Writes a model info object (keys as in the MessagePack map, plus <c>capabilities</c> as names).</summary>
+    /// <summary>
+    /// Writes a model info object: <c>uuid</c>, <c>name</c>, <c>version</c>, <c>description</c>?,
+    /// <c>authors</c>, <c>doi</c>?, <c>capabilities</c> (names, see <see cref="CapabilityName"/>),
+    /// <c>caps</c> (the same as a bit mask), <c>dtype</c>, <c>input_dim</c>, <c>output_dim</c>,
+    /// <c>parameter_count</c>, and <c>parameters</c> (each: <c>name</c>, <c>shape</c>,
+    /// <c>default</c>, <c>lower</c>?, <c>upper</c>?, <c>description</c>?).
+    /// </summary>
     public static void WriteInfo(Utf8JsonWriter writer, ModelInfo info)
     {
         ArgumentNullException.ThrowIfNull(writer);
@@ -326,18 +331,19 @@ public static class MaasJson
         foreach (var a in info.Authors) { writer.WriteStringValue(a); }
         writer.WriteEndArray();
         if (info.Doi is not null) { writer.WriteString("doi", info.Doi); }
-        writer.WriteNumber("caps", (int)info.Capabilities);
         writer.WriteStartArray("capabilities");
         foreach (var cap in Enum.GetValues<ModelCapabilities>())
         {
-            if (cap != ModelCapabilities.None && info.Has(cap)) { writer.WriteStringValue(cap.ToString()); }
+            if (cap != ModelCapabilities.None && info.Has(cap)) { writer.WriteStringValue(CapabilityName(cap)); }
         }
 
         writer.WriteEndArray();
+        writer.WriteNumber("caps", (int)info.Capabilities);
         writer.WriteString("dtype", info.DType);
         writer.WriteNumber("input_dim", info.InputDimension);
         writer.WriteNumber("output_dim", info.OutputDimension);
-        writer.WriteStartArray("params");
+        writer.WriteNumber("parameter_count", info.ParameterCount);
+        writer.WriteStartArray("parameters");
         foreach (var p in info.Parameters)
         {
             writer.WriteStartObject();
@@ -356,6 +362,21 @@ public static class MaasJson
         writer.WriteEndArray();
         writer.WriteEndObject();
     }
+
+    /// <summary>The name of a capability in JSON (and in the metadata a native server registers).</summary>
+    public static string CapabilityName(ModelCapabilities capability) => capability switch
+    {
+        ModelCapabilities.Evaluate => "evaluate",
+        ModelCapabilities.LogDensity => "log_density",
+        ModelCapabilities.Sample => "sample",
+        ModelCapabilities.GradientX => "gradient",
+        ModelCapabilities.GradientTheta => "gradient_theta",
+        ModelCapabilities.EvaluateVjp => "vjp",
+        ModelCapabilities.EvaluateJvp => "jvp",
+        ModelCapabilities.Data => "data",
+        ModelCapabilities.Parameters => "parameters",
+        _ => capability.ToString().ToLowerInvariant(),
+    };
 
     /// <summary>Writes <c>{"error": {"code", "name", "message", "details"?}}</c>.</summary>
     public static void WriteError(Utf8JsonWriter writer, MaasErrorCode code, string message, IReadOnlyDictionary<string, string>? details = null)

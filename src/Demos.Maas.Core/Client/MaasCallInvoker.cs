@@ -1,0 +1,170 @@
+using System.Runtime.CompilerServices;
+using Demos.Maas.Protocol;
+
+namespace Demos.Maas.Client;
+
+/// <summary>
+/// The client's call-level seam (grpc-dotnet's <c>CallInvoker</c>): starts a unary or a streaming
+/// call and hands back its result. <see cref="MaasClient"/> runs its middleware on top of one
+/// invoker at a time; byte-stream transports get the framed invoker (handshake, ids, multiplexing),
+/// HTTP maps each call onto a route, UM-Bridge onto its JSON API. Deadlines are handled here, once
+/// for all of them: the budget is written into the request (<c>timeout_us</c>) for the server, and
+/// the call is cancelled locally when it passes.
+/// </summary>
+public abstract class MaasCallInvoker : IAsyncDisposable
+{
+    /// <summary>The server's address.</summary>
+    public abstract Uri Uri { get; }
+
+    /// <summary>What the server said of itself: protocol version, agent, limits.</summary>
+    public abstract WelcomeMessage Server { get; }
+
+    /// <summary>False once this invoker can take no new calls (closed, or the server is shutting down); the client then makes a new one.</summary>
+    public abstract bool IsUsable { get; }
+
+    /// <summary>Calls started and not yet finished.</summary>
+    public abstract int PendingCalls { get; }
+
+    /// <summary>Called when the server reports that a model's parameters changed (model uuid, new version).</summary>
+    public Action<Guid, long>? ParametersChanged { get; set; }
+
+    /// <summary>Runs a unary call.</summary>
+    /// <exception cref="MaasException">The server's error, Unavailable, or DeadlineExceeded when <paramref name="timeout"/> passed.</exception>
+    public async Task<MaasResponse> UnaryCallAsync(MaasRequest request, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        using var deadline = CallDeadline.Start(request, timeout, cancellationToken);
+        try
+        {
+            return await SendUnaryAsync(request, deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (deadline.Expired && !cancellationToken.IsCancellationRequested)
+        {
+            throw deadline.Exceeded();
+        }
+    }
+
+    /// <summary>Runs a streaming call (Sample, ReadData); chunks arrive in order. Stopping early cancels the call on the server.</summary>
+    public async IAsyncEnumerable<DoubleMatrix> StreamingCallAsync(MaasRequest request, TimeSpan? timeout, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        using var deadline = CallDeadline.Start(request, timeout, cancellationToken);
+        var chunks = SendStreamingAsync(request, deadline.Token).GetAsyncEnumerator(deadline.Token);
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    if (!await chunks.MoveNextAsync().ConfigureAwait(false))
+                    {
+                        break;
+                    }
+                }
+                catch (OperationCanceledException) when (deadline.Expired && !cancellationToken.IsCancellationRequested)
+                {
+                    throw deadline.Exceeded();
+                }
+
+                yield return chunks.Current;
+            }
+        }
+        finally
+        {
+            await chunks.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Completes when no call is pending any more (used to retire an invoker whose server said Goodbye).</summary>
+    public abstract Task WhenIdleAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Closes the invoker; calls still running fail with Unavailable.</summary>
+    public abstract ValueTask DisposeAsync();
+
+    /// <summary>Sends a unary request and returns its answer; <paramref name="cancellationToken"/> fires on cancel and on the deadline.</summary>
+    protected abstract Task<MaasResponse> SendUnaryAsync(MaasRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Sends a streaming request and yields its chunks; <paramref name="cancellationToken"/> fires on cancel and on the deadline.</summary>
+    protected abstract IAsyncEnumerable<DoubleMatrix> SendStreamingAsync(MaasRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The chunks of a stream answered as messages (StreamChunk…, then StreamEnd or Error), checked
+    /// as the protocol requires: chunks in sequence, and the end's row count equal to the rows that
+    /// arrived. For invokers that receive a stream's frames whole (HTTP).
+    /// </summary>
+    protected static async IAsyncEnumerable<DoubleMatrix> ReadStreamAsync(IAsyncEnumerable<MaasMessage> messages, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        long sequence = 0, rows = 0;
+        await foreach (var message in messages.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            switch (message)
+            {
+                case StreamChunkMessage chunk when chunk.Sequence == sequence:
+                    sequence++;
+                    rows += chunk.Rows.Rows;
+                    yield return chunk.Rows;
+                    break;
+                case StreamChunkMessage chunk:
+                    chunk.Rows.Dispose();
+                    throw new MaasException(MaasErrorCode.ProtocolError, $"Stream chunk {chunk.Sequence} arrived where {sequence} was due.");
+                case StreamEndMessage end when end.TotalRows == rows:
+                    yield break;
+                case StreamEndMessage end:
+                    throw new MaasException(MaasErrorCode.ProtocolError, $"The stream ended claiming {end.TotalRows} rows; {rows} arrived.");
+                case ErrorMessage error:
+                    throw error.ToException();
+                default:
+                    throw new MaasException(MaasErrorCode.ProtocolError, $"Unexpected {message.Type} in a stream.");
+            }
+        }
+
+        throw new MaasException(MaasErrorCode.Unavailable, "The stream ended without its end message.");
+    }
+
+    /// <summary>A call's deadline: writes <c>timeout_us</c> into the request and cancels the call's token when it passes.</summary>
+    private sealed class CallDeadline : IDisposable
+    {
+        private readonly CancellationTokenSource? _timer;
+        private readonly CancellationTokenSource? _linked;
+        private readonly TimeSpan _budget;
+
+        private CallDeadline(TimeSpan budget, CancellationToken caller)
+        {
+            _budget = budget;
+            _timer = new CancellationTokenSource(budget);
+            _linked = CancellationTokenSource.CreateLinkedTokenSource(caller, _timer.Token);
+            Token = _linked.Token;
+        }
+
+        private CallDeadline(CancellationToken caller) => Token = caller;
+
+        public CancellationToken Token { get; }
+
+        public bool Expired => _timer?.IsCancellationRequested == true;
+
+        public static CallDeadline Start(MaasRequest request, TimeSpan? timeout, CancellationToken caller)
+        {
+            // Timers hold at most ~24.8 days: a longer (or infinite) budget is no deadline in practice.
+            // A budget of zero or less has already expired (docs/protocol.md §11).
+            if (timeout is not { } t || t.TotalMilliseconds >= int.MaxValue - 1)
+            {
+                request.TimeoutMicros = null;
+                return new CallDeadline(caller);
+            }
+
+            var budget = t > TimeSpan.Zero ? t : TimeSpan.FromTicks(1);
+            request.TimeoutMicros = (long)Math.Max(1, budget.TotalMicroseconds);
+            return new CallDeadline(budget, caller);
+        }
+
+        public MaasException Exceeded() =>
+            new(MaasErrorCode.DeadlineExceeded, $"The deadline of {_budget.TotalMilliseconds:0.###} ms passed.");
+
+        public void Dispose()
+        {
+            _linked?.Dispose();
+            _timer?.Dispose();
+        }
+    }
+}

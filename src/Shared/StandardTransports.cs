@@ -1,0 +1,30 @@
+using Demos.Maas.Transport;
+using Demos.Maas.Transports.Http;
+using Demos.Maas.Transports.Pipe;
+using Demos.Maas.Transports.Tcp;
+using Demos.Maas.UmBridge;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Demos.Maas;
+
+/// <summary>
+/// The one transport registration of the programs we ship (the <c>maas</c> tool and the native
+/// library): every transport that needs no outside runtime. MPI is registered where an MPI runtime
+/// was initialised (<c>maas mpi-worker</c>, <c>MpiCluster</c>).
+/// </summary>
+internal static class StandardTransports
+{
+    public static IServiceCollection AddStandardTransports(this IServiceCollection services) =>
+        services.AddInProcessTransport()
+            .AddPipeTransport()
+            .AddTcpTransport()
+            .AddHttpTransport(http => http.AddUmBridgeRoutes())
+            .AddUmBridgeClient();
+
+    /// <summary>The registered transports, in registration order.</summary>
+    public static IMaasTransport[] Create()
+    {
+        using var provider = new ServiceCollection().AddStandardTransports().BuildServiceProvider();
+        return [.. provider.GetServices<IMaasTransport>()];
+    }
+}
