@@ -65,6 +65,12 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
         {
             using var response = await client.SendAsync(request, timeout.Token).ConfigureAwait(false);
             var body = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
+            if (response.StatusCode is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden)
+            {
+                // An application in front of the routes (MapMaas behind its own authentication) refused us.
+                throw new MaasException(HttpStatusMapping.FromStatus((int)response.StatusCode), $"{uri} refused the client's credentials (HTTP {(int)response.StatusCode}).");
+            }
+
             if (!response.IsSuccessStatusCode || !HttpBody.IsMsgPack(response.Content.Headers.ContentType?.MediaType) || MessageCodec.Read(body) is not WelcomeMessage answer)
             {
                 throw new MaasException(MaasErrorCode.Unavailable, $"{uri} is not a Demos.Maas HTTP server: GET /v1 answered {(int)response.StatusCode} {response.Content.Headers.ContentType}.");

@@ -168,7 +168,9 @@ public sealed class CliCommandTests : IAsyncLifetime
         Assert.Equal("decay", decay.GetProperty("name").GetString());
         Assert.Equal(DecayModel.Uuid.ToString(), decay.GetProperty("uuid").GetString());
         Assert.Equal(8, decay.GetProperty("output_dim").GetInt32());
-        Assert.Contains("EvaluateVjp", decay.GetProperty("capabilities").EnumerateArray().Select(c => c.GetString()));
+        Assert.Equal(decay.GetProperty("caps").GetInt32(), (int)DecayModel.Create().Info.Capabilities);
+        Assert.True(decay.TryGetProperty("parameters", out _) && decay.TryGetProperty("parameter_count", out _));
+        Assert.Contains("vjp", decay.GetProperty("capabilities").EnumerateArray().Select(c => c.GetString()));
     }
 
     [Fact]

@@ -3,7 +3,7 @@ using Demos.Maas.Transport;
 
 namespace Demos.Maas.Transports.Http.Tests;
 
-/// <summary>The transport conformance suite with MaasClient over http:// (frames carried as REST calls).</summary>
+/// <summary>The transport conformance suite with MaasClient over http:// (each call one REST request).</summary>
 public sealed class HttpConformanceTests : TransportConformanceTests
 {
     protected override IMaasTransport[] Transports { get; } = [new HttpTransport()];

@@ -277,6 +277,37 @@ public abstract class TransportConformanceTests
     }
 
     [Fact]
+    public async Task Every_failure_reaches_the_client_as_the_servers_call_runner_classifies_it()
+    {
+        await using var h = await StartAsync();
+        var faulty = await h.Client.GetModelAsync("faulty");
+        var gauss = await h.Client.GetModelAsync("gaussian2d");
+        using var x2 = DoubleMatrix.FromPoint(1, 2);
+        using var x3 = DoubleMatrix.FromPoint(1, 2, 3);
+        using var minus = DoubleMatrix.FromPoint(-1);
+        var cases = new (Func<Task> OverTheTransport, MaasRequest Direct)[]
+        {
+            (async () => await faulty.LogDensityAsync([-1.0]), new MaasRequest { Operation = Operation.LogDensity, Model = "faulty", X = minus }),
+            (() => h.Client.GetModelAsync("no-such-model"), new MaasRequest { Operation = Operation.Info, Model = "no-such-model" }),
+            (async () => await gauss.EvaluateAsync(x2), new MaasRequest { Operation = Operation.Evaluate, Model = "gaussian2d", X = x2 }),
+            (async () => await gauss.LogDensityAsync(x3), new MaasRequest { Operation = Operation.LogDensity, Model = "gaussian2d", X = x3 }),
+        };
+        foreach (var (overTheTransport, direct) in cases)
+        {
+            var remote = await Assert.ThrowsAsync<MaasException>(overTheTransport);
+            var local = await Assert.ThrowsAsync<MaasException>(() => h.Server.InvokeAsync(direct));
+            Assert.Equal((local.Code, local.Message), (remote.Code, remote.Message));
+        }
+
+        // A budget of zero has already expired: the model is not called, on any transport.
+        var zero = await Assert.ThrowsAsync<MaasException>(() => h.Server.InvokeAsync(new MaasRequest { Operation = Operation.LogDensity, Model = "blocking", X = minus, TimeoutMicros = 0 }));
+        Assert.Equal(MaasErrorCode.DeadlineExceeded, zero.Code);
+        var expired = await Assert.ThrowsAsync<MaasException>(async () => await (await h.Client.GetModelAsync("blocking")).WithTimeout(TimeSpan.Zero).LogDensityAsync([1.0]));
+        Assert.Equal(MaasErrorCode.DeadlineExceeded, expired.Code);
+        Assert.False(h.Blocking.Entered.IsCompleted);
+    }
+
+    [Fact]
     public async Task A_deadline_cancels_the_model_and_gives_DeadlineExceeded()
     {
         await using var h = await StartAsync();

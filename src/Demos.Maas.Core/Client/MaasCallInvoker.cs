@@ -154,7 +154,7 @@ public abstract class MaasCallInvoker : IAsyncDisposable
             }
 
             var budget = t > TimeSpan.Zero ? t : TimeSpan.FromTicks(1);
-            request.TimeoutMicros = (long)Math.Max(1, budget.TotalMicroseconds);
+            request.TimeoutMicros = t > TimeSpan.Zero ? (long)Math.Max(1, t.TotalMicroseconds) : 0;
             return new CallDeadline(budget, caller);
         }
 
