@@ -32,7 +32,7 @@ def uri():
                        parameters=[{"name": "mu", "default": [0.0, 0.0]}, {"name": "sigma", "default": 1.0, "lower": 1e-9}],
                        datasets={"grid": np.zeros((3, 2))})
     s.register_function("linear", lambda x, th: x @ np.ones((2, 3)), input_dim=2, output_dim=3,
-                        vjp=lambda x, v, th: v @ np.ones((3, 2)))
+                        vjp=lambda x, v, th: v @ np.ones((3, 2)), jvp=lambda x, v, th: v @ np.ones((2, 3)))
     s.register_density("slow", slow, dim=1)
     address = s.listen("tcp://127.0.0.1:0")
     yield address
@@ -67,7 +67,7 @@ def test_model_looked_up_by_uuid_has_its_name(client):
     uuid = client.model("linear").uuid
     m = client.model(uuid)
     assert m.name == "linear" and m.output_dim == 3
-    assert m.capabilities == dm.Capability.EVALUATE | dm.Capability.EVALUATE_VJP
+    assert m.capabilities == dm.Capability.EVALUATE | dm.Capability.EVALUATE_VJP | dm.Capability.EVALUATE_JVP
     assert m(np.ones((4, 2))).shape == (4, 3)  # no LOG_DENSITY: calling the model evaluates it
 
 
@@ -183,3 +183,15 @@ def test_endpoints_come_one_at_a_time():
     second = s.listen("tcp://127.0.0.1:0")
     assert s.endpoints == [first, second]
     s.close()
+
+
+def test_fortran_and_julia_define_the_header_capability_bits():
+    # Julia cannot run on every build machine; this keeps its constants (and Fortran's) honest anyway.
+    bindings = os.path.join(os.path.dirname(__file__), "..", "..")
+    with open(HEADER) as f:
+        header = dict(re.findall(r"MAAS_CAP_(\w+) = (\d+)", f.read()))
+    with open(os.path.join(bindings, "fortran", "src", "demos_maas.f90")) as f:
+        fortran = dict(re.findall(r"MAAS_CAP_(\w+) = (\d+)", f.read()))
+    with open(os.path.join(bindings, "julia", "DemosMaas", "src", "DemosMaas.jl")) as f:
+        julia = dict(re.findall(r"const CAP_(\w+) = UInt32\((\d+)\)", f.read()))
+    assert len(header) == 9 and fortran == header and julia == header
