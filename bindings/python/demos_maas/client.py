@@ -208,6 +208,7 @@ def _text(function, *arguments):
 
 def _parameter_sizes(handle, name):
     count = ctypes.c_int64()
+    # Without a buffer the library reports the number of parameters, failing when there are any.
     try:
         lib.maas_model_parameter_sizes(handle, name, None, 0, ctypes.byref(count))
     except InvalidArgument:
