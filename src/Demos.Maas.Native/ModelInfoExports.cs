@@ -104,6 +104,7 @@ internal static unsafe class ModelInfoExports
         try
         {
             if (result is null) { return NativeErrors.Fail(MaasErrorCode.InvalidArgument, $"{function}: out pointer is NULL."); }
+            // Zeroed first: when the lookup below fails the caller still reads 0, as the header promises.
             *result = default;
             *result = read(Info(client, model));
             return 0;
