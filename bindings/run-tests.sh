@@ -3,7 +3,8 @@
 # (C ABI + C++ GoogleTest via ctest, Fortran, pytest) and the cross-language matrix, and ends with
 # exactly one line "bindings: N passed, M failed".  Exit status is non-zero on any failure.
 # Needs: .NET SDK, cmake, g++, gfortran, GoogleTest (libgtest-dev), python3-numpy, python3-pytest
-# (Debian: apt-get install -y cmake g++ gfortran libgtest-dev python3-numpy python3-pytest).
+# (Debian: apt-get install -y cmake g++ gfortran libgtest-dev python3-numpy python3-pytest python3-pip
+# python3-setuptools).
 set -uo pipefail
 cd "$(dirname "$0")"
 bindings=$(pwd)

@@ -16,10 +16,13 @@ need=()
 for tool in podman:podman runc:runc mpirun:openmpi-bin mpicc:libopenmpi-dev cmake:cmake make:make g++:g++ gfortran:gfortran; do
   command -v "${tool%%:*}" >/dev/null || need+=("${tool##*:}")
 done
-# Libraries and Python modules the bindings' tests use (GoogleTest, numpy, pytest for /usr/bin/python3).
+# Libraries and Python modules the bindings' tests use (GoogleTest, numpy, pytest for /usr/bin/python3;
+# pip and setuptools for the offline `pip install bindings/python` test).
 [ -e /usr/include/gtest/gtest.h ] || need+=(libgtest-dev)
 /usr/bin/python3 -c "import numpy" 2>/dev/null || need+=(python3-numpy)
 /usr/bin/python3 -c "import pytest" 2>/dev/null || need+=(python3-pytest)
+/usr/bin/python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
+/usr/bin/python3 -c "import setuptools" 2>/dev/null || need+=(python3-setuptools)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${need[@]}"

@@ -78,7 +78,8 @@ const char* maas_version(void);
  * valid until the next maas_* call on this thread.  Never NULL. */
 const char* maas_last_error(void);
 
-/* Protocol name of a status code ("InvalidArgument", ...).  Library-owned, static. */
+/* Protocol name of a status code: "Ok" for 0, "InvalidArgument" for 1, ... "Internal" for 13,
+ * "Unknown" for any other number.  Library-owned, static.  Bindings take their names from here. */
 const char* maas_status_name(int status);
 
 /* Frees a library-owned buffer returned through a char** out parameter.  NULL is ignored. */
@@ -171,6 +172,59 @@ int maas_update_parameters(maas_client client, const char* model, const char* va
 int maas_update_parameter(maas_client client, const char* model, const char* name,
                           const double* values, int64_t len);
 
+/* ---- model description without JSON ----------------------------------------------------------
+ * The numbers and names a caller needs for its calls, so that no binding has to parse the info
+ * JSON.  They read the info the client looked up the first time a call named the model (that first
+ * call makes one round trip; later ones make none).  `model` is a name or uuid, as everywhere.
+ * Out pointers must not be NULL (MAAS_INVALID_ARGUMENT); when a call fails, a numeric out is set to
+ * 0 and a char** out to NULL.  Strings returned through char** are library-owned: maas_free. */
+
+/* Capability bits of maas_model_capabilities: the protocol's capability set (docs/protocol.md,
+ * "Model info map"), bit for bit.  Bits a newer server sets that are not listed here may appear;
+ * test only the bits you need. */
+enum {
+    MAAS_CAP_EVALUATE = 1,          /* maas_evaluate */
+    MAAS_CAP_LOG_DENSITY = 2,       /* maas_log_density */
+    MAAS_CAP_SAMPLE = 4,            /* maas_sample, maas_sample_chunks */
+    MAAS_CAP_GRADIENT_X = 8,        /* maas_gradient MAAS_GRADIENT_X */
+    MAAS_CAP_GRADIENT_THETA = 16,   /* maas_gradient MAAS_GRADIENT_THETA */
+    MAAS_CAP_EVALUATE_VJP = 32,     /* maas_gradient MAAS_GRADIENT_VJP */
+    MAAS_CAP_EVALUATE_JVP = 64,     /* maas_gradient MAAS_GRADIENT_JVP */
+    MAAS_CAP_DATA = 128,            /* maas_read_data, maas_read_data_chunks */
+    MAAS_CAP_PARAMETERS = 256       /* maas_get_parameters, maas_update_parameters, ... */
+};
+
+/* d: the columns of x for log_density/evaluate/gradient and of sample's draws. */
+int maas_model_input_dim(maas_client client, const char* model, int64_t* input_dim);
+
+/* The columns of evaluate's result (0 for a model without evaluate). */
+int maas_model_output_dim(maas_client client, const char* model, int64_t* output_dim);
+
+/* p: the number of values theta holds, i.e. the sum of the parameters' sizes (not the number of
+ * parameters; that is *count of maas_model_parameter_sizes). */
+int maas_model_parameter_count(maas_client client, const char* model, int64_t* count);
+
+/* The MAAS_CAP_* bits the model has, e.g. (caps & MAAS_CAP_SAMPLE) before maas_sample. */
+int maas_model_capabilities(maas_client client, const char* model, uint32_t* capabilities);
+
+/* The model's name (also when it was looked up by uuid), its uuid ("8-4-4-4-12", lowercase) and
+ * its version.  Library-owned: maas_free. */
+int maas_model_name(maas_client client, const char* model, char** name);
+int maas_model_uuid(maas_client client, const char* model, char** uuid);
+int maas_model_version(maas_client client, const char* model, char** version);
+
+/* The parameters in theta's order: sizes[i] = the number of values of parameter i (caller-owned,
+ * capacity values); *count = the number of parameters (count may be NULL).  *count is set even
+ * when sizes is too small (then MAAS_INVALID_ARGUMENT), so call once with NULL/0 to learn it.
+ * Parameter i occupies theta[offset_i .. offset_i + sizes[i] - 1], offset_i = sizes[0] + ... +
+ * sizes[i-1]. */
+int maas_model_parameter_sizes(maas_client client, const char* model, int64_t* sizes, int64_t capacity,
+                               int64_t* count);
+
+/* The name of parameter `index` (0-based, theta's order); an index outside [0, count) is
+ * MAAS_INVALID_ARGUMENT.  Library-owned: maas_free. */
+int maas_model_parameter_name(maas_client client, const char* model, int64_t index, char** name);
+
 /* ---- server ----------------------------------------------------------------------------------- */
 
 /* A callback reports failure by calling maas_callback_error(message) (thread-local, copied) and
@@ -245,6 +299,11 @@ int maas_server_start(maas_server server);
 
 /* *json = JSON array of the bound URIs.  Library-owned: maas_free. */
 int maas_server_endpoints(maas_server server, char** json);
+
+/* The same list one address at a time: *count bound URIs, and URI `index` (0-based; outside
+ * [0, count) is MAAS_INVALID_ARGUMENT).  *uri is library-owned: maas_free. */
+int maas_server_endpoint_count(maas_server server, int64_t* count);
+int maas_server_endpoint(maas_server server, int64_t index, char** uri);
 
 /* Starts (if needed) and blocks until maas_server_stop is called from another thread. */
 int maas_server_serve(maas_server server);

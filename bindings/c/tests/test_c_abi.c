@@ -51,6 +51,80 @@ static int stop_at_first(const double* rows, int64_t n_rows, int64_t n_cols, voi
     (void)rows; (void)n_rows; (void)n_cols; (void)user; return 5;
 }
 
+/* The accessors that spare callers the info JSON: values, failures and their out-parameter resets. */
+static void model_description_suite(maas_client c) {
+    int64_t value = -1;
+    CHECK(maas_model_input_dim(c, "cnormal", &value) == MAAS_OK && value == 2, "input_dim %lld", (long long)value);
+    CHECK(maas_model_output_dim(c, "cnormal", &value) == MAAS_OK && value == 0, "output_dim %lld", (long long)value);
+    CHECK(maas_model_parameter_count(c, "cnormal", &value) == MAAS_OK && value == 3, "parameter_count %lld", (long long)value);
+    uint32_t caps = 0;
+    CHECK(maas_model_capabilities(c, "cnormal", &caps) == MAAS_OK
+          && caps == (MAAS_CAP_LOG_DENSITY | MAAS_CAP_GRADIENT_X | MAAS_CAP_SAMPLE | MAAS_CAP_PARAMETERS), "capabilities 0x%x", caps);
+    CHECK(maas_model_capabilities(c, "gaussian2d", &caps) == MAAS_OK && (caps & MAAS_CAP_DATA) && !(caps & MAAS_CAP_EVALUATE), "example capabilities 0x%x", caps);
+
+    char* text = NULL;
+    CHECK(maas_model_name(c, "cnormal", &text) == MAAS_OK && strcmp(text, "cnormal") == 0, "name");
+    maas_free(text); text = NULL;
+    CHECK(maas_model_version(c, "cnormal", &text) == MAAS_OK && strcmp(text, "1.2.3") == 0, "version");
+    maas_free(text); text = NULL;
+    char uuid[64] = "";
+    CHECK(maas_model_uuid(c, "gaussian2d", &text) == MAAS_OK && strlen(text) == 36 && text[8] == '-', "uuid %s", text ? text : "");
+    if (text) snprintf(uuid, sizeof uuid, "%s", text);
+    maas_free(text); text = NULL;
+    CHECK(maas_model_name(c, uuid, &text) == MAAS_OK && strcmp(text, "gaussian2d") == 0, "name of a model looked up by uuid");
+    maas_free(text); text = NULL;
+
+    int64_t sizes[2] = {0, 0}, count = -1;
+    CHECK(maas_model_parameter_sizes(c, "cnormal", sizes, 2, &count) == MAAS_OK && count == 2 && sizes[0] == 2 && sizes[1] == 1, "parameter sizes");
+    CHECK(maas_model_parameter_sizes(c, "cnormal", NULL, 0, &count) == MAAS_INVALID_ARGUMENT && count == 2, "parameter sizes: NULL buffer reports the count");
+    count = -1;
+    CHECK(maas_model_parameter_sizes(c, "cnormal", sizes, 1, &count) == MAAS_INVALID_ARGUMENT && count == 2 && strstr(maas_last_error(), "holds 1"), "parameter sizes: buffer too small");
+    CHECK(maas_model_parameter_sizes(c, "cnormal", sizes, 2, NULL) == MAAS_OK, "parameter sizes: count may be NULL");
+    CHECK(maas_model_parameter_name(c, "cnormal", 0, &text) == MAAS_OK && strcmp(text, "mu") == 0, "parameter name 0");
+    maas_free(text); text = NULL;
+    CHECK(maas_model_parameter_name(c, "cnormal", 1, &text) == MAAS_OK && strcmp(text, "sigma") == 0, "parameter name 1");
+    maas_free(text);
+    text = (char*)0x1;
+    CHECK(maas_model_parameter_name(c, "cnormal", 2, &text) == MAAS_INVALID_ARGUMENT && text == NULL && strstr(maas_last_error(), "out of range"), "parameter index out of range");
+    text = (char*)0x1;
+    CHECK(maas_model_parameter_name(c, "cnormal", -1, &text) == MAAS_INVALID_ARGUMENT && text == NULL, "negative parameter index");
+
+    /* NULL out pointers, unknown and NULL models */
+    CHECK(maas_model_input_dim(c, "cnormal", NULL) == MAAS_INVALID_ARGUMENT && strstr(maas_last_error(), "NULL"), "input_dim: NULL out");
+    CHECK(maas_model_output_dim(c, "cnormal", NULL) == MAAS_INVALID_ARGUMENT, "output_dim: NULL out");
+    CHECK(maas_model_parameter_count(c, "cnormal", NULL) == MAAS_INVALID_ARGUMENT, "parameter_count: NULL out");
+    CHECK(maas_model_capabilities(c, "cnormal", NULL) == MAAS_INVALID_ARGUMENT, "capabilities: NULL out");
+    CHECK(maas_model_name(c, "cnormal", NULL) == MAAS_INVALID_ARGUMENT, "name: NULL out");
+    CHECK(maas_model_uuid(c, "cnormal", NULL) == MAAS_INVALID_ARGUMENT, "uuid: NULL out");
+    CHECK(maas_model_version(c, "cnormal", NULL) == MAAS_INVALID_ARGUMENT, "version: NULL out");
+    CHECK(maas_model_parameter_name(c, "cnormal", 0, NULL) == MAAS_INVALID_ARGUMENT, "parameter_name: NULL out");
+    value = 7;
+    CHECK(maas_model_input_dim(c, "nosuchmodel", &value) == MAAS_NOT_FOUND && value == 0, "input_dim of an unknown model");
+    CHECK(maas_model_input_dim(c, NULL, &value) == MAAS_INVALID_ARGUMENT, "input_dim: NULL model name");
+    text = (char*)0x1;
+    CHECK(maas_model_name(c, "nosuchmodel", &text) == MAAS_NOT_FOUND && text == NULL, "name of an unknown model");
+    count = 7;
+    CHECK(maas_model_parameter_sizes(c, "nosuchmodel", sizes, 2, &count) == MAAS_NOT_FOUND && count == 0, "parameter sizes of an unknown model");
+}
+
+/* Every accessor refuses NULL and forged handles without touching the process. */
+static void bad_handle_suite(void) {
+    maas_client forged = (maas_client)(intptr_t)0x12345670;
+    int64_t value = 7; uint32_t caps = 7; char* text = (char*)0x1; int64_t sizes[1];
+    CHECK(maas_model_input_dim(NULL, "m", &value) == MAAS_INVALID_ARGUMENT && value == 0 && strstr(maas_last_error(), "NULL"), "input_dim: NULL handle");
+    CHECK(maas_model_input_dim(forged, "m", &value) == MAAS_INVALID_ARGUMENT && strstr(maas_last_error(), "unknown"), "input_dim: forged handle");
+    CHECK(maas_model_output_dim(forged, "m", &value) == MAAS_INVALID_ARGUMENT, "output_dim: forged handle");
+    CHECK(maas_model_parameter_count(NULL, "m", &value) == MAAS_INVALID_ARGUMENT, "parameter_count: NULL handle");
+    CHECK(maas_model_capabilities(forged, "m", &caps) == MAAS_INVALID_ARGUMENT && caps == 0, "capabilities: forged handle");
+    CHECK(maas_model_name(NULL, "m", &text) == MAAS_INVALID_ARGUMENT && text == NULL, "name: NULL handle");
+    CHECK(maas_model_uuid(forged, "m", &text) == MAAS_INVALID_ARGUMENT, "uuid: forged handle");
+    CHECK(maas_model_version(forged, "m", &text) == MAAS_INVALID_ARGUMENT, "version: forged handle");
+    CHECK(maas_model_parameter_sizes(forged, "m", sizes, 1, &value) == MAAS_INVALID_ARGUMENT, "parameter_sizes: forged handle");
+    CHECK(maas_model_parameter_name(NULL, "m", 0, &text) == MAAS_INVALID_ARGUMENT, "parameter_name: NULL handle");
+    CHECK(maas_server_endpoint_count((maas_server)(intptr_t)0x777, &value) == MAAS_INVALID_ARGUMENT, "endpoint_count: forged handle");
+    CHECK(maas_server_endpoint(NULL, 0, &text) == MAAS_INVALID_ARGUMENT && text == NULL, "endpoint: NULL handle");
+}
+
 static void client_suite(const char* uri, const int* calls) {
     maas_client c = NULL;
     CHECK(maas_client_connect(uri, "{\"timeout_ms\": 30000}", &c) == MAAS_OK, "connect %s", uri);
@@ -61,6 +135,8 @@ static void client_suite(const char* uri, const int* calls) {
     maas_free(json); json = NULL;
     CHECK(maas_client_model_info(c, "cnormal", &json) == MAAS_OK && strstr(json, "\"input_dim\":2") != NULL, "model_info %s", json ? json : "");
     maas_free(json); json = NULL;
+
+    model_description_suite(c);
 
     double x[6] = {0.1, -0.2, 1.5, 2.5, -3.0, 0.0}, out[3], theta[3] = {0, 0, 1};
     int64_t len = 0;
@@ -136,6 +212,9 @@ static void client_suite(const char* uri, const int* calls) {
 int main(void) {
     CHECK(strlen(maas_version()) > 0, "version");
     CHECK(strcmp(maas_status_name(MAAS_MODEL_ERROR), "ModelError") == 0, "status name");
+    CHECK(strcmp(maas_status_name(MAAS_OK), "Ok") == 0 && strcmp(maas_status_name(99), "Unknown") == 0
+          && strcmp(maas_status_name(-1), "Unknown") == 0, "status names of 0 and of unknown codes");
+    bad_handle_suite();
     double x[2] = {0, 0}, out[1]; int64_t len;
     CHECK(maas_log_density(NULL, "m", x, 1, 2, NULL, 0, out, 1, &len) == MAAS_INVALID_ARGUMENT && strstr(maas_last_error(), "NULL"), "NULL client handle");
     CHECK(strlen(maas_last_error()) > 0, "last error set");
@@ -186,6 +265,15 @@ int main(void) {
     char* endpoints = NULL;
     CHECK(maas_server_endpoints(server, &endpoints) == MAAS_OK && strstr(endpoints, "pipe://"), "endpoints");
     maas_free(endpoints);
+    int64_t bound_count = 0;
+    char* first = NULL;
+    CHECK(maas_server_endpoint_count(server, &bound_count) == MAAS_OK && bound_count == 2, "endpoint_count %lld", (long long)bound_count);
+    CHECK(maas_server_endpoint(server, 0, &first) == MAAS_OK && tcp && strcmp(first, tcp) == 0, "endpoint 0 is the tcp address");
+    maas_free(first); first = NULL;
+    CHECK(maas_server_endpoint(server, 1, &first) == MAAS_OK && strncmp(first, "pipe://", 7) == 0, "endpoint 1 is the pipe");
+    maas_free(first); first = (char*)0x1;
+    CHECK(maas_server_endpoint(server, 2, &first) == MAAS_INVALID_ARGUMENT && first == NULL, "endpoint index out of range");
+    CHECK(maas_server_endpoint(server, 0, NULL) == MAAS_INVALID_ARGUMENT && maas_server_endpoint_count(server, NULL) == MAAS_INVALID_ARGUMENT, "endpoint: NULL out");
 
     if (tcp) client_suite(tcp, &calls);
     if (pipe) client_suite(pipe, &calls);

@@ -71,12 +71,6 @@ inline std::string array(const std::vector<double>& values) {
     for (size_t i = 0; i < values.size(); i++) out += (i ? "," : "") + number(values[i]);
     return out + "]";
 }
-// Reads an integer field of a flat JSON document the library wrote ("key":123).
-inline long long json_int(const std::string& json, const std::string& key) {
-    auto at = json.find("\"" + key + "\":");
-    if (at == std::string::npos) return -1;
-    return std::atoll(json.c_str() + at + key.size() + 3);
-}
 }  // namespace detail
 
 /// The library version.
@@ -84,6 +78,31 @@ inline std::string version() { return maas_version(); }
 
 /// Derivative kinds (see maas_gradient).
 enum class Gradient { x = MAAS_GRADIENT_X, theta = MAAS_GRADIENT_THETA, vjp = MAAS_GRADIENT_VJP, jvp = MAAS_GRADIENT_JVP };
+
+/// What a model can do: the MAAS_CAP_* bits of demos_maas.h (the protocol's capability set).
+enum class Capability : uint32_t {
+    evaluate = MAAS_CAP_EVALUATE,
+    log_density = MAAS_CAP_LOG_DENSITY,
+    sample = MAAS_CAP_SAMPLE,
+    gradient_x = MAAS_CAP_GRADIENT_X,
+    gradient_theta = MAAS_CAP_GRADIENT_THETA,
+    evaluate_vjp = MAAS_CAP_EVALUATE_VJP,
+    evaluate_jvp = MAAS_CAP_EVALUATE_JVP,
+    data = MAAS_CAP_DATA,
+    parameters = MAAS_CAP_PARAMETERS,
+};
+
+/// A model's description, read through the library's accessors (no JSON).
+struct ModelDescription {
+    std::string name, uuid, version;
+    int64_t input_dim = 0;        ///< d: columns of x and of the draws
+    int64_t output_dim = 0;       ///< columns of evaluate's result
+    int64_t parameter_count = 0;  ///< p: values in theta (the sum of parameter_sizes)
+    uint32_t capabilities = 0;    ///< MAAS_CAP_* bits
+    std::vector<std::string> parameter_names;  ///< in theta's order
+    std::vector<int64_t> parameter_sizes;      ///< values per parameter, same order
+    bool has(Capability c) const noexcept { return (capabilities & static_cast<uint32_t>(c)) != 0; }
+};
 
 /// A connection to a MaaS server.  Move-only; closes on destruction.
 class Client {
@@ -104,6 +123,43 @@ public:
     void close() { maas_client handle = std::exchange(handle_, nullptr); detail::check(maas_client_close(handle)); }
     maas_client handle() const noexcept { return handle_; }
 
+    /// The model's description (one lookup the first time a model is named; no JSON).
+    ModelDescription describe(const std::string& model) const {
+        ModelDescription d;
+        d.name = text(maas_model_name, model);
+        d.uuid = text(maas_model_uuid, model);
+        d.version = text(maas_model_version, model);
+        d.input_dim = input_dim(model);
+        d.output_dim = output_dim(model);
+        d.parameter_count = parameter_count(model);
+        d.capabilities = capabilities(model);
+        d.parameter_sizes = parameter_sizes(model);
+        for (size_t i = 0; i < d.parameter_sizes.size(); i++) {
+            char* name = nullptr;
+            detail::check(maas_model_parameter_name(handle_, model.c_str(), (int64_t)i, &name));
+            d.parameter_names.push_back(detail::take(name));
+        }
+        return d;
+    }
+    int64_t input_dim(const std::string& model) const { return number(maas_model_input_dim, model); }
+    int64_t output_dim(const std::string& model) const { return number(maas_model_output_dim, model); }
+    /// The number of values theta holds.
+    int64_t parameter_count(const std::string& model) const { return number(maas_model_parameter_count, model); }
+    uint32_t capabilities(const std::string& model) const {
+        uint32_t caps = 0;
+        detail::check(maas_model_capabilities(handle_, model.c_str(), &caps));
+        return caps;
+    }
+    bool has(const std::string& model, Capability c) const { return (capabilities(model) & static_cast<uint32_t>(c)) != 0; }
+    std::vector<int64_t> parameter_sizes(const std::string& model) const {
+        int64_t count = 0;
+        int status = maas_model_parameter_sizes(handle_, model.c_str(), nullptr, 0, &count);
+        if (status != MAAS_OK && count <= 0) detail::check(status);
+        std::vector<int64_t> sizes((size_t)count);
+        detail::check(maas_model_parameter_sizes(handle_, model.c_str(), sizes.data(), count, &count));
+        return sizes;
+    }
+
     std::string list_models() const { char* json = nullptr; detail::check(maas_client_list_models(handle_, &json)); return detail::take(json); }
     std::string info(const std::string& model) const { char* json = nullptr; detail::check(maas_client_model_info(handle_, model.c_str(), &json)); return detail::take(json); }
 
@@ -120,11 +176,8 @@ public:
 
     /// F(theta; x_i): returns n * output_dim values (output_dim from the model's info).
     std::vector<double> evaluate(const std::string& model, const double* x, size_t n, size_t d, const std::vector<double>& theta = {}) const {
-        std::vector<double> out;
+        std::vector<double> out(n * (size_t)output_dim(model));
         int64_t len = 0;
-        int status = maas_evaluate(handle_, model.c_str(), x, (int64_t)n, (int64_t)d, theta.empty() ? nullptr : theta.data(), (int64_t)theta.size(), nullptr, 0, &len);
-        if (status != MAAS_OK && len <= 0) detail::check(status);
-        out.resize((size_t)len);
         detail::check(maas_evaluate(handle_, model.c_str(), x, (int64_t)n, (int64_t)d, theta.empty() ? nullptr : theta.data(), (int64_t)theta.size(), out.data(), (int64_t)out.size(), &len));
         return out;
     }
@@ -135,15 +188,11 @@ public:
     /// A derivative; vector is needed for vjp/jvp only.
     std::vector<double> gradient(const std::string& model, Gradient kind, const double* x, size_t n, size_t d,
                                  const std::vector<double>& vector = {}, const std::vector<double>& theta = {}) const {
+        int64_t columns = kind == Gradient::theta ? parameter_count(model) : kind == Gradient::jvp ? output_dim(model) : input_dim(model);
+        std::vector<double> out(n * (size_t)columns);
         int64_t len = 0;
-        auto call = [&](double* out, int64_t capacity) {
-            return maas_gradient(handle_, model.c_str(), (int)kind, x, (int64_t)n, (int64_t)d, vector.empty() ? nullptr : vector.data(), (int64_t)vector.size(),
-                                 theta.empty() ? nullptr : theta.data(), (int64_t)theta.size(), out, capacity, &len);
-        };
-        int status = call(nullptr, 0);
-        if (status != MAAS_OK && len <= 0) detail::check(status);
-        std::vector<double> out((size_t)len);
-        detail::check(call(out.data(), len));
+        detail::check(maas_gradient(handle_, model.c_str(), (int)kind, x, (int64_t)n, (int64_t)d, vector.empty() ? nullptr : vector.data(), (int64_t)vector.size(),
+                                    theta.empty() ? nullptr : theta.data(), (int64_t)theta.size(), out.data(), (int64_t)out.size(), &len));
         return out;
     }
     std::vector<double> gradient(const std::string& model, Gradient kind, const std::vector<double>& x, size_t d,
@@ -153,11 +202,9 @@ public:
 
     /// n draws (n * input_dim values), reproducible for the same seed.
     std::vector<double> sample(const std::string& model, size_t n, uint64_t seed, const std::vector<double>& theta = {}) const {
+        std::vector<double> out(n * (size_t)input_dim(model));
         int64_t len = 0;
-        int status = maas_sample(handle_, model.c_str(), seed, (int64_t)n, theta.empty() ? nullptr : theta.data(), (int64_t)theta.size(), nullptr, 0, &len);
-        if (status != MAAS_OK && len <= 0) detail::check(status);
-        std::vector<double> out((size_t)len);
-        detail::check(maas_sample(handle_, model.c_str(), seed, (int64_t)n, theta.empty() ? nullptr : theta.data(), (int64_t)theta.size(), out.data(), len, &len));
+        detail::check(maas_sample(handle_, model.c_str(), seed, (int64_t)n, theta.empty() ? nullptr : theta.data(), (int64_t)theta.size(), out.data(), (int64_t)out.size(), &len));
         return out;
     }
 
@@ -211,6 +258,17 @@ public:
 #endif
 
 private:
+    int64_t number(int (*accessor)(maas_client, const char*, int64_t*), const std::string& model) const {
+        int64_t value = 0;
+        detail::check(accessor(handle_, model.c_str(), &value));
+        return value;
+    }
+    std::string text(int (*accessor)(maas_client, const char*, char**), const std::string& model) const {
+        char* value = nullptr;
+        detail::check(accessor(handle_, model.c_str(), &value));
+        return detail::take(value);
+    }
+
     maas_client handle_ = nullptr;
 };
 

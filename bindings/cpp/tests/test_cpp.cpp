@@ -180,6 +180,50 @@ TEST_P(Transport, ClosedClient) {
     EXPECT_NE(std::string(maas_last_error()).find("closed"), std::string::npos);
 }
 
+TEST_P(Transport, DescriptionComesFromTheAccessors) {
+    Client client(uri());
+    auto d = client.describe("cppnormal");
+    EXPECT_EQ(d.name, "cppnormal");
+    EXPECT_EQ(d.version, "1.0.0");  // the native server's default
+    EXPECT_EQ(d.uuid.size(), 36u);
+    EXPECT_EQ(d.input_dim, 2);
+    EXPECT_EQ(d.output_dim, 0);
+    EXPECT_EQ(d.parameter_count, 3);
+    EXPECT_EQ(d.parameter_names, (std::vector<std::string>{"mu", "sigma"}));
+    EXPECT_EQ(d.parameter_sizes, (std::vector<int64_t>{2, 1}));
+    EXPECT_TRUE(d.has(demos::maas::Capability::log_density));
+    EXPECT_TRUE(d.has(demos::maas::Capability::gradient_theta));
+    EXPECT_FALSE(d.has(demos::maas::Capability::evaluate));
+    EXPECT_EQ(d.capabilities, (uint32_t)(MAAS_CAP_LOG_DENSITY | MAAS_CAP_GRADIENT_X | MAAS_CAP_GRADIENT_THETA | MAAS_CAP_SAMPLE | MAAS_CAP_PARAMETERS));
+    EXPECT_EQ(client.describe(d.uuid).name, "cppnormal");  // a model can be named by its uuid
+    EXPECT_EQ(client.output_dim("square"), 1);
+    EXPECT_TRUE(client.has("square", demos::maas::Capability::evaluate));
+    EXPECT_TRUE(client.parameter_sizes("square").empty());
+}
+
+TEST_P(Transport, DescriptionErrors) {
+    Client client(uri());
+    try {
+        client.describe("nope");
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), MAAS_NOT_FOUND);
+        EXPECT_EQ(e.status(), maas_status_name(MAAS_NOT_FOUND));
+    }
+    int64_t sizes[1];
+    int64_t count = 0;
+    EXPECT_EQ(maas_model_parameter_sizes(client.handle(), "cppnormal", sizes, 1, &count), MAAS_INVALID_ARGUMENT);
+    EXPECT_EQ(count, 2);
+    EXPECT_EQ(maas_model_input_dim(client.handle(), "cppnormal", nullptr), MAAS_INVALID_ARGUMENT);
+    client.close();
+    try {
+        client.input_dim("cppnormal");
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), MAAS_INVALID_ARGUMENT);
+    }
+}
+
 TEST_P(Transport, ManyThreadsShareOneClient) {
     Client client(uri());
     std::atomic<int> wrong{0};
@@ -247,6 +291,11 @@ TEST(Server, StartStopInAnotherThread) {
     server.stop();
     serving.join();
     EXPECT_THROW(Client(uri, "{\"connect_timeout_ms\": 1000}"), Error);
+}
+
+TEST(Library, StatusNamesComeFromTheLibrary) {
+    for (int code = 1; code <= 13; code++) EXPECT_EQ(Error(code, "m").status(), maas_status_name(code));
+    EXPECT_EQ(std::string(Error(MAAS_NOT_FOUND, "why").what()), "NotFound: why");
 }
 
 TEST(Library, NullHandlesAreInvalidArgument) {

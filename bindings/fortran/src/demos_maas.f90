@@ -4,7 +4,8 @@
 ! exactly the memory layout of the C ABI's row-major n x d, so nothing is copied or transposed.
 !
 ! Errors: every function returns an integer status (MAAS_OK = 0 or a protocol error code 1..13);
-! maas_last_error() gives the message of the last failed call on this thread.
+! maas_last_error() gives the message of the last failed call on this thread, maas_status_name(status)
+! the code's name.
 !
 ! Server: model procedures are bind(C) Fortran functions with the interfaces maas_batch_fn /
 ! maas_sampler_fn below; they may run on several threads at once unless the model is registered with
@@ -22,6 +23,10 @@ module demos_maas
   integer(c_int), parameter, public :: MAAS_GRADIENT_X = 1, MAAS_GRADIENT_THETA = 2, &
        MAAS_GRADIENT_VJP = 3, MAAS_GRADIENT_JVP = 4
   integer(c_int32_t), parameter, public :: MAAS_MODEL_SERIAL = 1
+  !> Capability bits of maas_model_capabilities (MAAS_CAP_* in demos_maas.h): iand(caps, MAAS_CAP_SAMPLE) /= 0.
+  integer(c_int32_t), parameter, public :: MAAS_CAP_EVALUATE = 1, MAAS_CAP_LOG_DENSITY = 2, MAAS_CAP_SAMPLE = 4, &
+       MAAS_CAP_GRADIENT_X = 8, MAAS_CAP_GRADIENT_THETA = 16, MAAS_CAP_EVALUATE_VJP = 32, MAAS_CAP_EVALUATE_JVP = 64, &
+       MAAS_CAP_DATA = 128, MAAS_CAP_PARAMETERS = 256
 
   !> A client connection (maas_client); c_null_ptr until connected.
   type, public :: maas_client
@@ -70,6 +75,68 @@ module demos_maas
      end function
      type(c_ptr) function c_last_error() bind(C, name="maas_last_error")
        import :: c_ptr
+     end function
+     type(c_ptr) function c_status_name(status) bind(C, name="maas_status_name")
+       import :: c_ptr, c_int
+       integer(c_int), value :: status
+     end function
+     integer(c_int) function c_model_input_dim(client, model, value) bind(C, name="maas_model_input_dim")
+       import :: c_int, c_ptr, c_char, c_int64_t
+       type(c_ptr), value :: client
+       character(kind=c_char), intent(in) :: model(*)
+       integer(c_int64_t), intent(out) :: value
+     end function
+     integer(c_int) function c_model_output_dim(client, model, value) bind(C, name="maas_model_output_dim")
+       import :: c_int, c_ptr, c_char, c_int64_t
+       type(c_ptr), value :: client
+       character(kind=c_char), intent(in) :: model(*)
+       integer(c_int64_t), intent(out) :: value
+     end function
+     integer(c_int) function c_model_parameter_count(client, model, value) bind(C, name="maas_model_parameter_count")
+       import :: c_int, c_ptr, c_char, c_int64_t
+       type(c_ptr), value :: client
+       character(kind=c_char), intent(in) :: model(*)
+       integer(c_int64_t), intent(out) :: value
+     end function
+     integer(c_int) function c_model_capabilities(client, model, caps) bind(C, name="maas_model_capabilities")
+       import :: c_int, c_ptr, c_char, c_int32_t
+       type(c_ptr), value :: client
+       character(kind=c_char), intent(in) :: model(*)
+       integer(c_int32_t), intent(out) :: caps
+     end function
+     integer(c_int) function c_model_name(client, model, text) bind(C, name="maas_model_name")
+       import :: c_int, c_ptr, c_char
+       type(c_ptr), value :: client
+       character(kind=c_char), intent(in) :: model(*)
+       type(c_ptr), intent(out) :: text
+     end function
+     integer(c_int) function c_model_uuid(client, model, text) bind(C, name="maas_model_uuid")
+       import :: c_int, c_ptr, c_char
+       type(c_ptr), value :: client
+       character(kind=c_char), intent(in) :: model(*)
+       type(c_ptr), intent(out) :: text
+     end function
+     integer(c_int) function c_model_version(client, model, text) bind(C, name="maas_model_version")
+       import :: c_int, c_ptr, c_char
+       type(c_ptr), value :: client
+       character(kind=c_char), intent(in) :: model(*)
+       type(c_ptr), intent(out) :: text
+     end function
+     integer(c_int) function c_model_parameter_sizes(client, model, sizes, capacity, count) &
+          bind(C, name="maas_model_parameter_sizes")
+       import :: c_int, c_ptr, c_char, c_int64_t
+       type(c_ptr), value :: client
+       character(kind=c_char), intent(in) :: model(*)
+       integer(c_int64_t), intent(out) :: sizes(*)
+       integer(c_int64_t), value :: capacity
+       integer(c_int64_t), intent(out) :: count
+     end function
+     integer(c_int) function c_model_parameter_name(client, model, index, text) bind(C, name="maas_model_parameter_name")
+       import :: c_int, c_ptr, c_char, c_int64_t
+       type(c_ptr), value :: client
+       character(kind=c_char), intent(in) :: model(*)
+       integer(c_int64_t), value :: index
+       type(c_ptr), intent(out) :: text
      end function
      subroutine c_free(p) bind(C, name="maas_free")
        import :: c_ptr
@@ -222,7 +289,9 @@ module demos_maas
      end function
   end interface
 
-  public :: maas_version, maas_last_error, maas_callback_error
+  public :: maas_version, maas_last_error, maas_status_name, maas_callback_error
+  public :: maas_model_input_dim, maas_model_output_dim, maas_model_parameter_count, maas_model_capabilities, &
+       maas_model_name, maas_model_uuid, maas_model_version, maas_model_parameter_sizes, maas_model_parameter_name
   public :: maas_connect, maas_close, maas_model_info, maas_log_density, maas_evaluate, maas_gradient, &
        maas_sample, maas_get_parameter, maas_update_parameter, maas_read_data, maas_get_parameters, &
        maas_update_parameters
@@ -269,6 +338,13 @@ contains
     s = from_c(c_last_error(), .false.)
   end function maas_last_error
 
+  !> The protocol name of a status code ("NotFound", ...; "Unknown" for other numbers), from the library.
+  function maas_status_name(status) result(s)
+    integer(c_int), intent(in) :: status
+    character(len=:), allocatable :: s
+    s = from_c(c_status_name(status), .false.)
+  end function maas_status_name
+
   !> Called by a model procedure before it returns non-zero: the remote caller gets ModelError with this message.
   subroutine maas_callback_error(message)
     character(len=*), intent(in) :: message
@@ -299,6 +375,93 @@ contains
     status = c_client_model_info(client%handle, cstr(model), p)
     json = from_c(p, .true.)
   end function maas_model_info
+
+  ! ---- model description (no JSON): after the first call naming a model these make no round trip ----
+  !> d: the rows of x(d, n) the model takes (and of its draws).
+  integer function maas_model_input_dim(client, model, d) result(status)
+    type(maas_client), intent(in) :: client
+    character(len=*), intent(in) :: model
+    integer(c_int64_t), intent(out) :: d
+    status = c_model_input_dim(client%handle, cstr(model), d)
+  end function maas_model_input_dim
+
+  !> The rows of y(output_dim, n) that maas_evaluate fills (0 without evaluate).
+  integer function maas_model_output_dim(client, model, output_dim) result(status)
+    type(maas_client), intent(in) :: client
+    character(len=*), intent(in) :: model
+    integer(c_int64_t), intent(out) :: output_dim
+    status = c_model_output_dim(client%handle, cstr(model), output_dim)
+  end function maas_model_output_dim
+
+  !> p: the number of values theta holds (the sum of the parameters' sizes).
+  integer function maas_model_parameter_count(client, model, p) result(status)
+    type(maas_client), intent(in) :: client
+    character(len=*), intent(in) :: model
+    integer(c_int64_t), intent(out) :: p
+    status = c_model_parameter_count(client%handle, cstr(model), p)
+  end function maas_model_parameter_count
+
+  !> The MAAS_CAP_* bits the model has.
+  integer function maas_model_capabilities(client, model, caps) result(status)
+    type(maas_client), intent(in) :: client
+    character(len=*), intent(in) :: model
+    integer(c_int32_t), intent(out) :: caps
+    status = c_model_capabilities(client%handle, cstr(model), caps)
+  end function maas_model_capabilities
+
+  !> The model's name (also when looked up by uuid).
+  integer function maas_model_name(client, model, name) result(status)
+    type(maas_client), intent(in) :: client
+    character(len=*), intent(in) :: model
+    character(len=:), allocatable, intent(out) :: name
+    type(c_ptr) :: p
+    p = c_null_ptr
+    status = c_model_name(client%handle, cstr(model), p)
+    name = from_c(p, .true.)
+  end function maas_model_name
+
+  !> The model's uuid, "8-4-4-4-12" lowercase.
+  integer function maas_model_uuid(client, model, uuid) result(status)
+    type(maas_client), intent(in) :: client
+    character(len=*), intent(in) :: model
+    character(len=:), allocatable, intent(out) :: uuid
+    type(c_ptr) :: p
+    p = c_null_ptr
+    status = c_model_uuid(client%handle, cstr(model), p)
+    uuid = from_c(p, .true.)
+  end function maas_model_uuid
+
+  integer function maas_model_version(client, model, version) result(status)
+    type(maas_client), intent(in) :: client
+    character(len=*), intent(in) :: model
+    character(len=:), allocatable, intent(out) :: version
+    type(c_ptr) :: p
+    p = c_null_ptr
+    status = c_model_version(client%handle, cstr(model), p)
+    version = from_c(p, .true.)
+  end function maas_model_version
+
+  !> sizes(i) = the number of values of parameter i (theta's order); count = the number of parameters,
+  !> set also when sizes is too small (then MAAS_INVALID_ARGUMENT).
+  integer function maas_model_parameter_sizes(client, model, sizes, count) result(status)
+    type(maas_client), intent(in) :: client
+    character(len=*), intent(in) :: model
+    integer(c_int64_t), intent(out), contiguous :: sizes(:)
+    integer(c_int64_t), intent(out) :: count
+    status = c_model_parameter_sizes(client%handle, cstr(model), sizes, size(sizes, kind=c_int64_t), count)
+  end function maas_model_parameter_sizes
+
+  !> The name of parameter i, counted from 1 in theta's order.
+  integer function maas_model_parameter_name(client, model, i, name) result(status)
+    type(maas_client), intent(in) :: client
+    character(len=*), intent(in) :: model
+    integer, intent(in) :: i
+    character(len=:), allocatable, intent(out) :: name
+    type(c_ptr) :: p
+    p = c_null_ptr
+    status = c_model_parameter_name(client%handle, cstr(model), int(i - 1, c_int64_t), p)
+    name = from_c(p, .true.)
+  end function maas_model_parameter_name
 
   !> logp(i) = log p(x(:, i) | theta) for the n = size(x, 2) points of x(d, n). theta optional.
   integer function maas_log_density(client, model, x, logp, theta) result(status)

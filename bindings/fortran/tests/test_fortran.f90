@@ -27,6 +27,7 @@ program test_fortran
 
   call client_suite(tcp)
   call client_suite(pipe)
+  call readme_example_suite()
 
   call expect(maas_server_stop(server) == MAAS_OK, 'stop')
   call expect(maas_server_free(server) == MAAS_OK, 'free')
@@ -48,6 +49,7 @@ contains
 
     call expect(maas_connect(client, uri) == MAAS_OK, 'connect ' // uri)
     call expect(maas_model_info(client, 'ring', json) == MAAS_OK .and. index(json, '"input_dim":2') > 0, 'model info')
+    call description_suite(client)
     x = reshape([1.0d0, 1.0d0, 2.0d0, 0.0d0, 0.0d0, -2.5d0, 0.1d0, 0.2d0, -3.0d0, 4.0d0], [2, 5])
     call expect(maas_log_density(client, 'ring', x, logp) == MAAS_OK, 'log_density')
     call ring_reference(x, expected)
@@ -100,6 +102,61 @@ contains
     call expect(maas_log_density(client, 'ring', x, logp) == MAAS_INVALID_ARGUMENT, 'closed client')
     call expect(index(maas_last_error(), 'closed') > 0, 'closed client message')
   end subroutine client_suite
+
+  ! The model's description through the accessors (no JSON), and their failures.
+  subroutine description_suite(client)
+    type(maas_client), intent(in) :: client
+    type(maas_client) :: nobody
+    integer(c_int64_t) :: d, count, sizes(4), one(1)
+    integer(c_int32_t) :: caps
+    character(len=:), allocatable :: text, uuid
+    integer :: status
+    ! Each call is made before its outputs are tested: Fortran may evaluate the operands of .and. in any order.
+    status = maas_model_input_dim(client, 'ring', d)
+    call expect(status == MAAS_OK .and. d == 2, 'input_dim')
+    status = maas_model_output_dim(client, 'ring', d)
+    call expect(status == MAAS_OK .and. d == 0, 'output_dim')
+    status = maas_model_parameter_count(client, 'ring', d)
+    call expect(status == MAAS_OK .and. d == 2, 'parameter_count')
+    status = maas_model_capabilities(client, 'ring', caps)
+    call expect(status == MAAS_OK .and. iand(caps, MAAS_CAP_LOG_DENSITY) /= 0 .and. iand(caps, MAAS_CAP_SAMPLE) /= 0 &
+         .and. iand(caps, MAAS_CAP_GRADIENT_X) == 0, 'capabilities')
+    status = maas_model_name(client, 'ring', text)
+    call expect(status == MAAS_OK .and. text == 'ring', 'name')
+    status = maas_model_version(client, 'ring', text)
+    call expect(status == MAAS_OK .and. text == '1977.1', 'version')
+    status = maas_model_uuid(client, 'ring', uuid)
+    call expect(status == MAAS_OK .and. len(uuid) == 36, 'uuid')
+    status = maas_model_name(client, uuid, text)
+    call expect(status == MAAS_OK .and. text == 'ring', 'name of a model named by uuid')
+    status = maas_model_parameter_sizes(client, 'ring', sizes, count)
+    call expect(status == MAAS_OK .and. count == 2 .and. all(sizes(1:2) == 1), 'parameter sizes')
+    status = maas_model_parameter_sizes(client, 'ring', one, count)
+    call expect(status == MAAS_INVALID_ARGUMENT .and. count == 2, 'parameter sizes: too small reports the count')
+    status = maas_model_parameter_name(client, 'ring', 1, text)
+    call expect(status == MAAS_OK .and. text == 'r0', 'parameter name 1')
+    status = maas_model_parameter_name(client, 'ring', 2, text)
+    call expect(status == MAAS_OK .and. text == 'w', 'parameter name 2')
+    status = maas_model_parameter_name(client, 'ring', 3, text)
+    call expect(status == MAAS_INVALID_ARGUMENT .and. text == '', 'parameter name out of range')
+    status = maas_model_input_dim(client, 'nope', d)
+    call expect(status == MAAS_NOT_FOUND .and. d == 0, 'input_dim of an unknown model')
+    call expect(maas_status_name(MAAS_NOT_FOUND) == 'NotFound' .and. maas_status_name(99) == 'Unknown', 'status names')
+    call expect(maas_model_input_dim(nobody, 'ring', d) == MAAS_INVALID_ARGUMENT, 'input_dim: NULL handle')
+    status = maas_model_name(nobody, 'ring', text)
+    call expect(status == MAAS_INVALID_ARGUMENT .and. text == '', 'name: NULL handle')
+  end subroutine description_suite
+
+  ! The README's example (cut out of README.md by the Makefile) runs and succeeds.
+  subroutine readme_example_suite()
+    character(len=4096) :: self
+    integer :: exit_status, slash
+    call get_command_argument(0, self)
+    slash = index(self, '/', back=.true.)
+    exit_status = -1
+    call execute_command_line(self(1:slash) // 'readme_model_description', exitstat=exit_status)
+    call expect(exit_status == 0, 'README example (model description)')
+  end subroutine readme_example_suite
 
   subroutine expect(condition, what)
     logical, intent(in) :: condition

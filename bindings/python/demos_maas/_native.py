@@ -1,7 +1,14 @@
-"""Loads libdemos_maas.so and declares the C ABI (bindings/c/demos_maas.h) for ctypes."""
+"""Loads libdemos_maas.so and declares the C ABI (bindings/c/demos_maas.h) for ctypes.
+
+Every function that returns a status gets an ``errcheck``: a non-zero status raises the
+MaasError subclass of that code (with the calling thread's ``maas_last_error``) right where the
+call returns, so no call site can forget to check.
+"""
 import ctypes
 import ctypes.util
 import os
+
+from . import errors
 
 c_double_p = ctypes.POINTER(ctypes.c_double)
 c_int64_p = ctypes.POINTER(ctypes.c_int64)
@@ -82,6 +89,15 @@ _SIGNATURES = {
     "maas_get_parameter": (_I, [_P, _S, _S, _D, _L, c_int64_p]),
     "maas_update_parameters": (_I, [_P, _S, _S, ctypes.POINTER(_P)]),
     "maas_update_parameter": (_I, [_P, _S, _S, _D, _L]),
+    "maas_model_input_dim": (_I, [_P, _S, c_int64_p]),
+    "maas_model_output_dim": (_I, [_P, _S, c_int64_p]),
+    "maas_model_parameter_count": (_I, [_P, _S, c_int64_p]),
+    "maas_model_capabilities": (_I, [_P, _S, ctypes.POINTER(ctypes.c_uint32)]),
+    "maas_model_name": (_I, [_P, _S, ctypes.POINTER(_P)]),
+    "maas_model_uuid": (_I, [_P, _S, ctypes.POINTER(_P)]),
+    "maas_model_version": (_I, [_P, _S, ctypes.POINTER(_P)]),
+    "maas_model_parameter_sizes": (_I, [_P, _S, c_int64_p, _L, c_int64_p]),
+    "maas_model_parameter_name": (_I, [_P, _S, _L, ctypes.POINTER(_P)]),
     "maas_server_create": (_I, [_S, ctypes.POINTER(_P)]),
     "maas_server_create_from_file": (_I, [_S, ctypes.POINTER(_P)]),
     "maas_server_register_model": (_I, [_P, _S, ctypes.POINTER(ModelCallbacks), ctypes.c_uint32]),
@@ -89,14 +105,33 @@ _SIGNATURES = {
     "maas_server_listen": (_I, [_P, _S, ctypes.POINTER(_P)]),
     "maas_server_start": (_I, [_P]),
     "maas_server_endpoints": (_I, [_P, ctypes.POINTER(_P)]),
+    "maas_server_endpoint_count": (_I, [_P, c_int64_p]),
+    "maas_server_endpoint": (_I, [_P, _L, ctypes.POINTER(_P)]),
     "maas_server_serve": (_I, [_P]),
     "maas_server_stop": (_I, [_P]),
     "maas_server_free": (_I, [_P]),
 }
+
+
+def status_name(code):
+    """The protocol name of a status code, from the library (maas_status_name)."""
+    return lib.maas_status_name(code).decode()
+
+
+def raise_for_status(status, function, arguments):
+    """errcheck of every status-returning function: raises the MaasError subclass of a non-zero status."""
+    if status != 0:
+        message = lib.maas_last_error()
+        raise errors.error_for(status, message.decode("utf-8", "replace") if message else "", status_name(status))
+    return status
+
+
 for _name, (_restype, _argtypes) in _SIGNATURES.items():
     _fn = getattr(lib, _name)
     _fn.restype = _restype
     _fn.argtypes = _argtypes
+    if _restype is _I:
+        _fn.errcheck = raise_for_status
 
 
 def take_string(pointer):
@@ -107,3 +142,7 @@ def take_string(pointer):
         return ctypes.string_at(pointer).decode("utf-8")
     finally:
         lib.maas_free(pointer)
+
+
+# The names of the error codes 1..13, as the library spells them.
+STATUS_NAMES = {code: status_name(code) for code in range(1, 14)}

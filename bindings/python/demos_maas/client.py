@@ -1,10 +1,12 @@
 """The client: Client(uri) → client.model(name) → methods on numpy arrays."""
 import ctypes
 import json
+import weakref
 
 from . import _arrays
 from ._native import CHUNK_FN, lib, take_string
-from .errors import check
+from .capabilities import Capability
+from .errors import InvalidArgument, MaasError
 
 GRADIENT_KINDS = {"x": 1, "theta": 2, "vjp": 3, "jvp": 4}
 
@@ -21,9 +23,11 @@ class Client:
         if connect_timeout is not None:
             options["connect_timeout_ms"] = int(connect_timeout * 1000)
         handle = ctypes.c_void_p()
-        check(lib.maas_client_connect(uri.encode(), json.dumps(options).encode() if options else None, ctypes.byref(handle)))
+        lib.maas_client_connect(uri.encode(), json.dumps(options).encode() if options else None, ctypes.byref(handle))
         self._handle = handle
         self.uri = uri
+        # A client dropped without close() (or alive at interpreter exit) still closes its connection.
+        self._finalizer = weakref.finalize(self, _release, lib.maas_client_close, handle)
 
     @property
     def handle(self):
@@ -31,10 +35,11 @@ class Client:
         return self._handle
 
     def close(self):
-        """Closes the connection; later calls raise MaasError(InvalidArgument)."""
+        """Closes the connection; later calls raise InvalidArgument. Closing twice is harmless."""
         if self._handle is not None:
             handle, self._handle = self._handle, None
-            check(lib.maas_client_close(handle))
+            self._finalizer.detach()
+            lib.maas_client_close(handle)
 
     def __enter__(self):
         return self
@@ -45,7 +50,7 @@ class Client:
     def models(self):
         """Info (a dict) of every model on the server."""
         out = ctypes.c_void_p()
-        check(lib.maas_client_list_models(self._handle, ctypes.byref(out)))
+        lib.maas_client_list_models(self._handle, ctypes.byref(out))
         return json.loads(take_string(out))
 
     def model(self, name):
@@ -54,25 +59,51 @@ class Client:
 
 
 class Model:
-    """A remote model; its methods take and return numpy arrays (one point per row)."""
+    """A remote model; its methods take and return numpy arrays (one point per row).
+
+    Its description comes from the library's accessors (no JSON): ``name``, ``uuid``, ``version``,
+    ``input_dim``, ``output_dim``, ``parameter_count`` (the length of theta), ``parameter_names``,
+    ``parameter_sizes`` and ``capabilities`` (a :class:`Capability` flag set). ``info`` is the whole
+    info document (description, authors, bounds, ...) as a dict, fetched when first asked for.
+    """
 
     def __init__(self, client, name):
         self._client = client
         self._name = name.encode()
-        out = ctypes.c_void_p()
-        check(lib.maas_client_model_info(client._handle, self._name, ctypes.byref(out)))
-        self.info = json.loads(take_string(out))
-        self.name = self.info["name"]
-        self.input_dim = self.info["input_dim"]
-        self.output_dim = self.info["output_dim"]
-        self.parameter_count = self.info["parameter_count"]
+        handle = client._handle
+        self.name = _text(lib.maas_model_name, handle, self._name)  # NotFound for an unknown model
+        self.uuid = _text(lib.maas_model_uuid, handle, self._name)
+        self.version = _text(lib.maas_model_version, handle, self._name)
+        self.input_dim = _int64(lib.maas_model_input_dim, handle, self._name)
+        self.output_dim = _int64(lib.maas_model_output_dim, handle, self._name)
+        self.parameter_count = _int64(lib.maas_model_parameter_count, handle, self._name)
+        caps = ctypes.c_uint32()
+        lib.maas_model_capabilities(handle, self._name, ctypes.byref(caps))
+        self.capabilities = Capability(caps.value)
+        self.parameter_sizes = _parameter_sizes(handle, self._name)
+        self.parameter_names = [_text(lib.maas_model_parameter_name, handle, self._name, i)
+                                for i in range(len(self.parameter_sizes))]
+        self._info = None
+
+    @property
+    def info(self):
+        """The model's whole info document (maas_client_model_info) as a dict."""
+        if self._info is None:
+            out = ctypes.c_void_p()
+            lib.maas_client_model_info(self._client._handle, self._name, ctypes.byref(out))
+            self._info = json.loads(take_string(out))
+        return self._info
+
+    def has(self, capability):
+        """True when the model has every capability in ``capability`` (a Capability or a combination)."""
+        return (self.capabilities & capability) == capability
 
     def __repr__(self):
-        return f"<demos_maas.Model {self.name} {self.info['version']} d={self.input_dim}>"
+        return f"<demos_maas.Model {self.name} {self.version} d={self.input_dim}>"
 
     def __call__(self, x, theta=None):
         """log_density when the model has one, else evaluate."""
-        if "log_density" in self.info["capabilities"]:
+        if self.has(Capability.LOG_DENSITY):
             return self.log_density(x, theta)
         return self.evaluate(x, theta)
 
@@ -81,7 +112,7 @@ class Model:
         keep, xp, n, d = _arrays.points(x, self.input_dim)
         tk, tp, tn = _arrays.vector(theta)
         out, op = _arrays.empty(n)
-        check(lib.maas_log_density(self._client._handle, self._name, xp, n, d, tp, tn, op, n, None))
+        lib.maas_log_density(self._client._handle, self._name, xp, n, d, tp, tn, op, n, None)
         return _arrays.flat(out)
 
     def evaluate(self, x, theta=None):
@@ -89,7 +120,7 @@ class Model:
         keep, xp, n, d = _arrays.points(x, self.input_dim)
         tk, tp, tn = _arrays.vector(theta)
         out, op = _arrays.empty(n * self.output_dim)
-        check(lib.maas_evaluate(self._client._handle, self._name, xp, n, d, tp, tn, op, n * self.output_dim, None))
+        lib.maas_evaluate(self._client._handle, self._name, xp, n, d, tp, tn, op, n * self.output_dim, None)
         return _arrays.shaped(out, n, self.output_dim)
 
     def gradient(self, x, kind="x", vector=None, theta=None):
@@ -102,14 +133,14 @@ class Model:
         tk, tp, tn = _arrays.vector(theta)
         columns = {1: self.input_dim, 2: self.parameter_count, 3: self.input_dim, 4: self.output_dim}[code]
         out, op = _arrays.empty(n * columns)
-        check(lib.maas_gradient(self._client._handle, self._name, code, xp, n, d, vp, vn, tp, tn, op, n * columns, None))
+        lib.maas_gradient(self._client._handle, self._name, code, xp, n, d, vp, vn, tp, tn, op, n * columns, None)
         return _arrays.shaped(out, n, columns)
 
     def sample(self, n, seed=0, theta=None):
         """n draws (n, input_dim); the same seed gives the same draws."""
         tk, tp, tn = _arrays.vector(theta)
         out, op = _arrays.empty(n * self.input_dim)
-        check(lib.maas_sample(self._client._handle, self._name, seed, n, tp, tn, op, n * self.input_dim, None))
+        lib.maas_sample(self._client._handle, self._name, seed, n, tp, tn, op, n * self.input_dim, None)
         return _arrays.shaped(out, n, self.input_dim)
 
     def sample_chunks(self, n, seed=0, chunk_rows=0, theta=None):
@@ -117,18 +148,20 @@ class Model:
         tk, tp, tn = _arrays.vector(theta)
         chunks = []
         callback = _chunk_collector(chunks)
-        check(lib.maas_sample_chunks(self._client._handle, self._name, seed, n, chunk_rows, tp, tn, callback, None))
+        lib.maas_sample_chunks(self._client._handle, self._name, seed, n, chunk_rows, tp, tn, callback, None)
         return chunks
 
     def data(self, name, offset=0, count=-1):
         """Rows [offset, offset+count) of a dataset: shape (rows, columns)."""
         rows, cols = ctypes.c_int64(), ctypes.c_int64()
         # Ask for the size first (a zero-capacity call reports rows and columns), then fetch.
-        status = lib.maas_read_data(self._client._handle, self._name, name.encode(), offset, count, None, 0, ctypes.byref(rows), ctypes.byref(cols))
-        if status != 0 and rows.value * cols.value == 0:
-            check(status)
+        try:
+            lib.maas_read_data(self._client._handle, self._name, name.encode(), offset, count, None, 0, ctypes.byref(rows), ctypes.byref(cols))
+        except InvalidArgument:
+            if rows.value * cols.value == 0:
+                raise
         out, op = _arrays.empty(rows.value * cols.value)
-        check(lib.maas_read_data(self._client._handle, self._name, name.encode(), offset, rows.value, op, rows.value * cols.value, ctypes.byref(rows), ctypes.byref(cols)))
+        lib.maas_read_data(self._client._handle, self._name, name.encode(), offset, rows.value, op, rows.value * cols.value, ctypes.byref(rows), ctypes.byref(cols))
         return _arrays.shaped(out, rows.value, cols.value)
 
     @property
@@ -139,7 +172,7 @@ class Model:
     def parameter_set(self):
         """{"version": v, "values": {name: [..]}} as the server holds it."""
         out = ctypes.c_void_p()
-        check(lib.maas_get_parameters(self._client._handle, self._name, ctypes.byref(out)))
+        lib.maas_get_parameters(self._client._handle, self._name, ctypes.byref(out))
         return json.loads(take_string(out))
 
     def update_parameters(self, values=None, update_id=None, **named):
@@ -150,8 +183,40 @@ class Model:
         if update_id is not None:
             body = {"values": body, "update_id": update_id}
         out = ctypes.c_void_p()
-        check(lib.maas_update_parameters(self._client._handle, self._name, json.dumps(body).encode(), ctypes.byref(out)))
+        lib.maas_update_parameters(self._client._handle, self._name, json.dumps(body).encode(), ctypes.byref(out))
         return {k: _as_array(v) for k, v in json.loads(take_string(out))["values"].items()}
+
+
+def _release(close, handle):
+    try:
+        close(handle)
+    except MaasError:
+        pass  # already gone (the library was told elsewhere); nothing to report during collection
+
+
+def _int64(function, *arguments):
+    value = ctypes.c_int64()
+    function(*arguments, ctypes.byref(value))
+    return value.value
+
+
+def _text(function, *arguments):
+    out = ctypes.c_void_p()
+    function(*arguments, ctypes.byref(out))
+    return take_string(out)
+
+
+def _parameter_sizes(handle, name):
+    count = ctypes.c_int64()
+    # Without a buffer the library reports the number of parameters, failing when there are any.
+    try:
+        lib.maas_model_parameter_sizes(handle, name, None, 0, ctypes.byref(count))
+    except InvalidArgument:
+        if count.value == 0:
+            raise
+    sizes = (ctypes.c_int64 * count.value)()
+    lib.maas_model_parameter_sizes(handle, name, sizes, count.value, ctypes.byref(count))
+    return list(sizes)
 
 
 def _chunk_collector(chunks):

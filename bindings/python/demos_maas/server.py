@@ -13,10 +13,11 @@ import ctypes
 import json
 import signal
 import threading
+import weakref
 
 from . import _arrays
 from ._native import BATCH_FN, PRODUCT_FN, SAMPLER_FN, ModelCallbacks, lib, take_string
-from .errors import check
+from .errors import MaasError
 
 SERIAL = 1
 
@@ -40,10 +41,13 @@ class Server:
         body.setdefault("log_level", log_level)
         body.update(settings)
         handle = ctypes.c_void_p()
-        check(lib.maas_server_create(json.dumps(body).encode(), ctypes.byref(handle)))
+        lib.maas_server_create(json.dumps(body).encode(), ctypes.byref(handle))
         self._handle = handle
         self._keep = []  # ctypes callbacks and the callables they close over: must outlive the server
         self._stopped = threading.Event()
+        # A server dropped without close() is freed by the collector; the finalizer holds the
+        # callbacks, so they stay alive until the library has let go of them.
+        self._finalizer = weakref.finalize(self, _release, handle, self._keep)
 
     @classmethod
     def from_file(cls, path):
@@ -84,7 +88,7 @@ class Server:
         if sampler is not None:
             callbacks.sampler = self._sampler(sampler)
         self._keep.append(callbacks)
-        check(lib.maas_server_register_model(self._handle, json.dumps(meta).encode(), ctypes.byref(callbacks), SERIAL if serial else 0))
+        lib.maas_server_register_model(self._handle, json.dumps(meta).encode(), ctypes.byref(callbacks), SERIAL if serial else 0)
         return self
 
     def register_density(self, name, log_density, dim, gradient=None, sampler=None, parameters=None, **kwargs):
@@ -97,26 +101,31 @@ class Server:
 
     def register_example(self, name):
         """Hosts a built-in example model ("gaussian1d", "gaussian2d", "decay")."""
-        check(lib.maas_server_register_example(self._handle, name.encode()))
+        lib.maas_server_register_example(self._handle, name.encode())
         return self
 
     def listen(self, uri):
         """Binds one more URI now; returns the actual address (tcp port 0 → the real port)."""
         out = ctypes.c_void_p()
-        check(lib.maas_server_listen(self._handle, uri.encode(), ctypes.byref(out)))
+        lib.maas_server_listen(self._handle, uri.encode(), ctypes.byref(out))
         return take_string(out)
 
     def start(self):
         """Binds the configured URIs; returns at once."""
-        check(lib.maas_server_start(self._handle))
+        lib.maas_server_start(self._handle)
         return self
 
     @property
     def endpoints(self):
         """The bound URIs."""
-        out = ctypes.c_void_p()
-        check(lib.maas_server_endpoints(self._handle, ctypes.byref(out)))
-        return json.loads(take_string(out))
+        count = ctypes.c_int64()
+        lib.maas_server_endpoint_count(self._handle, ctypes.byref(count))
+        uris = []
+        for index in range(count.value):
+            out = ctypes.c_void_p()
+            lib.maas_server_endpoint(self._handle, index, ctypes.byref(out))
+            uris.append(take_string(out))
+        return uris
 
     def serve(self, ready=None):
         """Starts and blocks until stop() or SIGINT/SIGTERM (in the main thread). ready(server) is called once listening."""
@@ -134,14 +143,15 @@ class Server:
         """Graceful stop (drains running calls)."""
         self._stopped.set()
         if self._handle is not None:
-            check(lib.maas_server_stop(self._handle))
+            lib.maas_server_stop(self._handle)
 
     def close(self):
-        """Stops and frees the server."""
+        """Stops and frees the server. Closing twice is harmless."""
         if self._handle is not None:
             handle, self._handle = self._handle, None
             self._stopped.set()
-            check(lib.maas_server_free(handle))
+            self._finalizer.detach()
+            lib.maas_server_free(handle)
 
     def __enter__(self):
         return self
@@ -191,6 +201,14 @@ class Server:
     def _hold(self, callback):
         self._keep.append(callback)
         return callback
+
+
+def _release(handle, callbacks):
+    try:
+        lib.maas_server_free(handle)
+    except MaasError:
+        pass  # already freed elsewhere; nothing to report during collection
+    callbacks.clear()
 
 
 def _store(out, count, result):

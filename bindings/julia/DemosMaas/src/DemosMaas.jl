@@ -14,14 +14,23 @@ module DemosMaas
 using Libdl
 
 export Client, RemoteModel, Server, MaasError, model, log_density, evaluate, gradient, sample,
-       read_data, parameters, parameter, update_parameter!, update_parameters!, register!,
-       listen!, start!, serve, stop!, endpoints, list_models, info
+       read_data, parameters, parameter, update_parameter!, update_parameters!, register!, register_example!,
+       listen!, start!, serve, stop!, endpoints, list_models, info, status_name, hascapability,
+       CAP_EVALUATE, CAP_LOG_DENSITY, CAP_SAMPLE, CAP_GRADIENT_X, CAP_GRADIENT_THETA, CAP_EVALUATE_VJP,
+       CAP_EVALUATE_JVP, CAP_DATA, CAP_PARAMETERS
 
-const STATUS_NAMES = Dict(1 => "InvalidArgument", 2 => "NotFound", 3 => "Unsupported", 4 => "ModelError",
-    5 => "DeadlineExceeded", 6 => "Cancelled", 7 => "Unauthenticated", 8 => "PermissionDenied",
-    9 => "ResourceExhausted", 10 => "Unavailable", 11 => "ProtocolError", 12 => "VersionMismatch", 13 => "Internal")
+# Capability bits of maas_model_capabilities (MAAS_CAP_* in demos_maas.h, the protocol's set).
+const CAP_EVALUATE = UInt32(1)
+const CAP_LOG_DENSITY = UInt32(2)
+const CAP_SAMPLE = UInt32(4)
+const CAP_GRADIENT_X = UInt32(8)
+const CAP_GRADIENT_THETA = UInt32(16)
+const CAP_EVALUATE_VJP = UInt32(32)
+const CAP_EVALUATE_JVP = UInt32(64)
+const CAP_DATA = UInt32(128)
+const CAP_PARAMETERS = UInt32(256)
 
-"""A failed call: `code` is the protocol status (1..13), `status` its name."""
+"""A failed call: `code` is the protocol status (1..13), `status` its name (from `maas_status_name`)."""
 struct MaasError <: Exception
     code::Int
     status::String
@@ -43,10 +52,13 @@ sym(name::Symbol) = lock(SYMBOL_LOCK) do
     get!(() -> Libdl.dlsym(LIBRARY[], name), SYMBOLS, name)
 end
 
+"""The protocol name of a status code ("NotFound", ...; "Unknown" for other numbers), from the library."""
+status_name(code::Integer) = unsafe_string(ccall(sym(:maas_status_name), Cstring, (Cint,), code))
+
 function check(status::Cint)
     status == 0 && return nothing
     message = unsafe_string(ccall(sym(:maas_last_error), Cstring, ()))
-    throw(MaasError(Int(status), get(STATUS_NAMES, Int(status), "Unknown"), message))
+    throw(MaasError(Int(status), status_name(status), message))
 end
 
 function take_string(p::Ptr{UInt8})
@@ -58,10 +70,6 @@ end
 
 """The native library's version."""
 version() = unsafe_string(ccall(sym(:maas_version), Cstring, ()))
-
-# Reads an integer field of a JSON document the library wrote ("key":123).
-json_int(json::AbstractString, key::AbstractString) =
-    (m = match(Regex("\"" * key * "\":(-?\\d+)"), json)) === nothing ? -1 : parse(Int, m.captures[1])
 
 json_array(v) = "[" * join((repr(Float64(x)) for x in v), ",") * "]"
 json_string(s::AbstractString) = "\"" * replace(s, "\\" => "\\\\", "\"" => "\\\"") * "\""
@@ -104,25 +112,80 @@ function list_models(c::Client)
     take_string(out[])
 end
 
-"""A remote model: callable on a (d, n) matrix of points."""
+"""
+A remote model: callable on a (d, n) matrix of points. Its description comes from the library's
+accessors (no JSON): `name`, `uuid`, `version`, `input_dim`, `output_dim`, `parameter_count` (the
+length of θ), `parameter_names`, `parameter_sizes` and `capabilities` (`CAP_*` bits).
+"""
 struct RemoteModel
     client::Client
     name::String
-    info::String
+    uuid::String
+    version::String
     input_dim::Int
     output_dim::Int
     parameter_count::Int
+    capabilities::UInt32
+    parameter_names::Vector{String}
+    parameter_sizes::Vector{Int}
 end
 
-"""The model called `name` on the server."""
-function model(c::Client, name::AbstractString)
+function model_number(c::Client, name::AbstractString, accessor::Symbol)
+    value = Ref{Int64}(0)
+    check(ccall(sym(accessor), Cint, (Ptr{Cvoid}, Cstring, Ref{Int64}), c.handle, name, value))
+    Int(value[])
+end
+
+function model_text(c::Client, name::AbstractString, accessor::Symbol)
     out = Ref{Ptr{UInt8}}(C_NULL)
-    check(ccall(sym(:maas_client_model_info), Cint, (Ptr{Cvoid}, Cstring, Ref{Ptr{UInt8}}), c.handle, name, out))
-    json = take_string(out[])
-    RemoteModel(c, String(name), json, json_int(json, "input_dim"), json_int(json, "output_dim"), json_int(json, "parameter_count"))
+    check(ccall(sym(accessor), Cint, (Ptr{Cvoid}, Cstring, Ref{Ptr{UInt8}}), c.handle, name, out))
+    take_string(out[])
 end
 
-info(m::RemoteModel) = m.info
+function model_capabilities(c::Client, name::AbstractString)
+    caps = Ref{UInt32}(0)
+    check(ccall(sym(:maas_model_capabilities), Cint, (Ptr{Cvoid}, Cstring, Ref{UInt32}), c.handle, name, caps))
+    caps[]
+end
+
+function parameter_sizes(c::Client, name::AbstractString)
+    count = Ref{Int64}(0)
+    # A call without a buffer reports the number of parameters (and fails when there are any).
+    status = ccall(sym(:maas_model_parameter_sizes), Cint, (Ptr{Cvoid}, Cstring, Ptr{Int64}, Int64, Ref{Int64}),
+        c.handle, name, C_NULL, 0, count)
+    status != 0 && count[] == 0 && check(status)
+    sizes = Vector{Int64}(undef, count[])
+    GC.@preserve sizes check(ccall(sym(:maas_model_parameter_sizes), Cint, (Ptr{Cvoid}, Cstring, Ptr{Int64}, Int64, Ref{Int64}),
+        c.handle, name, sizes, length(sizes), count))
+    Vector{Int}(sizes)
+end
+
+function parameter_name(c::Client, name::AbstractString, index::Integer)
+    out = Ref{Ptr{UInt8}}(C_NULL)
+    check(ccall(sym(:maas_model_parameter_name), Cint, (Ptr{Cvoid}, Cstring, Int64, Ref{Ptr{UInt8}}),
+        c.handle, name, index - 1, out))
+    take_string(out[])
+end
+
+"""The model called `name` (or with that uuid) on the server."""
+function model(c::Client, name::AbstractString)
+    canonical = model_text(c, name, :maas_model_name)  # NotFound for an unknown model
+    sizes = parameter_sizes(c, canonical)
+    RemoteModel(c, canonical, model_text(c, canonical, :maas_model_uuid), model_text(c, canonical, :maas_model_version),
+        model_number(c, canonical, :maas_model_input_dim), model_number(c, canonical, :maas_model_output_dim),
+        model_number(c, canonical, :maas_model_parameter_count), model_capabilities(c, canonical),
+        String[parameter_name(c, canonical, i) for i in eachindex(sizes)], sizes)
+end
+
+"""True when the model has every capability in `caps` (`CAP_*` bits, combined with `|`)."""
+hascapability(m::RemoteModel, caps::Integer) = (m.capabilities & UInt32(caps)) == UInt32(caps)
+
+"""The model's whole info document as JSON (description, authors, bounds, ...)."""
+function info(m::RemoteModel)
+    out = Ref{Ptr{UInt8}}(C_NULL)
+    check(ccall(sym(:maas_client_model_info), Cint, (Ptr{Cvoid}, Cstring, Ref{Ptr{UInt8}}), m.client.handle, m.name, out))
+    take_string(out[])
+end
 
 as_points(m::RemoteModel, x::AbstractVector{<:Real}) = m.input_dim == 1 ? reshape(Vector{Float64}(x), 1, :) : reshape(Vector{Float64}(x), :, 1)
 as_points(::RemoteModel, x::AbstractMatrix{<:Real}) = x isa Matrix{Float64} ? x : Matrix{Float64}(x)
@@ -140,7 +203,7 @@ function log_density(m::RemoteModel, x::AbstractVecOrMat{<:Real}; theta::Union{N
     out
 end
 
-(m::RemoteModel)(x; kwargs...) = occursin("\"log_density\"", m.info) ? log_density(m, x; kwargs...) : evaluate(m, x; kwargs...)
+(m::RemoteModel)(x; kwargs...) = hascapability(m, CAP_LOG_DENSITY) ? log_density(m, x; kwargs...) : evaluate(m, x; kwargs...)
 
 """F(theta; x[:, i]) for each column: an (output_dim, n) matrix."""
 function evaluate(m::RemoteModel, x::AbstractVecOrMat{<:Real}; theta::Union{Nothing,Vector{Float64}}=nothing)
@@ -352,6 +415,10 @@ function register!(s::Server, name::AbstractString, input_dim::Integer; log_dens
     s
 end
 
+"""Hosts one of the library's built-in example models ("gaussian1d", "gaussian2d", "decay")."""
+register_example!(s::Server, name::AbstractString) =
+    (check(ccall(sym(:maas_server_register_example), Cint, (Ptr{Cvoid}, Cstring), s.handle, name)); s)
+
 """Binds one more URI now; returns the actual address."""
 function listen!(s::Server, uri::AbstractString)
     out = Ref{Ptr{UInt8}}(C_NULL)
@@ -361,10 +428,17 @@ end
 
 start!(s::Server) = (check(ccall(sym(:maas_server_start), Cint, (Ptr{Cvoid},), s.handle)); s)
 
-function endpoints(s::Server)
+function endpoint(s::Server, index::Integer)
     out = Ref{Ptr{UInt8}}(C_NULL)
-    check(ccall(sym(:maas_server_endpoints), Cint, (Ptr{Cvoid}, Ref{Ptr{UInt8}}), s.handle, out))
-    [m.captures[1] for m in eachmatch(r"\"([^\"]+)\"", take_string(out[]))]
+    check(ccall(sym(:maas_server_endpoint), Cint, (Ptr{Cvoid}, Int64, Ref{Ptr{UInt8}}), s.handle, index, out))
+    take_string(out[])
+end
+
+"""The bound URIs."""
+function endpoints(s::Server)
+    count = Ref{Int64}(0)
+    check(ccall(sym(:maas_server_endpoint_count), Cint, (Ptr{Cvoid}, Ref{Int64}), s.handle, count))
+    String[endpoint(s, index) for index in 0:count[]-1]
 end
 
 """Starts and waits (sleeping in Julia, so the GC and callbacks can run) until `stop!` or Ctrl-C."""

@@ -25,6 +25,14 @@ try
                 client = Client(uri; timeout=30)
                 m = model(client, "jlnormal")
                 @test m.input_dim == 2
+
+                # the description, from the library's accessors (no JSON)
+                @test (m.name, m.output_dim, m.parameter_count) == ("jlnormal", 0, 4)
+                @test m.parameter_names == ["mu", "sigma"] && m.parameter_sizes == [2, 2]
+                @test length(m.uuid) == 36 && model(client, m.uuid).name == "jlnormal"
+                @test m.capabilities == CAP_LOG_DENSITY | CAP_GRADIENT_X | CAP_SAMPLE | CAP_PARAMETERS
+                @test hascapability(m, CAP_SAMPLE) && !hascapability(m, CAP_EVALUATE)
+                @test occursin("\"jlnormal\"", info(m))
                 x = randn(2, 1000)
                 θ = [0.0, 0.0, 1.0, 1.0]
                 @test isapprox(log_density(m, x), normal_logp(x, θ); rtol=1e-12)
@@ -62,6 +70,35 @@ try
                 @test ccall(DemosMaas.sym(:maas_client_close), Cint, (Ptr{Cvoid},), raw) == 1
                 @test occursin("closed", unsafe_string(ccall(DemosMaas.sym(:maas_last_error), Cstring, ())))
             end
+        end
+
+        @testset "status names come from the library" begin
+            @test status_name(2) == "NotFound" && status_name(0) == "Ok" && status_name(99) == "Unknown"
+            @test all(status_name(code) == unsafe_string(ccall(DemosMaas.sym(:maas_status_name), Cstring, (Cint,), code)) for code in 1:13)
+        end
+
+        @testset "capability bits match the header" begin
+            header = read(joinpath(@__DIR__, "..", "..", "..", "c", "demos_maas.h"), String)
+            bits = Dict(m.captures[1] => parse(UInt32, m.captures[2]) for m in eachmatch(r"MAAS_CAP_(\w+) = (\d+)", header))
+            @test length(bits) == 9
+            @test all(getfield(DemosMaas, Symbol("CAP_", name)) == value for (name, value) in bits)
+        end
+
+        @testset "accessors refuse bad handles and NULL outs" begin
+            value = Ref{Int64}(7)
+            @test ccall(DemosMaas.sym(:maas_model_input_dim), Cint, (Ptr{Cvoid}, Cstring, Ref{Int64}), C_NULL, "m", value) == 1
+            @test value[] == 0
+            @test ccall(DemosMaas.sym(:maas_model_input_dim), Cint, (Ptr{Cvoid}, Cstring, Ptr{Int64}), Ptr{Cvoid}(0xdead0), "m", C_NULL) == 1
+            @test ccall(DemosMaas.sym(:maas_server_endpoint_count), Cint, (Ptr{Cvoid}, Ref{Int64}), C_NULL, value) == 1
+        end
+
+        @testset "README example" begin
+            readme = read(joinpath(@__DIR__, "..", "..", "README.md"), String)
+            example = match(r"<!-- run by DemosMaas/test/runtests.jl -->\n```julia\n(.*?)```"s, readme)
+            @test example !== nothing
+            sandbox = Module(:ReadmeExample)
+            Core.eval(sandbox, :(uri = $(uris[end])))
+            @test (include_string(sandbox, example.captures[1]); true)
         end
 
         @testset "handles and connections" begin
