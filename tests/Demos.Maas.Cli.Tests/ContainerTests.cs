@@ -15,13 +15,14 @@ namespace Demos.Maas.Cli.Tests;
 /// </summary>
 public sealed class ContainerTests
 {
-    [Fact]
+    [SkippableFact]
     public async Task A_scratch_image_of_the_native_binary_serves_and_answers_health_probes()
     {
         if (!TestEnvironment.OnPath("podman"))
         {
+            // Missing on CI is a failure (.ci/run installs it); on a developer machine, a reported skip.
             Assert.True(Environment.GetEnvironmentVariable("CI") != "true", "podman is missing on CI: .ci/run installs podman and runc.");
-            return; // A developer machine without podman: nothing to test here.
+            Skip.If(true, "podman is not installed (apt-get install podman runc).");
         }
 
         string root = TestEnvironment.RepositoryRoot;

@@ -11,7 +11,7 @@ public sealed class MaasClientOptions
     public string? Uri { get; set; }
 
     /// <summary>Transports to pick from by URI scheme. The in-process transport is always added.</summary>
-    public IList<IMaasTransport> Transports { get; } = [];
+    public IList<IMaasTransport> Transports { get; private set; } = [];
 
     /// <summary>How long connecting and the handshake may take. Default 10 s.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
@@ -47,10 +47,22 @@ public sealed class MaasClientOptions
     public bool UsageLog { get; set; }
 
     /// <summary>Client-side middleware, first = outermost.</summary>
-    public MaasPipelineBuilder Pipeline { get; } = new();
+    public MaasPipelineBuilder Pipeline { get; private set; } = new();
 
     /// <summary>Logging.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>
+    /// A copy: every settable property, and the transports and middleware lists. A new property is
+    /// copied without an edit here (a test checks every public property round-trips).
+    /// </summary>
+    public MaasClientOptions Clone()
+    {
+        var copy = (MaasClientOptions)MemberwiseClone();
+        copy.Transports = [.. Transports];
+        copy.Pipeline = new MaasPipelineBuilder().UseAll(Pipeline);
+        return copy;
+    }
 }
 
 /// <summary>Per-call settings for a remote model (see <see cref="RemoteModel.WithOptions"/>).</summary>

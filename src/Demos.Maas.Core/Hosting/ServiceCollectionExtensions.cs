@@ -141,24 +141,11 @@ public sealed class MaasClientFactory(IEnumerable<IMaasTransport> transports, IO
     /// <summary>Connects to <paramref name="uri"/>.</summary>
     public Task<MaasClient> ConnectAsync(string uri, CancellationToken cancellationToken = default)
     {
-        var configured = options.Value;
-        var effective = new MaasClientOptions
-        {
-            ConnectTimeout = configured.ConnectTimeout,
-            DefaultTimeout = configured.DefaultTimeout,
-            MaxFrameBytes = configured.MaxFrameBytes,
-            Credentials = configured.Credentials,
-            Agent = configured.Agent,
-            ProtocolVersion = configured.ProtocolVersion,
-            Reconnect = configured.Reconnect,
-            Cache = configured.Cache,
-            Retry = configured.Retry,
-            Coalescing = configured.Coalescing,
-            UsageLog = configured.UsageLog,
-            LoggerFactory = configured.LoggerFactory ?? loggerFactory,
-        };
-        effective.Pipeline.UseAll(configured.Pipeline);
-        foreach (var t in transports.Concat(configured.Transports))
+        var effective = options.Value.Clone();
+        effective.LoggerFactory ??= loggerFactory;
+        var configured = effective.Transports.ToList();
+        effective.Transports.Clear();
+        foreach (var t in transports.Concat(configured))
         {
             effective.Transports.Add(t);
         }

@@ -13,7 +13,7 @@ namespace Demos.Maas.Middleware;
 /// cache sits outside batching and retries: a hit costs neither a queue wait nor a round trip.
 /// Retries sit outside coalescing, so a retried call can join a new batch.
 /// </summary>
-public static class MaasPipelines
+internal static class MaasPipelines
 {
     /// <summary>Builds the server pipeline.</summary>
     public static MaasDelegate BuildServer(MaasDelegate dispatcher, MaasPipelineBuilder user, ILogger? usageLog, ResultCache? cache, DynamicBatcher? batcher, Func<string?, IModel?> resolve)

@@ -9,7 +9,7 @@ namespace Demos.Maas.Middleware;
 /// the round trip; on the server one cache serves all clients. Parameter updates passing through
 /// invalidate the model's entries.
 /// </summary>
-public static class ResultCacheMiddleware
+internal static class ResultCacheMiddleware
 {
     /// <summary>
     /// The middleware. <paramref name="resolve"/> finds the model of a request when the pipeline

@@ -29,7 +29,7 @@ public sealed class RetryOptions
 /// update id. Backoff is exponential with full jitter; a call's deadline covers all its attempts.
 /// Streams are retried only if they fail before their first chunk.
 /// </summary>
-public static class RetryMiddleware
+internal static class RetryMiddleware
 {
     /// <summary>The middleware.</summary>
     public static Func<MaasDelegate, MaasDelegate> Create(RetryOptions? options = null)

@@ -1,7 +1,7 @@
 namespace Demos.Maas;
 
 /// <summary>Turns a <see cref="DataRequest"/>'s offset and count into a checked row range.</summary>
-public static class DatasetSlice
+internal static class DatasetSlice
 {
     /// <summary>Returns (offset, count) with count resolved; throws InvalidArgument when out of range.</summary>
     public static (long Offset, long Count) Resolve(string model, DatasetInfo dataset, DataRequest request)

@@ -4,7 +4,7 @@ namespace Demos.Maas;
 /// Shape and value checks shared by the builder-made models and the server, so every path reports
 /// a wrong dimension with the same InvalidArgument message.
 /// </summary>
-public static class ModelArguments
+internal static class ModelArguments
 {
     /// <summary>Throws InvalidArgument unless <paramref name="x"/> has <paramref name="columns"/> columns.</summary>
     public static void CheckColumns(ModelInfo info, string operation, string argument, DoubleMatrix? x, int columns)

@@ -1,7 +1,7 @@
 namespace Demos.Maas;
 
 /// <summary>Checks new parameter values against a parameter's size, finiteness and bounds.</summary>
-public static class ParameterValidation
+internal static class ParameterValidation
 {
     /// <summary>Throws InvalidArgument when <paramref name="values"/> do not fit <paramref name="parameter"/>.</summary>
     public static void Check(string model, ParameterInfo parameter, IReadOnlyList<double> values)

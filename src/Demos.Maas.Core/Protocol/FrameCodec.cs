@@ -7,7 +7,7 @@ namespace Demos.Maas.Protocol;
 /// Framing: every message travels as a 4-byte little-endian payload length followed by the
 /// payload (one MessagePack message). The length excludes the 4 header bytes.
 /// </summary>
-public static class FrameCodec
+internal static class FrameCodec
 {
     /// <summary>Bytes of the length prefix.</summary>
     public const int HeaderSize = 4;

@@ -4,7 +4,7 @@ namespace Demos.Maas.Server;
 /// Counts running calls and lets a drain await the moment none is left, instead of polling a
 /// counter on a timer.
 /// </summary>
-public sealed class CallTracker
+internal sealed class CallTracker
 {
     private int _running;
     private TaskCompletionSource? _idle;
