@@ -9,5 +9,6 @@ root.Subcommands.Add(CallCommand.Create());
 root.Subcommands.Add(HealthCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(MpiWorkerCommand.Create());
+root.Subcommands.Add(KeyCommand.Create());
 var parse = root.Parse(args);
 return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -20,7 +20,8 @@ internal static class ServeCommand
         var maxInFlight = new Option<int?>("--max-in-flight") { Description = "Most concurrent requests per connection (default 1024)" };
         var drain = new Option<double?>("--drain-seconds") { Description = "How long a stop waits for running calls (default 10)" };
         var logLevel = new Option<LogLevel?>("--log-level") { Description = "Console log level (default Information)" };
-        var command = new Command("serve", "Host models on one or more URIs until SIGINT/SIGTERM.") { listen, model, assembly, native, config, maxFrame, maxInFlight, drain, logLevel };
+        var insecure = new Option<bool>("--insecure") { Description = "Listen on a non-loopback address without authentication (warns on every start; see docs/security.md)" };
+        var command = new Command("serve", "Host models on one or more URIs until SIGINT/SIGTERM.") { listen, model, assembly, native, config, maxFrame, maxInFlight, drain, logLevel, insecure };
         command.SetAction((result, _) => Failures.RunAsync(async () =>
         {
             var configuration = ServeConfiguration.Load(result.GetValue(config));
@@ -28,6 +29,7 @@ internal static class ServeCommand
             if (result.GetValue(maxFrame) is { } frame) { options.MaxFrameBytes = frame; }
             if (result.GetValue(maxInFlight) is { } inFlight) { options.MaxInFlightPerConnection = inFlight; }
             if (result.GetValue(drain) is { } seconds) { options.DrainTimeout = TimeSpan.FromSeconds(seconds); }
+            options.AllowInsecure |= result.GetValue(insecure);
             var level = result.GetValue(logLevel) ?? configuration.LogLevel;
             using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; }).SetMinimumLevel(level));
             var uris = configuration.Listen.Concat(result.GetValue(listen) ?? []).ToList();

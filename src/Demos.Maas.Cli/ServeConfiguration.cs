@@ -67,6 +67,7 @@ internal sealed class ServeConfiguration
                     case "maxInFlightPerConnection": config.Server.MaxInFlightPerConnection = Int(v, "maxInFlightPerConnection"); break;
                     case "drainSeconds": config.Server.DrainTimeout = TimeSpan.FromSeconds(Number(v, "drainSeconds")); break;
                     case "usageLog": config.Server.UsageLog = v.ValueKind == JsonValueKind.True; break;
+                    case "security": config.Server.Security = Security.MaasSecurityJson.Read(v); break;
                     case "logLevel":
                         config.LogLevel = Enum.TryParse<LogLevel>(v.GetString(), ignoreCase: true, out var level) ? level : throw Invalid($"logLevel '{v}' is not one of Trace, Debug, Information, Warning, Error, Critical, None.");
                         break;

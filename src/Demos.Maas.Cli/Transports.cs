@@ -10,7 +10,8 @@ internal static class Transports
 
     public static MaasClientOptions ClientOptions()
     {
-        var options = new MaasClientOptions();
+        // The API key of a server that authenticates its callers (docs/security.md); never a command-line argument, which other users can read.
+        var options = new MaasClientOptions { Credentials = Environment.GetEnvironmentVariable("MAAS_KEY") is { Length: > 0 } key ? key : null };
         foreach (var t in All())
         {
             options.Transports.Add(t);

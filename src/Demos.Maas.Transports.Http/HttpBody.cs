@@ -51,6 +51,12 @@ internal static class HttpBody
     }
 }
 
+/// <summary>A request body in a media type the routes do not read (415): browsers send text/plain and form bodies cross-site without asking (a CORS "simple request"), so only JSON and MessagePack are taken.</summary>
+internal sealed class UnsupportedMediaTypeException(string? contentType)
+    : MaasException(MaasErrorCode.InvalidArgument, $"Content-Type '{contentType ?? "(none)"}' is not accepted; send application/json or application/msgpack.")
+{
+}
+
 /// <summary>The request body was over the server's size limit (413, not 429).</summary>
 internal sealed class SizeLimitException(long? limit)
     : MaasException(MaasErrorCode.ResourceExhausted, $"The request body is over this server's limit of {limit?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"} bytes (MaasServerOptions.MaxFrameBytes). Split the batch.")

@@ -58,6 +58,11 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(baseUri, "v1")) { Version = version, VersionPolicy = Policy(version) };
         request.Headers.Accept.Add(AcceptMsgPack);
+        if (options.Credentials is { Length: > 0 } credentials)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credentials);
+        }
+
         WelcomeMessage welcome;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.ConnectTimeout);

@@ -136,7 +136,7 @@ public sealed class HttpTransport : IMaasCallInvokerFactory, IMaasRouteHostFacto
 
     /// <inheritdoc/>
     public async ValueTask<IMaasListener> StartAsync(MaasServer server, Uri uri, CancellationToken cancellationToken = default) =>
-        await MaasHttpHost.StartAsync(server, uri, Options.Routes, cancellationToken).ConfigureAwait(false);
+        await MaasHttpHost.StartAsync(server, uri, Options, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Releases the pooled clients.</summary>
     public void Dispose()

@@ -12,6 +12,22 @@ public sealed class HttpTransportOptions
     /// </summary>
     public IList<Action<IEndpointRouteBuilder, MaasServer>> Routes { get; } = [];
 
+    /// <summary>
+    /// Host names (with or without port) the server's routes answer to; others get 400. Empty (default) =
+    /// the loopback names (localhost, 127.0.0.1, [::1]) and the host the server was told to listen on,
+    /// which defeats DNS rebinding against a server on this machine. <c>*</c> allows any host.
+    /// </summary>
+    public IList<string> AllowedHosts { get; } = [];
+
+    /// <summary>Origins allowed to call the routes from a browser (CORS); empty (default) = none.</summary>
+    public IList<string> CorsOrigins { get; } = [];
+
+    /// <summary>Serve <c>/metrics</c> (Prometheus text format). Default true.</summary>
+    public bool ExposeMetrics { get; set; } = true;
+
+    /// <summary>Serve the <c>/health/live</c> and <c>/health/ready</c> probes (without authentication). Default true.</summary>
+    public bool ExposeHealth { get; set; } = true;
+
     /// <summary>HTTP version of requests: 1.1 (default) or 2.0 (cleartext HTTP/2 with prior knowledge).</summary>
     public Version HttpVersion { get; set; } = System.Net.HttpVersion.Version11;
 

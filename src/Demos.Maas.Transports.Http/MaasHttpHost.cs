@@ -43,8 +43,8 @@ public sealed class MaasHttpHost : IMaasListener
     /// <summary>True while the host accepts new calls (the readiness probe's answer).</summary>
     public bool IsReady => !Server.IsDraining && Volatile.Read(ref _disposed) == 0;
 
-    /// <summary>Starts Kestrel on <paramref name="uri"/> (<c>http://ip:port</c>, port 0 = a free port, or <c>http+unix:///path.sock</c>), with <paramref name="routes"/> mapped beside MaaS's own.</summary>
-    public static async Task<MaasHttpHost> StartAsync(MaasServer server, Uri uri, IEnumerable<Action<IEndpointRouteBuilder, MaasServer>>? routes = null, CancellationToken cancellationToken = default)
+    /// <summary>Starts Kestrel on <paramref name="uri"/> (<c>http://ip:port</c>, port 0 = a free port, or <c>http+unix:///path.sock</c>), with the routes and safety settings of <paramref name="options"/>.</summary>
+    public static async Task<MaasHttpHost> StartAsync(MaasServer server, Uri uri, HttpTransportOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(server);
         ArgumentNullException.ThrowIfNull(uri);
@@ -55,6 +55,8 @@ public sealed class MaasHttpHost : IMaasListener
         // (a console lifetime would stop Kestrel on SIGTERM before the server drained).
         builder.Configuration.Sources.Clear();
         builder.Services.AddSingleton<IHostLifetime, ComponentLifetime>();
+        options ??= new HttpTransportOptions();
+        ConfigureSafety(builder, server, uri, options);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         string? socketPath = null;
@@ -87,7 +89,8 @@ public sealed class MaasHttpHost : IMaasListener
 
         var app = builder.Build();
         var host = new MaasHttpHost(server, app);
-        host.MapRoutes(app, routes ?? []);
+        UseSafety(app, server, options);
+        host.MapRoutes(app, options);
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -128,18 +131,67 @@ public sealed class MaasHttpHost : IMaasListener
             : throw new MaasException(MaasErrorCode.InvalidArgument, $"'{uri}': listen on an IP address (127.0.0.1, [::1], 0.0.0.0) or localhost, not '{uri.Host}'.");
     }
 
-    private void MapRoutes(WebApplication app, IEnumerable<Action<IEndpointRouteBuilder, MaasServer>> routes)
+    private void MapRoutes(WebApplication app, HttpTransportOptions options)
     {
         app.MapMaas(Server);
-        app.MapMaasHealth(Server);
-        app.MapGet("/metrics", new RequestDelegate(ctx =>
+        if (options.ExposeHealth)
         {
-            ctx.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-            return ctx.Response.WriteAsync(_metrics.Render(), ctx.RequestAborted);
-        }));
-        foreach (var map in routes)
+            app.MapMaasHealth(Server);
+        }
+
+        if (options.ExposeMetrics)
+        {
+            app.MapGet("/metrics", new RequestDelegate(ctx =>
+            {
+                ctx.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+                return ctx.Response.WriteAsync(_metrics.Render(), ctx.RequestAborted);
+            }));
+        }
+
+        foreach (var map in options.Routes)
         {
             map(app, Server);
+        }
+    }
+
+    // Browser-facing safety, with ASP.NET Core's own middleware: host filtering against DNS
+    // rebinding, CORS only for configured origins, and the server's keys as an authentication scheme.
+    private static void ConfigureSafety(WebApplicationBuilder builder, MaasServer server, Uri uri, HttpTransportOptions options)
+    {
+        var hosts = options.AllowedHosts.Count > 0 ? [.. options.AllowedHosts] : new List<string> { "localhost", "127.0.0.1", "[::1]", "::1" };
+        if (options.AllowedHosts.Count == 0 && !string.IsNullOrEmpty(uri.Host) && uri.Host is not ("0.0.0.0" or "[::]"))
+        {
+            hosts.Add(uri.Host);
+        }
+
+        builder.Services.Configure<Microsoft.AspNetCore.HostFiltering.HostFilteringOptions>(o =>
+        {
+            o.AllowedHosts = hosts;
+            o.AllowEmptyHosts = true;
+            o.IncludeFailureMessage = false;
+        });
+        if (options.CorsOrigins.Count > 0)
+        {
+            builder.Services.AddCors(c => c.AddDefaultPolicy(p => p.WithOrigins([.. options.CorsOrigins]).AllowAnyHeader().WithMethods("GET", "POST", "PUT")));
+        }
+
+        if (server.RequiresAuthentication)
+        {
+            builder.Services.AddAuthentication(MaasKeyAuthenticationHandler.SchemeName).AddMaasKeys(server);
+        }
+    }
+
+    private static void UseSafety(WebApplication app, MaasServer server, HttpTransportOptions options)
+    {
+        app.UseHostFiltering();
+        if (options.CorsOrigins.Count > 0)
+        {
+            app.UseCors();
+        }
+
+        if (server.RequiresAuthentication)
+        {
+            app.UseAuthentication();
         }
     }
 

@@ -5,6 +5,7 @@ using Demos.Maas.Protocol;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Demos.Maas.Security;
 using Demos.Maas.Server;
 
 namespace Demos.Maas.Transports.Http;
@@ -39,6 +40,13 @@ internal sealed class RestEndpoints(MaasServer server)
     /// <summary>GET /v1: the server's version and limits (a Welcome message in MessagePack).</summary>
     private Task WelcomeAsync(HttpContext ctx)
     {
+        if (server.RequiresAuthentication && ctx.User.Identity?.IsAuthenticated != true)
+        {
+            // As the binary handshake does: a caller without accepted credentials learns nothing, not even the limits.
+            bool wantsMsgPack = WantsMsgPack(ctx, requestIsMsgPack: false);
+            return WriteErrorAsync(ctx, wantsMsgPack, 0, MaasErrorCode.Unauthenticated, "This server requires credentials: an API key ('Authorization: Bearer …') or a TLS client certificate.", null, 401);
+        }
+
         var welcome = new WelcomeMessage
         {
             Version = ProtocolVersion.Current,
@@ -78,7 +86,7 @@ internal sealed class RestEndpoints(MaasServer server)
 
             request.Id = id;
             var timeout = ReadTimeout(ctx, request);
-            var context = await server.InvokeAsync(request, timeout, ctx.Connection.RemoteIpAddress?.ToString() ?? "unix", Credentials(ctx), ctx.RequestAborted).ConfigureAwait(false);
+            var context = await server.InvokeAsync(request, Caller(ctx), timeout, ctx.RequestAborted).ConfigureAwait(false);
             if (context.Stream is { } stream)
             {
                 await WriteStreamAsync(ctx, id, msgpack, stream, context, ctx.RequestAborted).ConfigureAwait(false);
@@ -106,10 +114,10 @@ internal sealed class RestEndpoints(MaasServer server)
         }
         catch (Exception ex) when (!ctx.Response.HasStarted)
         {
-            var (code, message, details, sizeLimit) = Classify(ex, request);
+            var (code, message, details, status) = Classify(ex, request);
             if (!ctx.RequestAborted.IsCancellationRequested)
             {
-                await WriteErrorAsync(ctx, msgpack, id, code, message, details, sizeLimit).ConfigureAwait(false);
+                await WriteErrorAsync(ctx, msgpack, id, code, message, details, status).ConfigureAwait(false);
             }
         }
         catch (Exception) when (ctx.RequestAborted.IsCancellationRequested)
@@ -127,17 +135,27 @@ internal sealed class RestEndpoints(MaasServer server)
     }
 
     // The runner has classified the call's own failures; what is left came from reading the request.
-    private static (MaasErrorCode Code, string Message, IReadOnlyDictionary<string, string>? Details, bool SizeLimit) Classify(Exception ex, MaasRequest? request) =>
+    private static (MaasErrorCode Code, string Message, IReadOnlyDictionary<string, string>? Details, int Status) Classify(Exception ex, MaasRequest? request) =>
         ex switch
         {
-            SizeLimitException s => (s.Code, s.Message, null, true),
-            MaasException m => (m.Code, m.Message, m.Details, false),
-            OperationCanceledException => (MaasErrorCode.Cancelled, "Cancelled by the client.", null, false),
-            _ => (MaasErrorCode.Internal, $"{request?.Model}.{request?.Operation}: the request could not be handled ({ex.Message}).", null, false),
+            SizeLimitException s => (s.Code, s.Message, null, 413),
+            UnsupportedMediaTypeException u => (u.Code, u.Message, null, 415),
+            MaasException m => (m.Code, m.Message, m.Details, HttpStatusMapping.ToStatus(m.Code)),
+            OperationCanceledException => (MaasErrorCode.Cancelled, "Cancelled by the client.", null, HttpStatusMapping.ToStatus(MaasErrorCode.Cancelled)),
+            _ => (MaasErrorCode.Internal, $"{request?.Model}.{request?.Operation}: the request could not be handled.", null, 500),
         };
 
     private static uint ParseId(HttpContext ctx) =>
         ctx.Request.Headers.TryGetValue(RequestIdHeader, out var values) && uint.TryParse(values.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out uint id) ? id : 0;
+
+    /// <summary>Who calls: the principal of the host's (or the application's) authentication, the address, the bearer token.</summary>
+    internal static MaasCaller Caller(HttpContext ctx) => new()
+    {
+        User = ctx.User,
+        RemoteAddress = ctx.Connection.RemoteIpAddress?.ToString() ?? "unix",
+        Credentials = Credentials(ctx),
+        PeerIdentity = ctx.Connection.ClientCertificate?.Subject,
+    };
 
     internal static string? Credentials(HttpContext ctx)
     {
@@ -176,12 +194,26 @@ internal sealed class RestEndpoints(MaasServer server)
             string? type = ctx.Request.ContentType;
             if (type is not null && !type.StartsWith(MaasJson.MediaType, StringComparison.OrdinalIgnoreCase) && !type.Contains("+json", StringComparison.OrdinalIgnoreCase))
             {
-                throw new MaasException(MaasErrorCode.InvalidArgument, $"Content-Type '{type}' is not understood; send application/json or application/msgpack.");
+                throw new UnsupportedMediaTypeException(type);
             }
 
             request = new MaasRequest();
             var target = request;
-            await HttpBody.ReadAsync(ctx.Request, body => { MaasJson.ReadRequest(body, target); return true; }, ctx.RequestAborted).ConfigureAwait(false);
+            await HttpBody.ReadAsync(ctx.Request, body =>
+            {
+                // No Content-Type is accepted only without a body (e.g. a sample asked for with query parameters).
+                if (type is null && !body.IsEmpty)
+                {
+                    throw new UnsupportedMediaTypeException(null);
+                }
+
+                if (!body.IsEmpty)
+                {
+                    MaasJson.ReadRequest(body, target);
+                }
+
+                return true;
+            }, ctx.RequestAborted).ConfigureAwait(false);
         }
 
         request.Operation = operation;
@@ -353,13 +385,22 @@ internal sealed class RestEndpoints(MaasServer server)
         return ctx.Response.BodyWriter.FlushAsync(ctx.RequestAborted).AsTask();
     }
 
-    internal static Task WriteErrorAsync(HttpContext ctx, bool msgpack, uint id, MaasErrorCode code, string message, IReadOnlyDictionary<string, string>? details, bool sizeLimit)
+    internal static Task WriteErrorAsync(HttpContext ctx, bool msgpack, uint id, MaasErrorCode code, string message, IReadOnlyDictionary<string, string>? details, int status)
     {
-        int status = HttpStatusMapping.ToStatus(code, sizeLimit);
-        if (sizeLimit)
+        if (status == 413)
         {
             // The rest of an oversized body is not read; close so the client does not keep sending it.
             ctx.Response.Headers.Connection = "close";
+        }
+
+        if (details is not null && details.TryGetValue(Security.RateLimitMiddleware.RetryAfterDetail, out var retryMs) && long.TryParse(retryMs, NumberStyles.None, CultureInfo.InvariantCulture, out long ms))
+        {
+            ctx.Response.Headers.RetryAfter = ((ms + 999) / 1000).ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (status == 401)
+        {
+            ctx.Response.Headers.WWWAuthenticate = "Bearer";
         }
 
         return msgpack

@@ -172,7 +172,7 @@ internal sealed partial class UmBridgeEndpoints
         try
         {
             var timeout = RestEndpoints.ReadTimeout(ctx, request);
-            var context = await server.InvokeAsync(request, timeout, ctx.Connection.RemoteIpAddress?.ToString() ?? "unix", RestEndpoints.Credentials(ctx), ctx.RequestAborted).ConfigureAwait(false);
+            var context = await server.InvokeAsync(request, RestEndpoints.Caller(ctx), timeout, ctx.RequestAborted).ConfigureAwait(false);
             using var y = context.Response!.Y!;
             return y.ToArray();
         }

@@ -59,7 +59,7 @@ internal sealed partial class UmBridgeEndpoints(MaasServer server)
     {
         try
         {
-            var context = await server.InvokeAsync(new MaasRequest { Operation = Protocol.Operation.ListModels }, cancellationToken: ctx.RequestAborted).ConfigureAwait(false);
+            var context = await server.InvokeAsync(new MaasRequest { Operation = Protocol.Operation.ListModels }, RestEndpoints.Caller(ctx), cancellationToken: ctx.RequestAborted).ConfigureAwait(false);
             await RestEndpoints.WriteJsonAsync(ctx, 200, w =>
             {
                 w.WriteStartObject();
@@ -135,7 +135,7 @@ internal sealed partial class UmBridgeEndpoints(MaasServer server)
         }
         catch (Exception ex) when (!ctx.Response.HasStarted)
         {
-            await WriteErrorAsync(ctx, new UmBridgeError("InvalidOutput", $"The model failed: {ex.GetType().Name}: {ex.Message}", 500)).ConfigureAwait(false);
+            await WriteErrorAsync(ctx, new UmBridgeError("InvalidOutput", $"The model failed: {ex.Message}", 500)).ConfigureAwait(false);
         }
     }
 
@@ -171,16 +171,26 @@ internal sealed partial class UmBridgeEndpoints(MaasServer server)
         w.WriteEndObject();
     }
 
-    private Task<ModelInfo> ResolveAsync(string name, HttpContext ctx)
+    private async Task<ModelInfo> ResolveAsync(string name, HttpContext ctx)
     {
-        // Looked up in the registry: the call itself goes through the pipeline (and its middleware) later.
-        var info = server.Models.TryResolve(name)?.Info;
+        // Through the pipeline, so a caller the server's authorization does not allow to see the model gets the same answer as for an absent one.
+        ModelInfo? info;
+        try
+        {
+            var context = await server.InvokeAsync(new MaasRequest { Operation = Protocol.Operation.Info, Model = name }, RestEndpoints.Caller(ctx), cancellationToken: ctx.RequestAborted).ConfigureAwait(false);
+            info = context.Response?.Info;
+        }
+        catch (MaasException ex) when (ex.Code == MaasErrorCode.NotFound)
+        {
+            info = null;
+        }
+
         if (info is null || !IsServed(info))
         {
             throw new UmBridgeError("ModelNotFound", $"Model name '{name}' not found on this server.", 400);
         }
 
-        return Task.FromResult(info);
+        return info;
     }
 
     private static double[] ReadInput(JsonElement root, ModelInfo info)
@@ -257,7 +267,7 @@ internal sealed partial class UmBridgeEndpoints(MaasServer server)
             return default;
         }
 
-        var current = await server.InvokeAsync(new MaasRequest { Operation = Protocol.Operation.GetParameters, Model = info.Name }, cancellationToken: ctx.RequestAborted).ConfigureAwait(false);
+        var current = await server.InvokeAsync(new MaasRequest { Operation = Protocol.Operation.GetParameters, Model = info.Name }, RestEndpoints.Caller(ctx), cancellationToken: ctx.RequestAborted).ConfigureAwait(false);
         var theta = new List<double>(info.ParameterCount);
         foreach (var p in info.Parameters)
         {

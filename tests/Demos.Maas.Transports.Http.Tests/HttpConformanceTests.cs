@@ -26,3 +26,11 @@ public sealed class HttpUnixConformanceTests : TransportConformanceTests
 
     protected override string NewListenUri() => $"http+unix://{Path.Combine(Path.GetTempPath(), $"maas-http-{Guid.NewGuid():N}.sock")}";
 }
+
+/// <summary>Keys, roles, the audit log and rate limits over http://, through ASP.NET Core's authentication.</summary>
+public sealed class HttpSecurityTests : SecurityConformanceTests
+{
+    protected override IMaasTransport[] Transports { get; } = [new HttpTransport()];
+
+    protected override string NewListenUri() => "http://127.0.0.1:0";
+}

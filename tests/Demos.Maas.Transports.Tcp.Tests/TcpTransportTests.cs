@@ -85,3 +85,10 @@ public sealed class TcpTransportTests
         return options;
     }
 }
+
+public sealed class TcpSecurityTests : SecurityConformanceTests
+{
+    protected override IMaasTransport[] Transports { get; } = [new TcpTransport()];
+
+    protected override string NewListenUri() => "tcp://127.0.0.1:0";
+}

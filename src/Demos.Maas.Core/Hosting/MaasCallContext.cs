@@ -36,6 +36,12 @@ public sealed class MaasCallContext
     /// <summary>Credentials the client presented in Hello (server side), for authentication middleware.</summary>
     public string? Credentials { get; set; }
 
+    /// <summary>The authenticated caller (server side): an API key's or a TLS certificate's identity with its roles, or the principal of the HTTP application's own authentication. Null when the server does not authenticate.</summary>
+    public System.Security.Claims.ClaimsPrincipal? User { get; set; }
+
+    /// <summary>The caller's address (server side), for the audit log and per-address limits.</summary>
+    public string? RemoteAddress { get; set; }
+
     /// <summary>The model the call is for, once resolved.</summary>
     public IModel? Model { get; set; }
 

@@ -24,7 +24,8 @@ public sealed class RetryOptions
 }
 
 /// <summary>
-/// Retries calls that failed with Unavailable (connection lost, server draining) when repeating
+/// Retries calls that failed with Unavailable (connection lost, server draining), or with
+/// ResourceExhausted carrying a retry-after hint (a rate limit), when repeating
 /// them cannot change the outcome: every read-only operation, and parameter updates that carry an
 /// update id. Backoff is exponential with full jitter; a call's deadline covers all its attempts.
 /// Streams are retried only if they fail before their first chunk.
@@ -74,9 +75,24 @@ internal static class RetryMiddleware
                     MaasTelemetry.Retries.Add(1, new TagList { { "maas.operation", request.Operation.ToString() } });
                     await Task.Delay(Backoff(options, attempt), context.CancellationToken).ConfigureAwait(false);
                 }
+                catch (MaasException ex) when (RetryAfter(ex) is { } wait && idempotent && attempt < options.MaxAttempts && !context.CancellationToken.IsCancellationRequested
+                    && (budget is not { } limit || Stopwatch.GetElapsedTime(started) + wait < limit))
+                {
+                    // A server over its rate limit said when to come back: wait that long (it was not carried out, so repeating is safe).
+                    MaasTelemetry.Retries.Add(1, new TagList { { "maas.operation", request.Operation.ToString() } });
+                    await Task.Delay(wait, context.CancellationToken).ConfigureAwait(false);
+                }
             }
         };
     }
+
+    /// <summary>The wait a ResourceExhausted answer asks for (<c>retry_after_ms</c>, from a rate limit), or null.</summary>
+    internal static TimeSpan? RetryAfter(MaasException ex) =>
+        ex.Code == MaasErrorCode.ResourceExhausted && ex.Details is { } details
+        && details.TryGetValue(Security.RateLimitMiddleware.RetryAfterDetail, out var text)
+        && long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long ms)
+            ? TimeSpan.FromMilliseconds(Math.Min(ms, 60_000))
+            : null;
 
     private static TimeSpan Backoff(RetryOptions options, int attempt)
     {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Demos.Maas.Protocol;
+using Demos.Maas.Security;
 using Demos.Maas.Transport;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -46,6 +47,7 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
         Cache = Options.Cache is { } cache ? new Middleware.ResultCache(cache) : null;
         Batcher = Options.Batching is { } batching ? new Middleware.DynamicBatcher(batching) : null;
         Dispatcher = new ModelDispatcher(Models, BroadcastParametersChanged);
+        InitSecurity(loggerFactory ?? NullLoggerFactory.Instance);
     }
 
     /// <summary>Settings.</summary>
@@ -124,6 +126,7 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
             throw new InvalidOperationException("The server is stopping.");
         }
 
+        CheckListenAddress(uri);
         _ = Pipeline;
         IMaasListener listener;
         if (_transports.Find<IMaasListenerFactory>(uri) is { } listeners)
@@ -168,16 +171,25 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
     /// the pipeline (middleware, dispatcher, model) under its deadline (<paramref name="timeout"/>, or
     /// the request's <c>timeout_us</c>) and the caller's cancellation. The caller sends
     /// <see cref="MaasCallContext.Response"/> or enumerates <see cref="MaasCallContext.Stream"/>, then
-    /// disposes the request's matrices. Every failure arrives as a <see cref="MaasException"/> with the
+    /// disposes the request's matrices. <paramref name="caller"/> says who calls; when the server
+    /// authenticates and the transport did not, its credentials are checked here. Every failure arrives as a <see cref="MaasException"/> with the
     /// code the protocol gives it (DeadlineExceeded, Cancelled, Unavailable during shutdown, ModelError
     /// for a model's own exception), also when a stream fails part-way. While draining this throws Unavailable.
     /// </summary>
-    public async Task<MaasCallContext> InvokeAsync(MaasRequest request, TimeSpan? timeout = null, string? callerIdentity = null, string? credentials = null, CancellationToken cancellationToken = default)
+    public async Task<MaasCallContext> InvokeAsync(MaasRequest request, MaasCaller? caller = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ThrowIfDraining();
+        var user = UserOf(caller);
         var call = new ServerCall(request, timeout, cancellationToken, _shutdown.Token);
-        var context = new MaasCallContext(request, isServer: true, call.Token) { Timeout = call.Timeout, CallerIdentity = callerIdentity, Credentials = credentials };
+        var context = new MaasCallContext(request, isServer: true, call.Token)
+        {
+            Timeout = call.Timeout,
+            User = user,
+            CallerIdentity = user?.Identity?.Name ?? caller?.PeerIdentity,
+            Credentials = caller?.Credentials,
+            RemoteAddress = caller?.RemoteAddress,
+        };
         await RunAsync(call, context).ConfigureAwait(false);
         return context;
     }
@@ -335,6 +347,7 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
         _stopping.Dispose();
         _shutdown.Dispose();
+        DisposeSecurity();
         Cache?.Dispose();
         Batcher?.Dispose();
     }
@@ -348,7 +361,7 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
     }
 
     private MaasDelegate BuildPipeline() =>
-        Middleware.MaasPipelines.BuildServer(Dispatcher.InvokeAsync, _pipelineBuilder, _usageLog, Cache, Batcher, Models.TryResolve);
+        Middleware.MaasPipelines.BuildServer(Dispatcher.InvokeAsync, SecurityPipeline(), _pipelineBuilder, _usageLog, Cache, Batcher, Models.TryResolve);
 
     private async Task AcceptLoopAsync(IMaasListener listener)
     {

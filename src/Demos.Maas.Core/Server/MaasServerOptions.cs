@@ -29,6 +29,16 @@ public sealed class MaasServerOptions
     /// <summary>Write one structured usage line per call to the "Demos.Maas.Usage" logger. Default false.</summary>
     public bool UsageLog { get; set; }
 
+    /// <summary>Authentication, authorization, rate limits and the audit log; null (default) = every caller may do everything (docs/security.md).</summary>
+    public Security.MaasSecurityOptions? Security { get; set; }
+
+    /// <summary>
+    /// Listen on a non-loopback address without <see cref="Security"/>. Off by default: such a server
+    /// would let anyone who can reach it call, read data and change parameters. When on, every start
+    /// logs a warning.
+    /// </summary>
+    public bool AllowInsecure { get; set; }
+
     /// <summary>Server software name sent in Welcome.</summary>
     public string Agent { get; set; } = $"demos-maas-dotnet/{typeof(MaasServerOptions).Assembly.GetName().Version?.ToString(3)}";
 }

@@ -60,6 +60,13 @@ public sealed class ModelRegistry
             return model;
         }
 
-        throw new MaasException(MaasErrorCode.NotFound, $"No model '{nameOrUuid}' on this server (hosted: {string.Join(", ", _byName.Keys.Order(StringComparer.Ordinal))}).");
+        throw NotFound(nameOrUuid);
     }
+
+    /// <summary>
+    /// The answer for a model that is absent, and equally for one the caller may not see: it names
+    /// no other model, so a caller learns nothing about what else is hosted.
+    /// </summary>
+    internal static MaasException NotFound(string nameOrUuid) =>
+        new(MaasErrorCode.NotFound, $"No model '{nameOrUuid}' on this server; list the models it offers you with ListModels (maas info URI).");
 }

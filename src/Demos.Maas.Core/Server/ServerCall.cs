@@ -78,7 +78,7 @@ internal sealed class ServerCall : IDisposable
             OperationCanceledException => new MaasException(MaasErrorCode.Cancelled, "The call was cancelled."),
 
             // A hand-written IModel threw something of its own: the model failed, not the server.
-            _ => new MaasException(MaasErrorCode.ModelError, $"{Request.Model}.{Request.Operation} failed: {exception.GetType().Name}: {exception.Message}"),
+            _ => new MaasException(MaasErrorCode.ModelError, $"{Request.Model}.{Request.Operation} failed: {exception.Message}"),
         };
     }
 

@@ -19,6 +19,7 @@ internal sealed partial class ServerConnection
     private readonly int _maxInFlight;
     private bool _welcomed;
     private string? _credentials;
+    private System.Security.Claims.ClaimsPrincipal? _user;
 
     public ServerConnection(MaasServer server, MaasConnection connection, ILogger logger)
     {
@@ -138,6 +139,18 @@ internal sealed partial class ServerConnection
             _channel.MaxOutgoingFrameBytes = (int)Math.Min(hello.MaxFrameBytes, int.MaxValue);
         }
 
+        try
+        {
+            // Authenticated once, at the handshake: a refused client gets no Welcome and learns nothing about the models.
+            _user = _server.Authenticate(hello.Credentials, _connection.PeerIdentity);
+        }
+        catch (MaasException refused)
+        {
+            LogRefused(_logger, RemoteAddress);
+            await _channel.TrySendAsync(new ErrorMessage { Code = refused.Code, Message = refused.Message }).ConfigureAwait(false);
+            throw new OperationCanceledException(refused.Message);
+        }
+
         _welcomed = true;
         await _channel.SendAsync(new WelcomeMessage
         {
@@ -195,8 +208,10 @@ internal sealed partial class ServerConnection
         var context = new MaasCallContext(request, isServer: true, call.Token)
         {
             Timeout = call.Timeout,
-            CallerIdentity = _connection.PeerIdentity,
+            CallerIdentity = _user?.Identity?.Name ?? _connection.PeerIdentity,
             Credentials = _credentials,
+            User = _user,
+            RemoteAddress = RemoteAddress,
         };
         try
         {
@@ -303,6 +318,9 @@ internal sealed partial class ServerConnection
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Client {Remote} sent no Hello in time; closing the connection")]
     private static partial void LogHandshakeTimeout(ILogger logger, string remote);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Client {Remote} presented no accepted credentials; refused")]
+    private static partial void LogRefused(ILogger logger, string remote);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Client {Remote} offered protocol {Version}; refused")]
     private static partial void LogVersionMismatch(ILogger logger, string remote, string version);
