@@ -47,7 +47,7 @@ public sealed class ContainerTests
         try
         {
             await Podman(work, "build", "-t", image, work);
-            await Podman(work, "run", "-d", "--name", name, "--network", "host", image, ["serve", "--listen", uri, .. ExampleModels.Names.SelectMany(m => new[] { "--model", m })]);
+            await Podman(work, (string[])["run", "-d", "--name", name, "--network", "host", image, "serve", "--listen", uri, .. ExampleModels.Names.SelectMany(m => new[] { "--model", m })]);
 
             // Wait (bounded) until the server inside answers its health probe.
             var watch = Stopwatch.StartNew();
@@ -74,9 +74,9 @@ public sealed class ContainerTests
             // OpenSSL, so both must come from managed code.
             var gauss2 = await client.GetModelAsync("gaussian2d");
             Assert.Equal(ModelBuilder.NameBasedUuid("gaussian2d"), gauss2.Info.Uuid);
-            foreach (var name in ExampleModels.Names)
+            foreach (var example in ExampleModels.Names)
             {
-                var model = await client.GetModelAsync(name);
+                var model = await client.GetModelAsync(example);
                 if (model.Info.Capabilities.HasFlag(ModelCapabilities.Sample))
                 {
                     using var draws = await model.SampleMatrixAsync(10);
