@@ -10,4 +10,9 @@ root.Subcommands.Add(HealthCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(MpiWorkerCommand.Create());
 var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    return CommandLineErrors.Report(parse);
+}
+
 return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
