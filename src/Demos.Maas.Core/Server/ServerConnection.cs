@@ -52,7 +52,10 @@ internal sealed partial class ServerConnection
         catch (MaasProtocolException ex)
         {
             LogProtocolError(_logger, RemoteAddress, ex.Message);
-            await _channel.TrySendAsync(new ErrorMessage { Code = MaasErrorCode.ProtocolError, Message = ex.Message }).ConfigureAwait(false);
+            // protocol.md §12: nothing follows an Error id 0 (running streams stop sending), and
+            // the unread input is drained so closing does not reset the connection under the Error.
+            await _channel.TrySendLastAsync(new ErrorMessage { Code = MaasErrorCode.ProtocolError, Message = ex.Message }).ConfigureAwait(false);
+            await _channel.DrainInputAsync(TimeSpan.FromSeconds(2), 1 << 20).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException or System.Net.Sockets.SocketException)
         {
@@ -208,6 +211,8 @@ internal sealed partial class ServerConnection
         };
         try
         {
+            // protocol.md §11: timeout_us 0 has already expired; the model does not run.
+            call.Token.ThrowIfCancellationRequested();
             await _server.Pipeline(context).ConfigureAwait(false);
             if (context.Stream is { } stream)
             {
@@ -377,6 +382,12 @@ internal sealed partial class ServerConnection
             if (request.TimeoutMicros is { } micros && micros < (long)uint.MaxValue * 1000L - 1000L)
             {
                 Timeout = TimeSpan.FromMicroseconds(micros);
+                if (micros == 0)
+                {
+                    Cancel(CancelReason.Deadline);
+                    return;
+                }
+
                 _deadline = new Timer(static s => ((ActiveCall)s!).Cancel(CancelReason.Deadline), this, Timeout.Value, System.Threading.Timeout.InfiniteTimeSpan);
             }
         }
