@@ -75,6 +75,10 @@ public sealed class HttpClientConnection : MaasConnection
 
             return new HttpClientConnection(client, baseUri, version, welcome, remote);
         }
+        catch (HttpRequestException ex) when (ex.HttpRequestError is HttpRequestError.InvalidResponse or HttpRequestError.ResponseEnded)
+        {
+            throw new MaasException(MaasErrorCode.ProtocolError, $"{remote} does not answer in HTTP: if it is a maas server listening on tcp://, use tcp://{baseUri.Authority} instead.", ex);
+        }
         catch (HttpRequestException ex)
         {
             throw new MaasException(MaasErrorCode.Unavailable, $"Cannot reach {remote}: {ex.Message}", ex);

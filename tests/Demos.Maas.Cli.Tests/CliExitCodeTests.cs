@@ -73,7 +73,7 @@ public sealed class CliExitCodeTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_tcp_uri_at_an_http_port_says_to_use_http()
+    public async Task A_tcp_uri_at_an_http_port_says_to_use_http_and_the_other_way_round()
     {
         string port = new Uri(_http).Port.ToString(CultureInfo.InvariantCulture);
         var (code, _, stderr) = await MaasProcess.RunAsync("info", $"tcp://127.0.0.1:{port}");
@@ -81,7 +81,13 @@ public sealed class CliExitCodeTests : IAsyncLifetime
         Assert.Contains("this is an HTTP server", stderr);
         Assert.Contains("use an http:// URI", stderr);
 
-        // And the right scheme works.
+        // The other way round: http:// at the tcp:// port.
+        string tcpPort = new Uri(_tcp).Port.ToString(CultureInfo.InvariantCulture);
+        (code, _, stderr) = await MaasProcess.RunAsync("info", $"http://127.0.0.1:{tcpPort}");
+        Assert.Equal(21, code);
+        Assert.Contains($"does not answer in HTTP: if it is a maas server listening on tcp://, use tcp://127.0.0.1:{tcpPort} instead", stderr);
+
+        // And the right schemes work.
         (code, var stdout, stderr) = await MaasProcess.RunAsync("info", _http, "--json");
         Assert.True(code == 0, stderr);
         Assert.Equal(ExampleModels.Names.Count, JsonDocument.Parse(stdout).RootElement.GetArrayLength());
