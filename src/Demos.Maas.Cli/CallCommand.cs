@@ -240,7 +240,15 @@ internal static class CallCommand
                 throw new MaasException(MaasErrorCode.InvalidArgument, "no input: pass --input FILE or pipe it on stdin.");
             }
 
-            return await Console.In.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+            string text = await Console.In.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                throw new MaasException(MaasErrorCode.InvalidArgument, csv
+                    ? "stdin was empty: pipe rows of x as CSV (e.g. printf '0.5\\n1.0\\n') or pass --input FILE."
+                    : "stdin was empty: pipe JSON such as [[0.5], [1.0]] or {\"x\": [[0.5], [1.0]]}, or pass --input FILE.");
+            }
+
+            return text;
         }
     }
 }

@@ -1,6 +1,6 @@
 namespace Demos.Maas.Cli;
 
-/// <summary>Turns failures into one clear line on stderr and an exit code, never a stack trace.</summary>
+/// <summary>Turns failures into one clear line on stderr and an exit code (<see cref="ExitCodes"/>), never a stack trace.</summary>
 internal static class Failures
 {
     public static async Task<int> RunAsync(Func<Task<int>> action)
@@ -12,17 +12,18 @@ internal static class Failures
         catch (MaasException ex)
         {
             await Console.Error.WriteLineAsync($"maas: {ex.Code}: {ex.Message}").ConfigureAwait(false);
-            return 10 + (int)ex.Code;
+            return ExitCodes.Of(ex.Code);
         }
         catch (OperationCanceledException)
         {
             await Console.Error.WriteLineAsync("maas: cancelled").ConfigureAwait(false);
-            return 130;
+            return ExitCodes.Interrupted;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException or InvalidOperationException or System.Text.Json.JsonException)
         {
-            await Console.Error.WriteLineAsync($"maas: {ex.Message}").ConfigureAwait(false);
-            return 2;
+            // Unreadable files and input of the wrong form: a bad argument found by maas itself.
+            await Console.Error.WriteLineAsync($"maas: {MaasErrorCode.InvalidArgument}: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.Of(MaasErrorCode.InvalidArgument);
         }
     }
 }

@@ -26,10 +26,15 @@ internal static class MatrixText
         return MaasJson.ReadMatrix(element, what);
     }
 
+    /// <summary>
+    /// Rows of x from CSV: one row per line, values separated by commas; blank lines and lines
+    /// starting with '#' are skipped, and so is a first line holding no number at all (a header).
+    /// </summary>
     public static DoubleMatrix ParseCsv(string text)
     {
         var rows = new List<double[]>();
         int line = 0;
+        bool headerSeen = false;
         foreach (var raw in text.Split('\n'))
         {
             line++;
@@ -40,6 +45,13 @@ internal static class MatrixText
             }
 
             var cells = trimmed.Split(',');
+            if (rows.Count == 0 && !headerSeen && cells.All(c => !double.TryParse(c.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out _)))
+            {
+                // A first row without any number names the columns (x1,x2): skip it.
+                headerSeen = true;
+                continue;
+            }
+
             var row = new double[cells.Length];
             for (int i = 0; i < cells.Length; i++)
             {

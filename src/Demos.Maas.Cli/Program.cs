@@ -11,4 +11,9 @@ root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(MpiWorkerCommand.Create());
 root.Subcommands.Add(KeyCommand.Create());
 var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    return CommandLineErrors.Report(parse);
+}
+
 return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

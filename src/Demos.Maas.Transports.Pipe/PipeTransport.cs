@@ -19,8 +19,22 @@ public sealed class PipeTransport : IMaasConnectionFactory, IMaasListenerFactory
     public async ValueTask<MaasConnection> ConnectAsync(Uri uri, CancellationToken cancellationToken = default)
     {
         string path = PathOf(uri);
+        if (!path.StartsWith('@') && !File.Exists(path))
+        {
+            // The socket error for a missing file ("Cannot assign requested address") hides the cause.
+            throw new MaasException(MaasErrorCode.Unavailable, $"No socket at {Path.GetFullPath(path)}: is the server running? (start one with: maas serve --listen {uri})");
+        }
+
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await SocketConnections.ConnectAsync(socket, new UnixDomainSocketEndPoint(path), uri, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await SocketConnections.ConnectAsync(socket, new UnixDomainSocketEndPoint(path), uri, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MaasException ex) when (ex.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused })
+        {
+            throw new MaasException(MaasErrorCode.Unavailable, $"Nothing listens on the socket {path}: the server that made it has stopped; start it again.", ex);
+        }
+
         return SocketConnections.Wrap(socket, uri.ToString());
     }
 

@@ -51,6 +51,38 @@ public sealed class NativeModelTests
     }
 
     [Fact]
+    public async Task The_fortran_plugin_template_builds_with_its_makefile_and_is_served_without_a_main()
+    {
+        if (!TestEnvironment.OnPath("gfortran") || !TestEnvironment.OnPath("make"))
+        {
+            Assert.True(Environment.GetEnvironmentVariable("CI") != "true", "gfortran or make is missing on CI: scripts/install-test-deps.sh installs them.");
+            return; // A developer machine without Fortran: nothing to test here.
+        }
+
+        string work = Directory.CreateTempSubdirectory("maas-fortran-plugin-").FullName;
+        string template = Path.Combine(TestEnvironment.RepositoryRoot, "bindings", "fortran", "template");
+
+        // Plain `make`, no FC=...: the Makefile must pick gfortran over GNU make's preset f77.
+        await TestEnvironment.RunCheckedAsync("make", template, "plugin", $"BUILD={work}");
+        string library = Path.Combine(work, "libplugin_model.so");
+
+        await using var server = MaasProcess.Start("serve", "--native", library, "--listen", "tcp://127.0.0.1:0", "--log-level", "Warning");
+        string uri = "tcp" + await server.WaitForLineAsync("listening tcp");
+        Assert.Equal("fortran_normal", await server.WaitForLineAsync("serving"));
+
+        var options = new MaasClientOptions();
+        options.Transports.Add(new TcpTransport());
+        await using var client = await MaasClient.ConnectAsync(uri, options);
+        var model = await client.GetModelAsync("fortran_normal");
+        double expected = (-0.5 * ((0.5 * 0.5) + (1.0 * 1.0))) - Math.Log(2 * Math.PI);
+        Assert.Equal(expected, await model.LogDensityAsync([0.5, 1.0]), 13);
+        var error = await Assert.ThrowsAsync<MaasException>(async () => await model.LogDensityAsync([0.5, 1.0], [0.0, -1.0]));
+        Assert.Equal(MaasErrorCode.ModelError, error.Code);
+        Assert.Contains("sigma must be positive", error.Message);
+        Directory.Delete(work, recursive: true);
+    }
+
+    [Fact]
     public async Task A_library_without_the_entry_points_or_not_a_library_gives_one_clear_line()
     {
         string work = Directory.CreateTempSubdirectory("maas-native-").FullName;

@@ -3,13 +3,15 @@ using Demos.Maas.Tests;
 namespace Demos.Maas.Cli.Tests;
 
 /// <summary>
-/// The packages as an engine uses them: `dotnet pack` Core and the pipe transport into a folder
-/// feed, restore them into a fresh project outside this repository, serve and call a model.
+/// The packages as a new user gets them (docs/user-guide.md, "Get the packages"): every package
+/// packed into one folder by scripts/pack-feed.sh, `dotnet add package` in a fresh project outside
+/// this repository, a model served and called; `dotnet tool install` of maas from the same folder,
+/// and the installed tool run.
 /// </summary>
 public sealed class PackagingTests
 {
     [Fact]
-    public async Task A_fresh_project_restores_core_and_the_pipe_transport_from_a_folder_feed_and_makes_a_call()
+    public async Task A_fresh_project_adds_the_packages_from_the_folder_feed_and_the_maas_tool_installs_from_it()
     {
         string root = TestEnvironment.RepositoryRoot;
         string work = Path.Combine(Path.GetTempPath(), $"maas-pack-{Guid.NewGuid():N}");
@@ -19,26 +21,25 @@ public sealed class PackagingTests
 
         // A version no earlier run used, so the global package cache cannot hand back a stale copy.
         string version = $"0.1.0-test.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
-        foreach (var project in new[] { "src/Demos.Maas.Core", "src/Demos.Maas.Transports.Pipe" })
+        await TestEnvironment.RunCheckedAsync("bash", root, Path.Combine(root, "scripts", "pack-feed.sh"), feed, version);
+        foreach (var package in new[] { "Core", "Models", "Transports.Pipe", "Transports.Tcp", "Transports.Http", "Transports.Mpi", "Cli" })
         {
-            await TestEnvironment.RunCheckedAsync("dotnet", root, "pack", Path.Combine(root, project), "-c", "Release", "-o", feed, $"-p:Version={version}");
+            Assert.True(File.Exists(Path.Combine(feed, $"Demos.Maas.{package}.{version}.nupkg")), $"Demos.Maas.{package} is not in the feed");
         }
 
-        Assert.True(File.Exists(Path.Combine(feed, $"Demos.Maas.Core.{version}.nupkg")));
         Assert.True(File.Exists(Path.Combine(feed, $"Demos.Maas.Core.{version}.snupkg")));
-        Assert.True(File.Exists(Path.Combine(feed, $"Demos.Maas.Transports.Pipe.{version}.nupkg")));
 
         await File.WriteAllTextAsync(Path.Combine(app, "nuget.config"), $"""
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
               <packageSources>
                 <clear />
-                <add key="local" value="{feed}" />
+                <add key="maas-local" value="{feed}" />
                 <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
               </packageSources>
             </configuration>
             """);
-        await File.WriteAllTextAsync(Path.Combine(app, "Engine.csproj"), $"""
+        await File.WriteAllTextAsync(Path.Combine(app, "Engine.csproj"), """
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup>
                 <OutputType>Exe</OutputType>
@@ -46,12 +47,10 @@ public sealed class PackagingTests
                 <Nullable>enable</Nullable>
                 <ImplicitUsings>enable</ImplicitUsings>
               </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="Demos.Maas.Core" Version="{version}" />
-                <PackageReference Include="Demos.Maas.Transports.Pipe" Version="{version}" />
-              </ItemGroup>
             </Project>
             """);
+        await TestEnvironment.RunCheckedAsync("dotnet", app, "add", "package", "Demos.Maas.Core", "--version", version);
+        await TestEnvironment.RunCheckedAsync("dotnet", app, "add", "package", "Demos.Maas.Transports.Pipe", "--version", version);
         await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), """
             using Demos.Maas;
             using Demos.Maas.Client;
@@ -74,6 +73,11 @@ public sealed class PackagingTests
             """);
         string output = await TestEnvironment.RunCheckedAsync("dotnet", app, "run", "--project", app);
         Assert.Contains("logp(3) = -9", output);
+
+        string tools = Path.Combine(work, "tools");
+        await TestEnvironment.RunCheckedAsync("dotnet", app, "tool", "install", "Demos.Maas.Cli", "--tool-path", tools, "--version", version);
+        string demo = await TestEnvironment.RunCheckedAsync(Path.Combine(tools, "maas"), app, "demo");
+        Assert.Contains("gaussian2d", demo);
         Directory.Delete(work, recursive: true);
     }
 }

@@ -20,14 +20,35 @@ public sealed partial class ProtocolExamplesTests
         ("logdensity-request", () => new MaasRequest { Id = 7, Operation = Operation.LogDensity, Model = "gaussian1d", X = DoubleMatrix.FromColumn(0.0, 1.0), TimeoutMicros = 250000 }),
         ("logdensity-response", () => new MaasResponse { Id = 7, Y = DoubleMatrix.FromColumn(-0.9189385332046727, -1.4189385332046727) }),
         ("sample-request", () => new MaasRequest { Id = 8, Operation = Operation.Sample, Model = "gaussian1d", Count = 3, Seed = 42, ChunkRows = 2 }),
-        ("sample-chunk", () => new StreamChunkMessage { Id = 8, Sequence = 0, Rows = DoubleMatrix.FromColumn(0.25, -1.5) }),
+        ("sample-chunk", () => new StreamChunkMessage { Id = 8, Sequence = 0, Rows = FirstChunkOfTheSampleRequest() }),
         ("sample-end", () => new StreamEndMessage { Id = 8, TotalRows = 3, Seed = 42 }),
-        ("error", () => new ErrorMessage { Id = 9, Code = MaasErrorCode.NotFound, Message = "No model 'nope' on this server." }),
+        ("error", () => new ErrorMessage { Id = 9, Code = MaasErrorCode.NotFound, Message = NotFoundMessageOfTheExampleServer() }),
         ("cancel", () => new CancelMessage { Id = 8 }),
         ("parameters-changed", () => new ParametersChangedMessage { Id = 0, Model = new Guid("0b6f2a52-7a9e-4d0e-9a43-3c2f1d1e0a01"), Version = 2 }),
     ];
 
     public static TheoryData<string> Names => [.. Examples.Select(e => e.Name)];
+
+    /// <summary>The draws gaussian1d really sends first for the sample-request example (n 3, seed 42, chunk 2).</summary>
+    private static DoubleMatrix FirstChunkOfTheSampleRequest()
+    {
+        var stream = Demos.Maas.Models.GaussianModel.Create(1).SampleAsync(new SampleRequest { Count = 3, Seed = 42, ChunkRows = 2 });
+        var chunks = stream.GetAsyncEnumerator();
+        Assert.True(chunks.MoveNextAsync().AsTask().GetAwaiter().GetResult());
+        return chunks.Current;
+    }
+
+    /// <summary>The message a server hosting the example models really sends for the model 'nope'.</summary>
+    private static string NotFoundMessageOfTheExampleServer()
+    {
+        var registry = new Demos.Maas.Server.ModelRegistry();
+        foreach (var name in Demos.Maas.Models.ExampleModels.Names)
+        {
+            registry.Add(Demos.Maas.Models.ExampleModels.Create(name));
+        }
+
+        return Assert.Throws<MaasException>(() => registry.Resolve("nope")).Message;
+    }
 
     [Theory]
     [MemberData(nameof(Names))]

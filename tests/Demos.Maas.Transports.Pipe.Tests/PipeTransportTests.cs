@@ -20,11 +20,30 @@ public sealed class PipeTransportTests
     private static string SocketPath() => Path.Combine(Path.GetTempPath(), $"maas-test-{Guid.NewGuid():N}.sock");
 
     [Fact]
-    public async Task Connecting_to_a_missing_socket_gives_Unavailable()
+    public async Task Connecting_to_a_missing_socket_gives_Unavailable_and_asks_whether_the_server_runs()
     {
-        var error = await Assert.ThrowsAsync<MaasException>(() => MaasClient.ConnectAsync($"pipe://{SocketPath()}", Options()));
+        string path = SocketPath();
+        var error = await Assert.ThrowsAsync<MaasException>(() => MaasClient.ConnectAsync($"pipe://{path}", Options()));
         Assert.Equal(MaasErrorCode.Unavailable, error.Code);
-        Assert.Contains("Cannot connect", error.Message);
+        Assert.StartsWith($"No socket at {path}: is the server running?", error.Message);
+    }
+
+    [Fact]
+    public async Task Connecting_to_a_socket_file_nobody_listens_on_says_the_server_stopped()
+    {
+        string path = SocketPath();
+        await File.WriteAllTextAsync(path, ""); // a file nobody answers on: what a killed server leaves
+
+        try
+        {
+            var error = await Assert.ThrowsAsync<MaasException>(() => MaasClient.ConnectAsync($"pipe://{path}", Options()));
+            Assert.Equal(MaasErrorCode.Unavailable, error.Code);
+            Assert.StartsWith($"Nothing listens on the socket {path}", error.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Fact]

@@ -3,7 +3,11 @@
 (serve.sh sets both for a checkout of the repository)."""
 import sys
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:
+    sys.exit(f"my_model.py needs numpy, which {sys.executable} does not have: on Debian run it with "
+             "/usr/bin/python3 after 'apt-get install python3-numpy' (serve.sh does), or 'pip install numpy'.")
 
 from demos_maas import Server
 

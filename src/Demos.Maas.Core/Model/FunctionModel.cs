@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
 
 namespace Demos.Maas;
 
@@ -93,7 +92,7 @@ internal sealed class FunctionModel : IModel, IVersionedParameters
         }
 
         var theta = ResolveTheta(request.Theta);
-        ulong seed = request.Seed ?? BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
+        ulong seed = request.Seed ?? FreshSeed.Next();
         var random = new SeededRandom(seed);
         int columns = Info.InputDimension;
         int chunk = request.ChunkRows > 0 ? request.ChunkRows : Math.Max(1, TargetChunkValues / Math.Max(1, columns));

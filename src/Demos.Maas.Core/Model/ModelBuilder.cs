@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 
 namespace Demos.Maas;
@@ -210,10 +209,8 @@ public sealed class ModelBuilder
         ArgumentNullException.ThrowIfNull(name);
         byte[] input = [.. UuidNamespace.ToByteArray(bigEndian: true), .. Encoding.UTF8.GetBytes(name)];
 
-        // SHA-1 is what RFC 9562 prescribes for version-5 uuids; this is naming, not security.
-#pragma warning disable CA5350
-        byte[] hash = SHA1.HashData(input);
-#pragma warning restore CA5350
+        // SHA-1 is what RFC 9562 prescribes for version-5 uuids; managed, so no OpenSSL is loaded.
+        byte[] hash = Sha1.HashData(input);
         Span<byte> bytes = hash.AsSpan(0, 16);
         bytes[6] = (byte)((bytes[6] & 0x0F) | 0x50);
         bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);

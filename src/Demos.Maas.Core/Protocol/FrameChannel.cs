@@ -39,51 +39,82 @@ internal sealed class FrameChannel : IDisposable
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_outputClosed)
-            {
-                throw new MaasException(MaasErrorCode.Unavailable, "The connection is closed.");
-            }
-
-            if (LargeArrayBytes(message) is long arrays && arrays >= DirectWriteThreshold && arrays + SmallContentBound <= MaxOutgoingFrameBytes && _output.CanGetUnflushedBytes)
-            {
-                WriteDirect(message);
-            }
-            else
-            {
-                _scratch.Reset();
-                _scratch.Advance(FrameCodec.HeaderSize);
-                MessageCodec.Write(_scratch, message);
-                int length = _scratch.WrittenCount - FrameCodec.HeaderSize;
-                if (length > MaxOutgoingFrameBytes)
-                {
-                    throw new MaasException(MaasErrorCode.ResourceExhausted, $"A {message.Type} of {length} bytes is over the peer's frame limit of {MaxOutgoingFrameBytes} bytes; split the batch.");
-                }
-
-                BinaryPrimitives.WriteUInt32LittleEndian(_scratch.WrittenSpan, (uint)length);
-                _output.Write(_scratch.WrittenSpan);
-            }
-
-            // Not cancellable: a flush abandoned half way would leave half a frame on the stream.
-            FlushResult result;
-            try
-            {
-                result = await _output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
-            {
-                _outputClosed = true;
-                throw new MaasException(MaasErrorCode.Unavailable, $"The connection closed while sending: {ex.Message}", ex);
-            }
-
-            if (result.IsCompleted)
-            {
-                _outputClosed = true;
-                throw new MaasException(MaasErrorCode.Unavailable, "The peer closed the connection.");
-            }
+            await SendLockedAsync(message).ConfigureAwait(false);
         }
         finally
         {
             _writeLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="message"/> as the last frame and completes the output in one step, so
+    /// no concurrent sender's frame can follow it (an Error id 0, protocol.md §12). Best effort.
+    /// </summary>
+    public async ValueTask TrySendLastAsync(MaasMessage message)
+    {
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!_outputClosed)
+            {
+                await SendLockedAsync(message).ConfigureAwait(false);
+                _outputClosed = true;
+                await _output.CompleteAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is MaasException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The peer is gone or the message did not fit: the connection closes anyway.
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private async ValueTask SendLockedAsync(MaasMessage message)
+    {
+        if (_outputClosed)
+        {
+            throw new MaasException(MaasErrorCode.Unavailable, "The connection is closed.");
+        }
+
+        if (LargeArrayBytes(message) is long arrays && arrays >= DirectWriteThreshold && arrays + SmallContentBound <= MaxOutgoingFrameBytes && _output.CanGetUnflushedBytes)
+        {
+            WriteDirect(message);
+        }
+        else
+        {
+            _scratch.Reset();
+            _scratch.Advance(FrameCodec.HeaderSize);
+            MessageCodec.Write(_scratch, message);
+            int length = _scratch.WrittenCount - FrameCodec.HeaderSize;
+            if (length > MaxOutgoingFrameBytes)
+            {
+                throw new MaasException(MaasErrorCode.ResourceExhausted, $"A {message.Type} of {length} bytes is over the peer's frame limit of {MaxOutgoingFrameBytes} bytes; split the batch.");
+            }
+
+            BinaryPrimitives.WriteUInt32LittleEndian(_scratch.WrittenSpan, (uint)length);
+            _output.Write(_scratch.WrittenSpan);
+        }
+
+        // Not cancellable: a flush abandoned half way would leave half a frame on the stream.
+        FlushResult result;
+        try
+        {
+            result = await _output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
+        {
+            _outputClosed = true;
+            throw new MaasException(MaasErrorCode.Unavailable, $"The connection closed while sending: {ex.Message}", ex);
+        }
+
+        if (result.IsCompleted)
+        {
+            _outputClosed = true;
+            throw new MaasException(MaasErrorCode.Unavailable, "The peer closed the connection.");
         }
     }
 
@@ -193,15 +224,21 @@ internal sealed class FrameChannel : IDisposable
 
                     if (length > (uint)MaxIncomingFrameBytes)
                     {
-                        long peek = Math.Min(length, PeekBytes);
-                        if (buffer.Length < FrameCodec.HeaderSize + peek && !result.IsCompleted)
+                        if (ForeignProtocol.Describe(length) is { } foreign)
                         {
-                            break;
+                            throw new MaasProtocolException(MaasErrorCode.ProtocolError, foreign);
                         }
 
+                        // Decide as soon as [type, id] decode: a peer may send fewer than 16 bytes and wait.
+                        long peek = Math.Min(length, PeekBytes);
                         var start = buffer.Slice(FrameCodec.HeaderSize, Math.Min(peek, buffer.Length - FrameCodec.HeaderSize));
                         if (!FrameCodec.TryPeekId(start, out var type, out uint id))
                         {
+                            if (start.Length < peek && !result.IsCompleted)
+                            {
+                                break;
+                            }
+
                             throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"A frame of {length} bytes (over the limit of {MaxIncomingFrameBytes}) does not start like a message.");
                         }
 
@@ -247,6 +284,34 @@ internal sealed class FrameChannel : IDisposable
             {
                 _input.AdvanceTo(buffer.Start, buffer.End);
             }
+        }
+    }
+
+    /// <summary>
+    /// Reads and discards input until the peer closes, <paramref name="maxBytes"/> were read or
+    /// <paramref name="limit"/> passed. Closing a socket with unread input makes the kernel send a
+    /// reset, which can destroy a final Error still in flight to the peer; reading first avoids it.
+    /// </summary>
+    public async ValueTask DrainInputAsync(TimeSpan limit, long maxBytes)
+    {
+        using var timer = new CancellationTokenSource(limit);
+        long read = 0;
+        try
+        {
+            while (read < maxBytes)
+            {
+                var result = await _input.ReadAsync(timer.Token).ConfigureAwait(false);
+                read += result.Buffer.Length;
+                _input.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
+        {
+            // Time is up or the connection is gone: close anyway.
         }
     }
 

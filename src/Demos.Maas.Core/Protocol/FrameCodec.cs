@@ -61,11 +61,27 @@ internal static class FrameCodec
         id = 0;
         try
         {
-            var reader = new MessagePack.MessagePackReader(payloadStart);
-            if (reader.ReadArrayHeader() < 3)
+            // The array header by hand: MessagePackReader.ReadArrayHeader insists that the rest of
+            // the array could follow, which the first bytes of an oversized frame never show.
+            var header = new SequenceReader<byte>(payloadStart);
+            if (!header.TryRead(out byte first))
             {
                 return false;
             }
+
+            long count = first switch
+            {
+                >= 0x90 and <= 0x9f => first & 0x0F,
+                0xdc => header.TryReadBigEndian(out short count16) ? (ushort)count16 : -1,
+                0xdd => header.TryReadBigEndian(out int count32) ? (uint)count32 : -1,
+                _ => -1,
+            };
+            if (count < 3)
+            {
+                return false;
+            }
+
+            var reader = new MessagePack.MessagePackReader(payloadStart.Slice(header.Position));
 
             type = (MessageType)reader.ReadUInt32();
             id = reader.ReadUInt32();

@@ -18,6 +18,7 @@ namespace Demos.Maas.Server;
 /// await using var server = new MaasServer(new MaasServerOptions(), [new PipeTransport()]);
 /// server.AddModel(model);
 /// await server.ListenAsync("pipe:///tmp/model.sock");
+/// await server.WaitForShutdownAsync(); // until Ctrl+C or SIGTERM, then drain
 /// </code>
 /// </example>
 public sealed partial class MaasServer : IHostedService, IAsyncDisposable

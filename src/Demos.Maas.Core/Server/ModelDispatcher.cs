@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Demos.Maas.Protocol;
 
 namespace Demos.Maas.Server;
@@ -66,7 +65,7 @@ internal sealed class ModelDispatcher(ModelRegistry models, Action<Guid, long> p
                 }
 
                 ModelArguments.CheckTheta(info, request.Theta.Span);
-                ulong seed = request.Seed ?? BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
+                ulong seed = request.Seed ?? FreshSeed.Next();
                 context.StreamSeed = seed;
                 context.Stream = CheckChunks(info, "Sample", model.SampleAsync(new SampleRequest { Count = request.Count, Seed = seed, ChunkRows = request.ChunkRows, Theta = request.Theta }, ct), info.InputDimension, request.Count, ct);
                 break;

@@ -52,7 +52,10 @@ internal sealed partial class ServerConnection
         catch (MaasProtocolException ex)
         {
             LogProtocolError(_logger, RemoteAddress, ex.Message);
-            await _channel.TrySendAsync(new ErrorMessage { Code = MaasErrorCode.ProtocolError, Message = ex.Message }).ConfigureAwait(false);
+            // protocol.md §12: nothing follows an Error id 0 (running streams stop sending), and
+            // the unread input is drained so closing does not reset the connection under the Error.
+            await _channel.TrySendLastAsync(new ErrorMessage { Code = MaasErrorCode.ProtocolError, Message = ex.Message }).ConfigureAwait(false);
+            await _channel.DrainInputAsync(TimeSpan.FromSeconds(2), 1 << 20).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException or System.Net.Sockets.SocketException)
         {
@@ -147,7 +150,8 @@ internal sealed partial class ServerConnection
         catch (MaasException refused)
         {
             LogRefused(_logger, RemoteAddress);
-            await _channel.TrySendAsync(new ErrorMessage { Code = refused.Code, Message = refused.Message }).ConfigureAwait(false);
+            await _channel.TrySendLastAsync(new ErrorMessage { Code = refused.Code, Message = refused.Message }).ConfigureAwait(false);
+            await _channel.DrainInputAsync(TimeSpan.FromSeconds(2), 1 << 20).ConfigureAwait(false);
             throw new OperationCanceledException(refused.Message);
         }
 
