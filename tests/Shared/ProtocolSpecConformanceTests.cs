@@ -281,7 +281,7 @@ public abstract class ProtocolSpecConformanceTests
     private sealed record Harness(MaasServer Server, Uri Uri, BlockingModel Blocking, IMaasTransport[] Transports) : IAsyncDisposable
     {
         public Task<RawConnection> OpenAsync() =>
-            RawConnection.OpenAsync(Transports.First(t => t.Schemes.Contains(Uri.Scheme)), Uri, handshake: true);
+            RawConnection.OpenAsync(Transports.OfType<IMaasConnectionFactory>().First(t => t.CanHandle(Uri)), Uri, handshake: true);
 
         public async ValueTask DisposeAsync() => await Server.DisposeAsync();
     }
