@@ -20,6 +20,9 @@ done
 [ -e /usr/include/gtest/gtest.h ] || need+=(libgtest-dev)
 /usr/bin/python3 -c "import numpy" 2>/dev/null || need+=(python3-numpy)
 /usr/bin/python3 -c "import pytest" 2>/dev/null || need+=(python3-pytest)
+# The neutrino fit example (emcee through the Python binding) and its corner plot.
+/usr/bin/python3 -c "import emcee" 2>/dev/null || need+=(python3-emcee)
+/usr/bin/python3 -c "import matplotlib" 2>/dev/null || need+=(python3-matplotlib)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${need[@]}"
