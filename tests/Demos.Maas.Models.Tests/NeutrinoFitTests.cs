@@ -1,3 +1,7 @@
+using Demos.Maas.Client;
+using Demos.Maas.Server;
+using Demos.Maas.Transports.Pipe;
+
 namespace Demos.Maas.Models.Tests;
 
 /// <summary>The binned Poisson likelihood: its gradient, its dataset and where it peaks.</summary>
@@ -53,5 +57,27 @@ public sealed class NeutrinoFitTests
         }
 
         Assert.Equal(0.5 * Math.Log(Math.PI), SpecialFunctions.LogGamma(0.5), 14);
+    }
+
+    [Fact]
+    public async Task A_metropolis_fit_through_a_unix_socket_recovers_the_atmospheric_parameters()
+    {
+        await using var server = new MaasServer(transports: [new PipeTransport()]);
+        server.AddModel(NeutrinoFitModel.Create());
+        var uri = await server.ListenAsync($"pipe://{Path.Combine(Path.GetTempPath(), $"maas-fit-{Guid.NewGuid():N}.sock")}");
+        var options = new MaasClientOptions();
+        options.Transports.Add(new PipeTransport());
+        await using var client = await MaasClient.ConnectAsync(uri.ToString(), options);
+        var model = await client.GetModelAsync(NeutrinoFitModel.Name);
+        using var observed = await model.ReadDatasetMatrixAsync("observed");
+
+        var steps = new Dictionary<string, double> { ["theta23"] = 0.006, ["dm31"] = 1.2e-5, ["theta13"] = 0.005, ["deltaCP"] = 0.3 };
+        var chain = await MetropolisFit.RunAsync(model, observed, steps, 2000, seed: 17);
+        var again = await MetropolisFit.RunAsync(model, observed, steps, 40, seed: 17);
+        Assert.Equal(chain.Draws[0, 1], (await MetropolisFit.RunAsync(model, observed, steps, 2000, seed: 17)).Draws[0, 1]);
+        Assert.InRange(chain.Acceptance, 0.1, 0.9);
+        Assert.InRange(chain.Quantile("dm31", 0.5), Defaults[5] * 0.98, Defaults[5] * 1.02);
+        Assert.InRange(chain.Quantile("theta23", 0.5), Defaults[2] - 0.05, Defaults[2] + 0.05);
+        Assert.Equal(30, again.Draws.GetLength(0));
     }
 }
