@@ -60,7 +60,7 @@ module structure_factor_plugin
   use structure_factors
   implicit none
   private
-  public :: maas_plugin_metadata, maas_plugin_callbacks, maas_plugin_error, evaluate
+  public :: maas_plugin_metadata, maas_plugin_callbacks, maas_plugin_error, evaluate, metadata_text
 
   !> The layout of maas_model_callbacks in demos_maas.h.
   type, bind(C) :: model_callbacks
