@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Demos.Maas.Cli.Tests;
 using Demos.Maas.Client;
+using Demos.Maas.Transports.Http;
 using Demos.Maas.Transports.Pipe;
 using Demos.Maas.Transports.Tcp;
 
@@ -8,7 +9,7 @@ namespace Demos.Maas.Models.Tests;
 
 /// <summary>
 /// The Fortran structure factor and the C++ nuclear force of deploy/domain-models, compiled here,
-/// served by <c>maas serve --native</c> and called over a Unix socket and TCP: the served results
+/// served by <c>maas serve --native</c> and called over a Unix socket, TCP and HTTP: the served results
 /// equal the plugin's own (called in this process) to 1e-12 relative, and the plugin's equal the C#
 /// model's, so three implementations in three languages agree.
 /// </summary>
@@ -20,6 +21,7 @@ public sealed class NativeCrossValidationTests
     [Theory]
     [InlineData("pipe")]
     [InlineData("tcp")]
+    [InlineData("http")]
     public async Task The_fortran_structure_factor_served_equals_the_fortran_and_the_csharp_result(string transport)
     {
         var plugin = await Fortran.Value;
@@ -42,6 +44,7 @@ public sealed class NativeCrossValidationTests
     [Theory]
     [InlineData("pipe")]
     [InlineData("tcp")]
+    [InlineData("http")]
     public async Task The_cpp_nuclear_force_served_equals_the_cpp_and_the_csharp_result(string transport)
     {
         var plugin = await Cpp.Value;
@@ -97,12 +100,13 @@ public sealed class NativeCrossValidationTests
     private static async Task<ServedPlugin> ServeAsync(NativePlugin plugin, string transport)
     {
         string socket = Path.Combine(Path.GetTempPath(), $"maas-native-{Guid.NewGuid():N}.sock");
-        string listen = transport == "pipe" ? $"pipe://{socket}" : "tcp://127.0.0.1:0";
+        string listen = transport == "pipe" ? $"pipe://{socket}" : $"{transport}://127.0.0.1:0";
         var process = MaasProcess.Start("serve", "--native", plugin.Path, "--listen", listen, "--log-level", "Warning");
         string uri = transport + await process.WaitForLineAsync($"listening {transport}");
         var options = new MaasClientOptions();
         options.Transports.Add(new PipeTransport());
         options.Transports.Add(new TcpTransport());
+        options.Transports.Add(new HttpTransport());
         return new ServedPlugin(process, await MaasClient.ConnectAsync(uri, options));
     }
 

@@ -1,13 +1,14 @@
 using Demos.Maas.Client;
 using Demos.Maas.Models;
 using Demos.Maas.Server;
+using Demos.Maas.Transports.Http;
 using Demos.Maas.Transports.Pipe;
 using Demos.Maas.Transports.Tcp;
 
 namespace Demos.Maas.Models.Tests;
 
 /// <summary>
-/// Every physics model served over a Unix socket and TCP gives what the same code gives in process:
+/// Every physics model served over a Unix socket, TCP and HTTP gives what the same code gives in process:
 /// the protocol carries float64 bit for bit, so the tolerance of 1e-12 relative is generous.
 /// </summary>
 public sealed class ServedModelTests
@@ -19,6 +20,7 @@ public sealed class ServedModelTests
         {
             data.Add(name, "pipe");
             data.Add(name, "tcp");
+            data.Add(name, "http");
         }
 
         return data;
@@ -29,13 +31,14 @@ public sealed class ServedModelTests
     public async Task A_served_model_answers_like_the_model_in_process(string name, string transport)
     {
         var local = ExampleModels.Create(name);
-        await using var server = new MaasServer(transports: [new PipeTransport(), new TcpTransport()]);
+        await using var server = new MaasServer(transports: [new PipeTransport(), new TcpTransport(), new HttpTransport()]);
         server.AddModel(ExampleModels.Create(name));
         string socket = Path.Combine(Path.GetTempPath(), $"maas-models-{Guid.NewGuid():N}.sock");
-        var bound = await server.ListenAsync(transport == "pipe" ? $"pipe://{socket}" : "tcp://127.0.0.1:0");
+        var bound = await server.ListenAsync(transport == "pipe" ? $"pipe://{socket}" : $"{transport}://127.0.0.1:0");
         var options = new MaasClientOptions();
         options.Transports.Add(new PipeTransport());
         options.Transports.Add(new TcpTransport());
+        options.Transports.Add(new HttpTransport());
         await using var client = await MaasClient.ConnectAsync(bound.ToString()!, options);
         var remote = await client.GetModelAsync(name);
         Assert.Equal(local.Info.Uuid, remote.Info.Uuid);
