@@ -13,7 +13,10 @@ namespace Demos.Maas.Models;
 /// Mikheyev–Smirnov–Wolfenstein potential (L. Wolfenstein, Phys. Rev. D 17 (1978) 2369), with
 /// N_e = Y_e ρ N_A and Y_e = 1/2. The amplitude matrix is S = exp(−i H L / 2E), computed by
 /// scaling and squaring; P(α → β) = |S_βα|². The derivatives are Fréchet derivatives of the same
-/// exponential, not finite differences.</para>
+/// exponential, not finite differences. Rounding grows with the largest phase Δm²L/2E (each
+/// squaring doubles it): probabilities are good to about 1e-12 + 2e-15 per radian, i.e. 1e-12 for
+/// accelerator and atmospheric baselines and 2e-11 at 10⁴ rad, where any energy resolution has long
+/// averaged the oscillation away.</para>
 /// <para>Parameter order (theta): θ12, θ13, θ23, δCP (radians), Δm²21, Δm²31 (eV²), ρ (g/cm³).
 /// Flavour order: e, μ, τ; probabilities are returned row-major P[α, β] = P(α → β).</para>
 /// <para>Reference checks in the tests: unitarity (rows and columns of P sum to 1); the vacuum
