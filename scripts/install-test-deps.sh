@@ -23,6 +23,9 @@ done
 /usr/bin/python3 -c "import pytest" 2>/dev/null || need+=(python3-pytest)
 /usr/bin/python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 /usr/bin/python3 -c "import setuptools" 2>/dev/null || need+=(python3-setuptools)
+# The neutrino fit example (emcee through the Python binding) and its corner plot.
+/usr/bin/python3 -c "import emcee" 2>/dev/null || need+=(python3-emcee)
+/usr/bin/python3 -c "import matplotlib" 2>/dev/null || need+=(python3-matplotlib)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${need[@]}"

@@ -287,7 +287,9 @@ int maas_server_create_from_file(const char* path, maas_server* server);
 int maas_server_register_model(maas_server server, const char* metadata_json,
                                const maas_model_callbacks* callbacks, uint32_t flags);
 
-/* Hosts one of the library's built-in example models ("gaussian1d", "gaussian2d", "decay"). */
+/* Hosts one of the library's built-in example models ("gaussian1d", "gaussian2d", "decay", or a physics
+ * model: "neutrino-oscillation", "neutrino-fit", "cosmic-ray-propagation", "nuclear-force",
+ * "three-pion-decay", "structure-factor"; docs/examples.md). */
 int maas_server_register_example(maas_server server, const char* name);
 
 /* Binds one more URI now; *bound_uri (may be NULL; library-owned) is the actual address, e.g. the

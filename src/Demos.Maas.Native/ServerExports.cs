@@ -82,9 +82,9 @@ internal static unsafe class ServerExports
         {
             var s = HandleTable.Get<NativeServer>(server, "server");
             string model = NativeStrings.Required(name, "name");
-            if (!Models.ExampleModels.Names.Contains(model))
+            if (!Models.ExampleModels.AllNames.Contains(model))
             {
-                return NativeErrors.Fail(MaasErrorCode.NotFound, $"No example model '{model}'; there are {string.Join(", ", Models.ExampleModels.Names)}.");
+                return NativeErrors.Fail(MaasErrorCode.NotFound, $"No example model '{model}'; there are {string.Join(", ", Models.ExampleModels.AllNames)}.");
             }
 
             s.Server.AddModel(Models.ExampleModels.Create(model));

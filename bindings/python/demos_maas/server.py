@@ -100,7 +100,8 @@ class Server:
         return self.register(name, input_dim, evaluate=evaluate, output_dim=output_dim, vjp=vjp, jvp=jvp, parameters=parameters, **kwargs)
 
     def register_example(self, name):
-        """Hosts a built-in example model ("gaussian1d", "gaussian2d", "decay")."""
+        """Hosts a built-in example model ("gaussian1d", "gaussian2d", "decay", or a physics model of
+        docs/examples.md such as "neutrino-fit")."""
         lib.maas_server_register_example(self._handle, name.encode())
         return self
 
