@@ -61,7 +61,7 @@ public sealed class ServedModelTests
 
         foreach (var kind in new[] { GradientKind.LogDensityWrtX, GradientKind.LogDensityWrtTheta })
         {
-            if (local.Info.Capabilities.HasFlag(ModelArguments.GradientCapability(kind)))
+            if (local.Info.Capabilities.HasFlag(kind == GradientKind.LogDensityWrtX ? ModelCapabilities.GradientX : ModelCapabilities.GradientTheta))
             {
                 using var expected = await local.GradientAsync(kind, x);
                 using var actual = await remote.GradientAsync(kind, x);
