@@ -9,5 +9,7 @@ root.Subcommands.Add(CallCommand.Create());
 root.Subcommands.Add(HealthCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(MpiWorkerCommand.Create());
+root.Subcommands.Add(RefCommand.Create());
+root.Subcommands.Add(RegistryCommand.Create());
 var parse = root.Parse(args);
 return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -78,9 +78,20 @@ public sealed class RegistryTransport(RegistryResolverOptions? options = null) :
         return list;
     }
 
-    /// <summary>Checks the model an endpoint serves against the reference: uuid, version, and checksum recomputed from its info.</summary>
-    internal static async Task VerifyAsync(MaasCallInvoker invoker, MaasReference reference, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>The uuid and version (null: the latest) a <c>maas://uuid[@version]</c> URI names.</summary>
+    /// <exception cref="RegistryException">MalformedReference.</exception>
+    public static (Guid Uuid, string? Version) ParseAddress(Uri uri)
     {
+        ArgumentNullException.ThrowIfNull(uri);
+        return ModelAddress.FromUri(uri);
+    }
+
+    /// <summary>Checks, with an Info call, that the model an endpoint serves is the one <paramref name="reference"/> names: uuid, version, and the checksum recomputed from its info.</summary>
+    /// <exception cref="RegistryException">ChecksumMismatch.</exception>
+    public static async Task VerifyAsync(MaasCallInvoker invoker, MaasReference reference, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(invoker);
+        ArgumentNullException.ThrowIfNull(reference);
         var response = await invoker.UnaryCallAsync(new MaasRequest { Operation = Operation.Info, Model = reference.Uuid.ToString("D") }, timeout, cancellationToken).ConfigureAwait(false);
         var info = response.Info ?? throw new MaasException(MaasErrorCode.ProtocolError, "Info answered without info.");
         string where = invoker.Uri.ToString();
