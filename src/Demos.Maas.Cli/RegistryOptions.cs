@@ -22,6 +22,6 @@ internal static class RegistryOptions
         }
 
         string? secret = key is null ? null : result.GetValue(key) ?? Environment.GetEnvironmentVariable(KeyVariable);
-        return new RegistryClient(uri, secret);
+        return new RegistryClient(uri, string.IsNullOrEmpty(secret) ? null : secret);
     }
 }

@@ -96,7 +96,7 @@ internal static class ServeCommand
                 if (result.GetValue(register) is { } registryUrl)
                 {
                     string? key = result.GetValue(registryKey) ?? Environment.GetEnvironmentVariable(RegistryOptions.KeyVariable);
-                    registration = await ServeRegistration.StartAsync(new Uri(registryUrl), key, hosted, boundUris, result.GetValue(region), TimeSpan.FromSeconds(result.GetValue(heartbeat))).ConfigureAwait(false);
+                    registration = await ServeRegistration.StartAsync(new Uri(registryUrl), string.IsNullOrEmpty(key) ? null : key, hosted, boundUris, result.GetValue(region), TimeSpan.FromSeconds(result.GetValue(heartbeat))).ConfigureAwait(false);
                 }
 
                 await Console.Out.FlushAsync().ConfigureAwait(false);
