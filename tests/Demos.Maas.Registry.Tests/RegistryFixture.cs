@@ -38,9 +38,14 @@ internal static class RegistryFixture
     public static string PipeListen(string name) => $"pipe://{TestModels.TempPath(name + ".sock")}";
 
     /// <summary>Client options speaking pipe, tcp and maas:// (resolved through <paramref name="registry"/>).</summary>
-    public static MaasClientOptions ClientOptions(string registry)
+    public static MaasClientOptions ClientOptions(string registry, bool retry = true)
     {
         var options = new MaasClientOptions { ConnectTimeout = TimeSpan.FromSeconds(5) };
+        if (!retry)
+        {
+            options.Retry = null;
+        }
+
         foreach (var t in Transports())
         {
             options.Transports.Add(t);
