@@ -19,6 +19,11 @@ done
 # Libraries and Python modules the bindings' tests use (GoogleTest, numpy, pytest for /usr/bin/python3;
 # pip and setuptools for the offline `pip install bindings/python` test).
 [ -e /usr/include/gtest/gtest.h ] || need+=(libgtest-dev)
+# PostgreSQL server binaries (initdb, pg_ctl) for the registry's store tests, which start their own
+# server in a temporary directory; the package's own cluster service is not used.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# Headless Chromium renders the registry's web page in its test (a real browser, a real screenshot).
+command -v chromium >/dev/null || need+=(chromium)
 /usr/bin/python3 -c "import numpy" 2>/dev/null || need+=(python3-numpy)
 /usr/bin/python3 -c "import pytest" 2>/dev/null || need+=(python3-pytest)
 /usr/bin/python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)

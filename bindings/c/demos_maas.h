@@ -87,7 +87,11 @@ void maas_free(void* buffer);
 
 /* ---- client ----------------------------------------------------------------------------------- */
 
-/* Connects to "pipe:///path/to.sock", "tcp://host:port" or "inproc://name" (same process).
+/* Connects to "pipe:///path/to.sock", "tcp://host:port" or "inproc://name" (same process), or
+ * "maas://<uuid>[@version]": resolved through the registry or maas_reference file named by the
+ * MAAS_REGISTRY environment variable (read as the library started), checked against the version's
+ * checksum before any call (MAAS_VERSION_MISMATCH when it differs; MAAS_NOT_FOUND for an unknown uuid;
+ * MAAS_UNAVAILABLE when the registry or every endpoint is down), failing over between endpoints.
  * options_json may be NULL or an object with any of:
  *   {"timeout_ms": per-call deadline, "connect_timeout_ms": n, "max_frame_bytes": n,
  *    "reconnect": true, "retry": true, "credentials": "...", "agent": "..."}

@@ -20,8 +20,13 @@ internal static class ServeCommand
         var maxInFlight = new Option<int?>("--max-in-flight") { Description = "Most concurrent requests per connection (default 1024)" };
         var drain = new Option<double?>("--drain-seconds") { Description = "How long a stop waits for running calls (default 10)" };
         var logLevel = new Option<LogLevel?>("--log-level") { Description = "Console log level (default Information)" };
+        var register = new Option<string?>("--register") { Description = "Registry URL (http://host:port): register the models and endpoints on start, heartbeat, deregister on drain" };
+        var registryKey = new Option<string?>("--registry-key") { Description = $"Write key of the registry (default: ${RegistryOptions.KeyVariable})" };
+        var region = new Option<string?>("--region") { Description = "Region label of the registered endpoints" };
+        var heartbeat = new Option<double>("--heartbeat-seconds") { Description = "Seconds between registry heartbeats", DefaultValueFactory = _ => 30 };
+        var artifactDigest = new Option<string?>("--artifact-digest") { Description = "Digest of what the built-in models are served from (e.g. the container image digest), part of their checksum" };
         var insecure = new Option<bool>("--insecure") { Description = "Listen on a non-loopback address without authentication (warns on every start; see docs/security.md)" };
-        var command = new Command("serve", "Host models on one or more URIs until SIGINT/SIGTERM.") { listen, model, assembly, native, config, maxFrame, maxInFlight, drain, logLevel, insecure };
+        var command = new Command("serve", "Host models on one or more URIs until SIGINT/SIGTERM.") { listen, model, assembly, native, config, maxFrame, maxInFlight, drain, logLevel, insecure, register, registryKey, region, heartbeat, artifactDigest };
         command.SetAction((result, _) => Failures.RunAsync(async () =>
         {
             var configuration = ServeConfiguration.Load(result.GetValue(config));
@@ -47,15 +52,17 @@ internal static class ServeCommand
                 names.AddRange(ExampleModels.Names);
             }
 
+            // Each model with the digest of the artifact it is served from (docs/identity.md).
+            var hosted = new List<(IModel Model, string? Artifact)>();
             foreach (var name in names)
             {
-                server.AddModel(ExampleModels.Create(name));
+                hosted.Add((ExampleModels.Create(name), result.GetValue(artifactDigest)));
             }
 
             foreach (var path in natives)
             {
                 var loaded = NativeModels.Load(path);
-                server.AddModel(loaded);
+                hosted.Add((loaded, Registry.ModelChecksum.ForFile(path)));
                 names.Add(loaded.Info.Name);
             }
 
@@ -63,23 +70,37 @@ internal static class ServeCommand
             {
                 foreach (var loaded in AssemblyModels.Load(path))
                 {
-                    server.AddModel(loaded);
+                    hosted.Add((loaded, Registry.ModelChecksum.ForFile(path)));
                     names.Add(loaded.Info.Name);
                 }
+            }
+
+            foreach (var (loaded, _) in hosted)
+            {
+                server.AddModel(loaded);
             }
 
             using var stop = new CancellationTokenSource();
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+            ServeRegistration? registration = null;
             try
             {
+                var boundUris = new List<Uri>();
                 foreach (var uri in uris)
                 {
                     var bound = await server.ListenAsync(uri).ConfigureAwait(false);
+                    boundUris.Add(bound);
                     Console.WriteLine($"listening {bound}");
                 }
 
                 Console.WriteLine($"serving {string.Join(", ", names)}");
+                if (result.GetValue(register) is { } registryUrl)
+                {
+                    string? key = result.GetValue(registryKey) ?? Environment.GetEnvironmentVariable(RegistryOptions.KeyVariable);
+                    registration = await ServeRegistration.StartAsync(new Uri(registryUrl), string.IsNullOrEmpty(key) ? null : key, hosted, boundUris, result.GetValue(region), TimeSpan.FromSeconds(result.GetValue(heartbeat))).ConfigureAwait(false);
+                }
+
                 await Console.Out.FlushAsync().ConfigureAwait(false);
                 try
                 {
@@ -92,6 +113,12 @@ internal static class ServeCommand
             }
             finally
             {
+                // Deregistered before the drain, so resolution stops sending clients here.
+                if (registration is not null)
+                {
+                    await registration.DisposeAsync().ConfigureAwait(false);
+                }
+
                 await server.DisposeAsync().ConfigureAwait(false);
             }
 

@@ -1,3 +1,4 @@
+using Demos.Maas.Registry;
 using Demos.Maas.Transport;
 using Demos.Maas.Transports.Http;
 using Demos.Maas.Transports.Pipe;
@@ -9,8 +10,9 @@ namespace Demos.Maas;
 
 /// <summary>
 /// The one transport registration of the programs we ship (the <c>maas</c> tool and the native
-/// library): every transport that needs no outside runtime. MPI is registered where an MPI runtime
-/// was initialised (<c>maas mpi-worker</c>, <c>MpiCluster</c>).
+/// library): every transport that needs no outside runtime, and <c>maas://uuid[@version]</c>
+/// resolved through the registry named by <c>MAAS_REGISTRY</c>. MPI is registered where an MPI
+/// runtime was initialised (<c>maas mpi-worker</c>, <c>MpiCluster</c>).
 /// </summary>
 internal static class StandardTransports
 {
@@ -19,7 +21,8 @@ internal static class StandardTransports
             .AddPipeTransport()
             .AddTcpTransport()
             .AddHttpTransport(http => http.AddUmBridgeRoutes())
-            .AddUmBridgeClient();
+            .AddUmBridgeClient()
+            .AddMaasRegistryResolver();
 
     /// <summary>The registered transports, in registration order.</summary>
     public static IMaasTransport[] Create()

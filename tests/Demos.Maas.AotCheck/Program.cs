@@ -2,6 +2,7 @@ using Demos.Maas.UmBridge;
 using Demos.Maas;
 using Demos.Maas.Client;
 using Demos.Maas.Models;
+using Demos.Maas.Registry;
 using Demos.Maas.Server;
 using Demos.Maas.Transports.Http;
 using Demos.Maas.Transports.Pipe;
@@ -41,4 +42,25 @@ if (Math.Abs(viaUmBridge[0] - DecayModel.Activity(100, 0.3, 5, 0)) > 1e-9)
     return 1;
 }
 
+// The registry (SQLite store, REST, key authentication) and maas:// resolution under NativeAOT too.
+string registryDb = Path.Combine(Path.GetTempPath(), $"maas-aot-{Environment.ProcessId}.db");
+string key = RegistryKey.Generate();
+var registryOptions = new RegistryServerOptions { Listen = "http://127.0.0.1:0", Store = registryDb, KeyHash = RegistryKey.Hash(key) };
+await using (var registry = await RegistryServer.StartAsync(registryOptions))
+{
+    var decayInfo = DecayModel.Create().Info;
+    var reference = new MaasReference { Uuid = decayInfo.Uuid, Endpoint = uris[2].ToString(), Version = decayInfo.Version, Checksum = ModelChecksum.Compute(decayInfo, null) };
+    using var writer = new RegistryClient(registry.Uri, key);
+    await writer.RegisterAsync(new RegistrationRequest { Name = "decay", Reference = MaasReferenceJson.Parse(MaasReferenceJson.Serialize(reference)), Endpoints = [new EndpointRegistration { Uri = uris[2].ToString() }] });
+    options.Transports.Add(new RegistryTransport(new RegistryResolverOptions { Registry = registry.Uri.ToString() }));
+    await using var byUuid = await MaasClient.ConnectAsync($"maas://{decayInfo.Uuid}", options);
+    double[] viaRegistry = await (await byUuid.GetModelAsync(decayInfo.Uuid)).EvaluateAsync([100.0, 0.3]);
+    Console.WriteLine($"maas://{decayInfo.Uuid}: F[0] = {viaRegistry[0]:R}");
+    if (Math.Abs(viaRegistry[0] - DecayModel.Activity(100, 0.3, 5, 0)) > 1e-9)
+    {
+        return 1;
+    }
+}
+
+File.Delete(registryDb);
 return 0;

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Demos.Maas.Protocol;
+using Microsoft.Extensions.Logging;
 
 namespace Demos.Maas.Client;
 
@@ -73,6 +74,31 @@ public abstract class MaasCallInvoker : IAsyncDisposable
         {
             await chunks.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Connects the invoker a <see cref="MaasClient"/> would use for <paramref name="uri"/>: a call-level
+    /// transport's own, else the framed invoker over a byte-stream transport's connection. For
+    /// transports that route calls onward (e.g. <c>maas://</c>, which resolves to another address).
+    /// </summary>
+    /// <exception cref="MaasException">Unavailable (cannot connect), VersionMismatch, InvalidArgument (no transport for the scheme).</exception>
+    public static async Task<MaasCallInvoker> ConnectAsync(Uri uri, MaasClientOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        ArgumentNullException.ThrowIfNull(options);
+        var transports = new Transport.TransportSet(options.Transports);
+        if (transports.Find<Transport.IMaasCallInvokerFactory>(uri) is { } invokers)
+        {
+            return await invokers.ConnectAsync(uri, options, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (transports.Find<Transport.IMaasConnectionFactory>(uri) is { } connections)
+        {
+            var logger = (options.LoggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance).CreateLogger<MaasClient>();
+            return await ClientConnection.OpenAsync(uri, connections, options, logger, cancellationToken).ConfigureAwait(false);
+        }
+
+        throw transports.NoTransport(uri, "connect");
     }
 
     /// <summary>Completes when no call is pending any more (used to retire an invoker whose server said Goodbye).</summary>

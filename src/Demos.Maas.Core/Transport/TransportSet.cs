@@ -43,6 +43,7 @@ internal sealed class TransportSet
             "tcp" => "AddTcpTransport() / new TcpTransport() (package Demos.Maas.Transports.Tcp)",
             "http" or "http+unix" => "AddHttpTransport() / new HttpTransport() (package Demos.Maas.Transports.Http)",
             "umbridge+http" => "AddUmBridgeClient() / new UmBridgeTransport() (package Demos.Maas.UmBridge)",
+            "maas" => "AddMaasRegistryResolver() / new RegistryTransport() (package Demos.Maas.Registry)",
             _ => "the transport's package and its registration",
         };
         bool otherRole = _transports.Any(t => t.CanHandle(uri));
