@@ -5,7 +5,9 @@ namespace Demos.Maas.Cli;
 
 /// <summary>
 /// <c>maas health URI</c>: exit 0 when the server is ready (it answers the handshake, is not
-/// draining and lists its models), 1 otherwise. For container HEALTHCHECK and exec probes.
+/// draining and lists its models — or, without <c>MAAS_KEY</c>, refuses the handshake for want of
+/// credentials, which a keyless probe cannot tell apart from ready), 1 otherwise. For container
+/// HEALTHCHECK and exec probes.
 /// </summary>
 internal static class HealthCommand
 {
@@ -31,6 +33,12 @@ internal static class HealthCommand
                 }
 
                 Console.WriteLine($"ready: {models.Count} models ({client.Server.Agent})");
+                return 0;
+            }
+            catch (MaasException ex) when (ex.Code == MaasErrorCode.Unauthenticated && options.Credentials is null)
+            {
+                // A probe holds no key: a server that answers the handshake with "credentials required" is up.
+                Console.WriteLine("ready: the server answers and requires credentials (set MAAS_KEY to list its models)");
                 return 0;
             }
             catch (MaasException ex)

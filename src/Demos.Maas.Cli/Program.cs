@@ -10,6 +10,7 @@ root.Subcommands.Add(HealthCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(MpiWorkerCommand.Create());
 root.Subcommands.Add(KeyCommand.Create());
+root.Subcommands.Add(CertCommand.Create());
 root.Subcommands.Add(RefCommand.Create());
 root.Subcommands.Add(RegistryCommand.Create());
 var parse = root.Parse(args);

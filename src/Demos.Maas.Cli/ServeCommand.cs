@@ -43,7 +43,7 @@ internal static class ServeCommand
                 throw new MaasException(MaasErrorCode.InvalidArgument, "nothing to listen on: give --listen URI or \"listen\" in the configuration.");
             }
 
-            var server = new MaasServer(options, Transports.All(), loggerFactory);
+            var server = new MaasServer(options, Transports.All(configuration.Tls), loggerFactory);
             var assemblies = configuration.Assemblies.Concat(result.GetValue(assembly) ?? []).ToList();
             var natives = configuration.NativeModels.Concat(result.GetValue(native) ?? []).ToList();
             var names = configuration.Models.Concat(result.GetValue(model) ?? []).ToList();

@@ -21,6 +21,9 @@ internal sealed class ServeConfiguration
 
     public MaasServerOptions Server { get; } = new();
 
+    /// <summary>Certificates of tls:// and https:// listeners.</summary>
+    public Security.MaasTlsOptions? Tls { get; set; }
+
     public LogLevel LogLevel { get; set; } = LogLevel.Information;
 
     public static ServeConfiguration Load(string? path)
@@ -68,6 +71,7 @@ internal sealed class ServeConfiguration
                     case "drainSeconds": config.Server.DrainTimeout = TimeSpan.FromSeconds(Number(v, "drainSeconds")); break;
                     case "usageLog": config.Server.UsageLog = v.ValueKind == JsonValueKind.True; break;
                     case "security": config.Server.Security = Security.MaasSecurityJson.Read(v); break;
+                    case "tls": config.Tls = Security.MaasSecurityJson.ReadTls(v); break;
                     case "logLevel":
                         config.LogLevel = Enum.TryParse<LogLevel>(v.GetString(), ignoreCase: true, out var level) ? level : throw Invalid($"logLevel '{v}' is not one of Trace, Debug, Information, Warning, Error, Critical, None.");
                         break;

@@ -6,7 +6,15 @@ namespace Demos.Maas.Cli;
 /// <summary>The transports the tool speaks: the one registration it shares with the native library.</summary>
 internal static class Transports
 {
-    public static IMaasTransport[] All() => StandardTransports.Create();
+    public static IMaasTransport[] All(Security.MaasTlsOptions? tls = null) => StandardTransports.Create(tls ?? ClientTls());
+
+    // A client's TLS settings from the environment: the CA to trust, and a certificate for mutual TLS.
+    private static Security.MaasTlsOptions? ClientTls()
+    {
+        string? ca = Environment.GetEnvironmentVariable("MAAS_TLS_CA");
+        string? certificate = Environment.GetEnvironmentVariable("MAAS_TLS_CERT");
+        return ca is null && certificate is null ? null : new Security.MaasTlsOptions { TrustedCaPath = ca, CertificatePath = certificate, KeyPath = Environment.GetEnvironmentVariable("MAAS_TLS_KEY") };
+    }
 
     public static MaasClientOptions ClientOptions()
     {

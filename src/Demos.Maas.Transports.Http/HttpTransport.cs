@@ -28,7 +28,7 @@ public sealed class HttpTransport : IMaasCallInvokerFactory, IMaasRouteHostFacto
     public HttpTransportOptions Options { get; }
 
     /// <inheritdoc/>
-    public bool CanHandle(Uri uri) => uri?.Scheme is "http" or UnixScheme;
+    public bool CanHandle(Uri uri) => uri?.Scheme is "http" or "https" or UnixScheme;
 
     /// <summary>The socket file of an <c>http+unix</c> URI.</summary>
     public static string SocketPath(Uri uri)
@@ -66,14 +66,36 @@ public sealed class HttpTransport : IMaasCallInvokerFactory, IMaasRouteHostFacto
             return (_clients.GetOrAdd("unix:" + path, _ => Create(path)), new Uri("http://localhost/"));
         }
 
-        if (!string.Equals(uri.Scheme, "http", StringComparison.OrdinalIgnoreCase))
+        if (uri.Scheme is not ("http" or "https"))
         {
             throw new MaasException(MaasErrorCode.InvalidArgument, $"'{uri}' is not an http:// URI.");
         }
 
-        var builder = new UriBuilder("http", uri.Host, uri.Port < 0 ? 80 : uri.Port, uri.AbsolutePath.TrimEnd('/') + "/");
+        var builder = new UriBuilder(uri.Scheme, uri.Host, uri.Port < 0 ? (uri.Scheme == "https" ? 443 : 80) : uri.Port, uri.AbsolutePath.TrimEnd('/') + "/");
         var baseUri = builder.Uri;
         return (_clients.GetOrAdd(baseUri.GetLeftPart(UriPartial.Authority), _ => Create(null)), baseUri);
+    }
+
+    // https://: the CA of Options.Tls (or the system's), and a client certificate for mutual TLS.
+    private System.Net.Security.SslClientAuthenticationOptions ClientTls()
+    {
+        var options = new System.Net.Security.SslClientAuthenticationOptions();
+        if (Options.Tls?.TrustedCaPath is { } ca)
+        {
+            options.RemoteCertificateValidationCallback = Security.TlsCertificates.TrustOnly(Security.TlsCertificates.LoadCa(ca), checkName: true);
+        }
+
+        if (Options.Tls?.CertificatePath is { } certificate)
+        {
+            options.ClientCertificates = [Security.TlsCertificates.Load(certificate, Options.Tls.KeyPath)];
+        }
+
+        if (Options.Tls?.ServerName is { } name)
+        {
+            options.TargetHost = name;
+        }
+
+        return options;
     }
 
     private HttpClient Create(string? socketPath)
@@ -83,6 +105,7 @@ public sealed class HttpTransport : IMaasCallInvokerFactory, IMaasRouteHostFacto
             PooledConnectionIdleTimeout = Options.PooledConnectionIdleTimeout,
             ConnectTimeout = Options.ConnectTimeout,
             EnableMultipleHttp2Connections = true,
+            SslOptions = ClientTls(),
             AutomaticDecompression = DecompressionMethods.None,
             UseProxy = false,
 

@@ -22,6 +22,9 @@ public sealed class HttpTransportOptions
     /// <summary>Origins allowed to call the routes from a browser (CORS); empty (default) = none.</summary>
     public IList<string> CorsOrigins { get; } = [];
 
+    /// <summary>TLS of <c>https://</c>: the server's certificate, the CA that signs client certificates (mutual TLS), a client's trusted CA and certificate.</summary>
+    public Security.MaasTlsOptions? Tls { get; set; }
+
     /// <summary>Serve <c>/metrics</c> (Prometheus text format). Default true.</summary>
     public bool ExposeMetrics { get; set; } = true;
 

@@ -77,13 +77,23 @@ public sealed class MaasHttpHost : IMaasListener
 
                 k.ListenUnixSocket(socketPath, l => l.Protocols = protocols);
             }
+            else if (string.Equals(uri.Scheme, "https", StringComparison.OrdinalIgnoreCase))
+            {
+                // With TLS, ALPN lets one endpoint offer HTTP/1.1 and HTTP/2.
+                var https = Https(uri, options.Tls);
+                k.Listen(ParseAddress(uri), uri.Port < 0 ? 443 : uri.Port, l =>
+                {
+                    l.Protocols = HttpProtocols.Http1AndHttp2;
+                    l.UseHttps(https);
+                });
+            }
             else if (string.Equals(uri.Scheme, "http", StringComparison.OrdinalIgnoreCase))
             {
                 k.Listen(ParseAddress(uri), uri.Port < 0 ? 80 : uri.Port, l => l.Protocols = protocols);
             }
             else
             {
-                throw new MaasException(MaasErrorCode.InvalidArgument, $"'{uri}': the HTTP transport listens on http://ip:port or http+unix:///path.sock (TLS is not supported; put a reverse proxy in front).");
+                throw new MaasException(MaasErrorCode.InvalidArgument, $"'{uri}': the HTTP transport listens on http://ip:port, https://ip:port or http+unix:///path.sock.");
             }
         });
 
@@ -117,6 +127,26 @@ public sealed class MaasHttpHost : IMaasListener
         }
 
         return host;
+    }
+
+    private static Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions Https(Uri uri, Security.MaasTlsOptions? tls)
+    {
+        if (tls?.CertificatePath is not { } certificate)
+        {
+            throw new MaasException(MaasErrorCode.InvalidArgument, $"{uri}: an https:// server needs a certificate and key (HttpTransportOptions.Tls; maas cert new makes a test set).");
+        }
+
+        var https = new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions { ServerCertificate = Security.TlsCertificates.Load(certificate, tls.KeyPath) };
+        if (tls.TrustedCaPath is { } ca)
+        {
+            var validate = Security.TlsCertificates.TrustOnly(Security.TlsCertificates.LoadCa(ca), checkName: false);
+            https.ClientCertificateMode = tls.RequireClientCertificate ?? true
+                ? Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate
+                : Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.AllowCertificate;
+            https.ClientCertificateValidation = (cert, chain, errors) => validate(uri, cert, chain, errors);
+        }
+
+        return https;
     }
 
     private static IPAddress ParseAddress(Uri uri)

@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using Demos.Maas.Security;
 using Demos.Maas.Transport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -9,11 +11,19 @@ namespace Demos.Maas.Transports.Tcp;
 /// <summary>
 /// <c>tcp://host:port</c>: TCP with Nagle off (small requests leave at once) and keep-alive on (a
 /// dead peer is noticed on idle connections). Port 0 binds a free port; the listener reports it.
+/// <c>tls://host:port</c>: the same inside TLS (<see cref="SslStream"/>), with the certificates of
+/// <see cref="Tls"/>; a client certificate becomes the connection's peer identity (mutual TLS).
 /// </summary>
 public sealed class TcpTransport : IMaasConnectionFactory, IMaasListenerFactory
 {
+    /// <summary>Creates the transport; <paramref name="tls"/> configures <c>tls://</c> (a server needs a certificate; a client trusts the system's CAs without one).</summary>
+    public TcpTransport(MaasTlsOptions? tls = null) => Tls = tls;
+
+    /// <summary>The TLS settings of <c>tls://</c>, or null.</summary>
+    public MaasTlsOptions? Tls { get; }
+
     /// <inheritdoc/>
-    public bool CanHandle(Uri uri) => uri?.Scheme == "tcp";
+    public bool CanHandle(Uri uri) => uri?.Scheme is "tcp" or "tls";
 
     /// <inheritdoc/>
     public async ValueTask<MaasConnection> ConnectAsync(Uri uri, CancellationToken cancellationToken = default)
@@ -23,7 +33,59 @@ public sealed class TcpTransport : IMaasConnectionFactory, IMaasListenerFactory
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         Configure(socket);
         await SocketConnections.ConnectAsync(socket, endPoint, uri, cancellationToken).ConfigureAwait(false);
-        return SocketConnections.Wrap(socket, uri.ToString());
+        if (uri.Scheme != "tls")
+        {
+            return SocketConnections.Wrap(socket, uri.ToString());
+        }
+
+        var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
+        try
+        {
+            await ssl.AuthenticateAsClientAsync(ClientTls(host), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is System.Security.Authentication.AuthenticationException or IOException)
+        {
+            await ssl.DisposeAsync().ConfigureAwait(false);
+            throw new MaasException(MaasErrorCode.Unavailable, $"TLS with {uri} failed: {ex.Message}", ex);
+        }
+
+        return new StreamConnection(ssl, uri.ToString(), socket.Dispose, ssl.RemoteCertificate?.Subject);
+    }
+
+    private SslClientAuthenticationOptions ClientTls(string host)
+    {
+        var options = new SslClientAuthenticationOptions { TargetHost = Tls?.ServerName ?? host };
+        if (Tls?.TrustedCaPath is { } ca)
+        {
+            options.RemoteCertificateValidationCallback = TlsCertificates.TrustOnly(TlsCertificates.LoadCa(ca), checkName: true);
+        }
+
+        if (Tls?.CertificatePath is { } certificate)
+        {
+            options.ClientCertificates = [TlsCertificates.Load(certificate, Tls.KeyPath)];
+        }
+
+        return options;
+    }
+
+    private SslServerAuthenticationOptions ServerTls(Uri uri)
+    {
+        if (Tls?.CertificatePath is not { } certificate)
+        {
+            throw new MaasException(MaasErrorCode.InvalidArgument, $"{uri}: a tls:// server needs a certificate and key (MaasTlsOptions.CertificatePath, KeyPath; maas cert new makes a test set).");
+        }
+
+        var options = new SslServerAuthenticationOptions { ServerCertificate = TlsCertificates.Load(certificate, Tls.KeyPath) };
+        if (Tls.TrustedCaPath is { } ca)
+        {
+            // Always asked for (a server that does not ask gets none); refused when missing only if required.
+            bool required = Tls.RequireClientCertificate ?? true;
+            options.ClientCertificateRequired = true;
+            var validate = TlsCertificates.TrustOnly(TlsCertificates.LoadCa(ca), checkName: false);
+            options.RemoteCertificateValidationCallback = (sender, cert, chain, errors) => cert is null ? !required : validate(sender, cert, chain, errors);
+        }
+
+        return options;
     }
 
     /// <inheritdoc/>
@@ -51,7 +113,20 @@ public sealed class TcpTransport : IMaasConnectionFactory, IMaasListenerFactory
 
         var bound = (IPEndPoint)socket.LocalEndPoint!;
         string shown = bound.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{bound.Address}]" : bound.Address.ToString();
-        var actual = new Uri($"tcp://{shown}:{bound.Port}");
+        var actual = new Uri($"{uri.Scheme}://{shown}:{bound.Port}");
+        if (uri.Scheme == "tls")
+        {
+            try
+            {
+                return ValueTask.FromResult<IMaasListener>(new TlsListener(socket, actual, ServerTls(uri), Configure));
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+
         return ValueTask.FromResult<IMaasListener>(new SocketListener(socket, actual, Configure));
     }
 
@@ -82,10 +157,10 @@ public sealed class TcpTransport : IMaasConnectionFactory, IMaasListenerFactory
 /// <summary>DI registration of the TCP transport.</summary>
 public static class TcpTransportServiceCollectionExtensions
 {
-    /// <summary>Registers <c>tcp://</c>.</summary>
-    public static IServiceCollection AddTcpTransport(this IServiceCollection services)
+    /// <summary>Registers <c>tcp://</c> and <c>tls://</c> (with <paramref name="tls"/>'s certificates).</summary>
+    public static IServiceCollection AddTcpTransport(this IServiceCollection services, MaasTlsOptions? tls = null)
     {
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IMaasTransport, TcpTransport>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IMaasTransport, TcpTransport>(_ => new TcpTransport(tls)));
         return services;
     }
 }

@@ -1,4 +1,5 @@
 using Demos.Maas.Registry;
+using Demos.Maas.Security;
 using Demos.Maas.Transport;
 using Demos.Maas.Transports.Http;
 using Demos.Maas.Transports.Pipe;
@@ -16,18 +17,22 @@ namespace Demos.Maas;
 /// </summary>
 internal static class StandardTransports
 {
-    public static IServiceCollection AddStandardTransports(this IServiceCollection services) =>
+    public static IServiceCollection AddStandardTransports(this IServiceCollection services, MaasTlsOptions? tls = null) =>
         services.AddInProcessTransport()
             .AddPipeTransport()
-            .AddTcpTransport()
-            .AddHttpTransport(http => http.AddUmBridgeRoutes())
+            .AddTcpTransport(tls)
+            .AddHttpTransport(http =>
+            {
+                http.AddUmBridgeRoutes();
+                http.Tls = tls;
+            })
             .AddUmBridgeClient()
             .AddMaasRegistryResolver();
 
-    /// <summary>The registered transports, in registration order.</summary>
-    public static IMaasTransport[] Create()
+    /// <summary>The registered transports, in registration order; <paramref name="tls"/> configures tls:// and https://.</summary>
+    public static IMaasTransport[] Create(MaasTlsOptions? tls = null)
     {
-        using var provider = new ServiceCollection().AddStandardTransports().BuildServiceProvider();
+        using var provider = new ServiceCollection().AddStandardTransports(tls).BuildServiceProvider();
         return [.. provider.GetServices<IMaasTransport>()];
     }
 }

@@ -52,6 +52,7 @@ public sealed class NginxTests
                             proxy_pass http://maas;
                             proxy_http_version 1.1;
                             proxy_set_header Connection "";
+                            proxy_set_header Host $host;
                             proxy_buffering off;
                             client_max_body_size 0;
                             proxy_connect_timeout 2s;

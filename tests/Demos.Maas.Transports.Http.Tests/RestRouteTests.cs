@@ -218,7 +218,14 @@ public sealed class RestRouteTests
         Assert.Equal(504, status);
         Assert.Equal("DeadlineExceeded", body.GetProperty("error").GetProperty("name").GetString());
         Assert.Equal(400, (await f.JsonAsync(HttpMethod.Post, "/v1/models/gaussian1d/logdensity", """{"x": [[1]]}""", r => r.Headers.Add("Maas-Timeout-Ms", "soon"))).Status);
-        Assert.Equal(400, (await f.JsonAsync(HttpMethod.Post, "/v1/models/gaussian1d/logdensity", """{"x": [[1]]}""", r => r.Content!.Headers.ContentType = new MediaTypeHeaderValue("text/csv"))).Status);
+        Assert.Equal(415, (await f.JsonAsync(HttpMethod.Post, "/v1/models/gaussian1d/logdensity", """{"x": [[1]]}""", r => r.Content!.Headers.ContentType = new MediaTypeHeaderValue("text/csv"))).Status);
+
+        // A browser's cross-site "simple request" (text/plain) is not read as JSON: no page can change a local server's parameters.
+        Assert.Equal(415, (await f.JsonAsync(HttpMethod.Put, "/v1/models/gaussian1d/parameters", """{"values": {"mu": [5]}}""", r => r.Content!.Headers.ContentType = new MediaTypeHeaderValue("text/plain"))).Status);
+        Assert.Equal(0.0, (await f.JsonAsync(HttpMethod.Get, "/v1/models/gaussian1d/parameters")).Body.GetProperty("values").GetProperty("mu")[0].GetDouble());
+
+        // DNS rebinding: a Host that is not this server's name is refused before any route runs.
+        Assert.Equal(400, (await f.JsonAsync(HttpMethod.Get, "/v1/models", null, r => r.Headers.Host = "attacker.example")).Status);
     }
 
     [Fact]

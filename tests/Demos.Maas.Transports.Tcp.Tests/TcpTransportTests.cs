@@ -92,3 +92,29 @@ public sealed class TcpSecurityTests : SecurityConformanceTests
 
     protected override string NewListenUri() => "tcp://127.0.0.1:0";
 }
+
+/// <summary>The conformance suite over tls:// with certificates made in the test.</summary>
+public sealed class TlsConformanceTests : FramedTransportConformanceTests
+{
+    protected override IMaasTransport[] Transports { get; } = [new TcpTransport(TestCertificates.Server()), new TlsClientOnly(new TcpTransport(TestCertificates.Client()))];
+
+    protected override string NewListenUri() => "tls://127.0.0.1:0";
+}
+
+/// <summary>Keys, roles, the audit log and rate limits over tls://.</summary>
+public sealed class TlsSecurityTests : SecurityConformanceTests
+{
+    protected override IMaasTransport[] Transports { get; } = [new TcpTransport(TestCertificates.Server())];
+
+    protected override IMaasTransport[] ClientTransports { get; } = [new TcpTransport(TestCertificates.Client())];
+
+    protected override string NewListenUri() => "tls://127.0.0.1:0";
+}
+
+/// <summary>The client role of a transport only, so a server and a client with different TLS settings can share one transport list.</summary>
+internal sealed class TlsClientOnly(TcpTransport inner) : IMaasConnectionFactory
+{
+    public bool CanHandle(Uri uri) => inner.CanHandle(uri);
+
+    public ValueTask<MaasConnection> ConnectAsync(Uri uri, CancellationToken cancellationToken = default) => inner.ConnectAsync(uri, cancellationToken);
+}

@@ -20,6 +20,9 @@ public abstract class SecurityConformanceTests
     /// <summary>A fresh address to listen on.</summary>
     protected abstract string NewListenUri();
 
+    /// <summary>The client's transports, when they differ from the server's (TLS: the client trusts a CA, the server presents a certificate).</summary>
+    protected virtual IMaasTransport[] ClientTransports => Transports;
+
     private sealed record Keys(string Admin, string Reader, string Gauss, string Revoked, string AdminWrongSecret, string Unknown);
 
     private async Task<(MaasServer Server, Uri Uri, Keys Keys, string AuditFile)> StartAsync(MaasRateLimitOptions? limits = null)
@@ -43,7 +46,7 @@ public abstract class SecurityConformanceTests
     private async Task<MaasClient> ConnectAsync(Uri uri, string? key, bool retries = false)
     {
         var options = new MaasClientOptions { Credentials = key, Retry = retries ? new Middleware.RetryOptions { MaxAttempts = 50 } : null, Reconnect = false };
-        foreach (var t in Transports)
+        foreach (var t in ClientTransports)
         {
             options.Transports.Add(t);
         }

@@ -81,6 +81,28 @@ public static class MaasSecurityJson
         return options;
     }
 
+    /// <summary>Reads a <c>"tls"</c> section: <c>certificate</c>, <c>key</c>, <c>trustedCa</c>, <c>requireClientCertificate</c>, <c>serverName</c>.</summary>
+    /// <exception cref="MaasException">InvalidArgument naming the setting that is wrong.</exception>
+    public static MaasTlsOptions ReadTls(JsonElement section)
+    {
+        Expect(section, JsonValueKind.Object, "tls");
+        var tls = new MaasTlsOptions();
+        foreach (var p in section.EnumerateObject())
+        {
+            switch (p.Name)
+            {
+                case "certificate": tls.CertificatePath = String(p.Value, "tls.certificate"); break;
+                case "key": tls.KeyPath = String(p.Value, "tls.key"); break;
+                case "trustedCa": tls.TrustedCaPath = String(p.Value, "tls.trustedCa"); break;
+                case "requireClientCertificate": tls.RequireClientCertificate = Bool(p.Value, "tls.requireClientCertificate"); break;
+                case "serverName": tls.ServerName = String(p.Value, "tls.serverName"); break;
+                default: throw Unknown($"tls.{p.Name}");
+            }
+        }
+
+        return tls;
+    }
+
     /// <summary>Writes one key entry, as it goes into <c>security.keys</c>.</summary>
     public static void WriteKey(Utf8JsonWriter writer, ApiKey key)
     {

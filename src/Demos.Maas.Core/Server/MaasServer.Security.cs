@@ -94,15 +94,22 @@ public sealed partial class MaasServer
         LogInsecure(_logger, uri.ToString());
     }
 
+    // Network listeners bind IP addresses (a name other than localhost is refused by the transport
+    // itself); every other scheme (Unix sockets, inproc, MPI) is local to the machine or the job.
     private static bool IsLocal(Uri uri)
     {
-        if (uri.Scheme is "inproc" or "pipe" or "unix" or "http+unix" or "mpi")
+        if (uri.Scheme is not ("tcp" or "tls" or "http" or "https"))
         {
             return true;
         }
 
         string host = uri.Host.Trim('[', ']');
-        return host == "localhost" || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
+        if (host == "*")
+        {
+            return false;
+        }
+
+        return !IPAddress.TryParse(host, out var ip) || IPAddress.IsLoopback(ip);
     }
 
     private void DisposeSecurity()
