@@ -94,7 +94,11 @@ void maas_free(void* buffer);
  * MAAS_UNAVAILABLE when the registry or every endpoint is down), failing over between endpoints.
  * options_json may be NULL or an object with any of:
  *   {"timeout_ms": per-call deadline, "connect_timeout_ms": n, "max_frame_bytes": n,
- *    "reconnect": true, "retry": true, "credentials": "...", "agent": "..."}
+ *    "reconnect": true, "retry": true, "credentials": "...", "agent": "...",
+ *    "tls": {"trustedCa": "ca.pem", "certificate": "client.pem", "key": "client.key", "serverName": "..."}}
+ * "credentials" is an API key (maas key new) for servers that authenticate their callers; "tls"
+ * configures tls:// and https:// (a CA to trust instead of the system's, a certificate for mutual TLS).
+ * A server that refuses the credentials answers MAAS_UNAUTHENTICATED.
  * On success *client is a new handle; release it with maas_client_close. */
 int maas_client_connect(const char* uri, const char* options_json, maas_client* client);
 
@@ -274,7 +278,12 @@ enum { MAAS_MODEL_SERIAL = 1 };  /* at most one callback of this model at a time
  *   {"listen": ["pipe:///tmp/m.sock", "tcp://127.0.0.1:0"] (or one string),
  *    "workers": max concurrent callbacks per model (0 = unbounded),
  *    "max_frame_bytes": n, "max_in_flight": per connection, "drain_ms": graceful-stop timeout,
- *    "log_level": "none"|"error"|"warning"|"info"|"debug"}  (log lines go to stderr)
+ *    "log_level": "none"|"error"|"warning"|"info"|"debug"  (log lines go to stderr),
+ *    "security": {"keys": [...], "keyFiles": [...], "roles": {...}, "certificates": {...},
+ *                 "rateLimit": {...}, "audit": {...}}  (docs/security.md: who may call, and what),
+ *    "tls": {"certificate": "server.pem", "key": "server.key", "trustedCa": "ca.pem",
+ *            "requireClientCertificate": true}  (for tls:// and https:// listeners),
+ *    "insecure": false  (true: listen on a non-loopback address without "security")}
  * Release with maas_server_free. */
 int maas_server_create(const char* config_json, maas_server* server);
 

@@ -16,14 +16,12 @@ internal sealed class NativeClient
     public static NativeClient Connect(string uri, string? optionsJson)
     {
         var options = new MaasClientOptions();
-        foreach (var transport in StandardTransports.Create())
-        {
-            options.Transports.Add(transport);
-        }
+        Security.MaasTlsOptions? tls = null;
         if (!string.IsNullOrWhiteSpace(optionsJson))
         {
             using var document = NativeJson.Parse(optionsJson, "Client options");
             var root = document.RootElement;
+            if (root.TryGetProperty("tls", out var tlsSection)) { tls = Security.MaasSecurityJson.ReadTls(tlsSection); }
             if (NativeJson.Long(root, "timeout_ms") is { } timeout && timeout > 0) { options.DefaultTimeout = TimeSpan.FromMilliseconds(timeout); }
             if (NativeJson.Long(root, "connect_timeout_ms") is { } connect && connect > 0) { options.ConnectTimeout = TimeSpan.FromMilliseconds(connect); }
             if (NativeJson.Long(root, "max_frame_bytes") is { } frame && frame > 0) { options.MaxFrameBytes = (int)Math.Min(frame, int.MaxValue); }
@@ -31,6 +29,11 @@ internal sealed class NativeClient
             if (NativeJson.Bool(root, "retry") == false) { options.Retry = null; }
             if (NativeJson.String(root, "credentials") is { } credentials) { options.Credentials = credentials; }
             if (NativeJson.String(root, "agent") is { } agent) { options.Agent = agent; }
+        }
+
+        foreach (var transport in StandardTransports.Create(tls))
+        {
+            options.Transports.Add(transport);
         }
 
         return new NativeClient(MaasClient.ConnectAsync(uri, options).GetAwaiter().GetResult());

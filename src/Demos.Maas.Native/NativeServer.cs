@@ -35,6 +35,7 @@ internal sealed class NativeServer
         var listen = new List<string>();
         int workers = 0;
         var level = LogLevel.Warning;
+        Security.MaasTlsOptions? tls = null;
         if (!string.IsNullOrWhiteSpace(configJson))
         {
             using var document = NativeJson.Parse(configJson, "Server configuration");
@@ -50,6 +51,11 @@ internal sealed class NativeServer
             if (NativeJson.Long(root, "max_frame_bytes") is { } frame) { options.MaxFrameBytes = frame > 0 ? (int)Math.Min(frame, int.MaxValue) : throw new MaasException(MaasErrorCode.InvalidArgument, "Server configuration: 'max_frame_bytes' must be positive."); }
             if (NativeJson.Long(root, "max_in_flight") is { } inFlight) { options.MaxInFlightPerConnection = inFlight > 0 ? (int)Math.Min(inFlight, int.MaxValue) : throw new MaasException(MaasErrorCode.InvalidArgument, "Server configuration: 'max_in_flight' must be positive."); }
             if (NativeJson.Long(root, "drain_ms") is { } drain) { options.DrainTimeout = TimeSpan.FromMilliseconds(Math.Max(0, drain)); }
+
+            // The same "security" and "tls" sections as maas serve's configuration (docs/security.md).
+            if (root.TryGetProperty("security", out var security)) { options.Security = Security.MaasSecurityJson.Read(security); }
+            if (root.TryGetProperty("tls", out var tlsSection)) { tls = Security.MaasSecurityJson.ReadTls(tlsSection); }
+            if (NativeJson.Bool(root, "insecure") is { } insecure) { options.AllowInsecure = insecure; }
             if (NativeJson.String(root, "log_level") is { } logLevel)
             {
                 level = logLevel.ToLowerInvariant() switch
@@ -66,7 +72,7 @@ internal sealed class NativeServer
         }
 
         var loggers = new StderrLoggerFactory(level);
-        var server = new MaasServer(options, StandardTransports.Create(), loggers);
+        var server = new MaasServer(options, StandardTransports.Create(tls), loggers);
         return new NativeServer(server, listen, workers, loggers);
     }
 
