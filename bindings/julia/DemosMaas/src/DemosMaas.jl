@@ -77,18 +77,22 @@ json_string(s::AbstractString) = "\"" * replace(s, "\\" => "\\\\", "\"" => "\\\"
 # ---- client -------------------------------------------------------------------------------------
 
 """
-    Client(uri; timeout=nothing, connect_timeout=nothing)
+    Client(uri; timeout=nothing, connect_timeout=nothing, credentials=nothing, tls=nothing)
 
-A connection to a MaaS server ("pipe:///path.sock", "tcp://host:port"). Closed by `close` (or the
-finalizer). Thread-safe.
+A connection to a MaaS server ("pipe:///path.sock", "tcp://host:port", "tls://host:port"). Closed by
+`close` (or the finalizer). Thread-safe. `credentials` is an API key for servers that authenticate
+their callers; `tls` a JSON object text as the C ABI's `"tls"` option, e.g.
+`"{\"trustedCa\": \"ca.pem\"}"`.
 """
 mutable struct Client
     handle::Ptr{Cvoid}
     uri::String
-    function Client(uri::AbstractString; timeout=nothing, connect_timeout=nothing)
+    function Client(uri::AbstractString; timeout=nothing, connect_timeout=nothing, credentials=nothing, tls=nothing)
         opts = String[]
         timeout === nothing || push!(opts, "\"timeout_ms\": $(round(Int, 1000timeout))")
         connect_timeout === nothing || push!(opts, "\"connect_timeout_ms\": $(round(Int, 1000connect_timeout))")
+        credentials === nothing || push!(opts, "\"credentials\": $(json_string(credentials))")
+        tls === nothing || push!(opts, "\"tls\": $tls")
         handle = Ref{Ptr{Cvoid}}(C_NULL)
         json = isempty(opts) ? nothing : "{" * join(opts, ",") * "}"
         GC.@preserve json check(ccall(sym(:maas_client_connect), Cint, (Cstring, Ptr{UInt8}, Ref{Ptr{Cvoid}}),
@@ -311,7 +315,10 @@ mutable struct ServedModel
 end
 
 """
-    Server(; listen=["tcp://127.0.0.1:5000"], workers=0, log_level="warning")
+    Server(; listen=["tcp://127.0.0.1:5000"], workers=0, log_level="warning", security=nothing, tls=nothing)
+
+`security` and `tls` are JSON object texts as the C ABI's server configuration sections
+(docs/security.md): API keys and roles, and the certificates of tls:// listeners.
 
 Serves Julia functions. Callbacks run on the library's threads (adopted by Julia, ≥ 1.9), several at
 once unless a model is registered with `serial=true`. Serve from a process whose main task waits in
@@ -322,9 +329,10 @@ mutable struct Server
     handle::Ptr{Cvoid}
     models::Vector{ServedModel}
     stopped::Threads.Atomic{Bool}
-    function Server(; listen=String[], workers::Integer=0, log_level::AbstractString="warning")
+    function Server(; listen=String[], workers::Integer=0, log_level::AbstractString="warning", security=nothing, tls=nothing)
         uris = listen isa AbstractString ? [listen] : collect(listen)
-        config = "{\"listen\": [" * join(json_string.(uris), ",") * "], \"workers\": $workers, \"log_level\": $(json_string(log_level))}"
+        extra = (security === nothing ? "" : ", \"security\": $security") * (tls === nothing ? "" : ", \"tls\": $tls")
+        config = "{\"listen\": [" * join(json_string.(uris), ",") * "], \"workers\": $workers, \"log_level\": $(json_string(log_level))$extra}"
         handle = Ref{Ptr{Cvoid}}(C_NULL)
         check(ccall(sym(:maas_server_create), Cint, (Cstring, Ref{Ptr{Cvoid}}), config, handle))
         server = new(handle[], ServedModel[], Threads.Atomic{Bool}(false))

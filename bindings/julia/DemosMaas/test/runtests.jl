@@ -2,6 +2,7 @@
 # pipe, and the error paths across the boundary.   julia --project=. -e 'using Pkg; Pkg.test()'
 using DemosMaas
 using Test
+using SHA
 
 include("model_functions.jl")
 
@@ -99,6 +100,22 @@ try
             sandbox = Module(:ReadmeExample)
             Core.eval(sandbox, :(uri = $(uris[end])))
             @test (include_string(sandbox, example.captures[1]); true)
+        end
+
+        @testset "API keys: refused without, served with" begin
+            salt = rand(UInt8, 16)
+            secret = "maas_jl-reader." * bytes2hex(rand(UInt8, 32))
+            digest = bytes2hex(SHA.sha256(vcat(salt, Vector{UInt8}(codeunits(secret)))))
+            entry = "{\"id\": \"jl-reader\", \"salt\": \"$(bytes2hex(salt))\", \"sha256\": \"$digest\", \"roles\": [\"reader\"]}"
+            secured = Server(log_level="error", security="{\"keys\": [$entry], \"audit\": {\"enabled\": false}}")
+            register_example!(secured, "gaussian1d")
+            address = listen!(secured, "tcp://127.0.0.1:0")
+            e = try Client(address; connect_timeout=5); nothing catch err; err end
+            @test e isa MaasError && e.status == "Unauthenticated"
+            c = Client(address; credentials=secret)
+            @test log_density(model(c, "gaussian1d"), [0.0])[1] ≈ -0.5 * log(2π)
+            close(c)
+            close(secured)
         end
 
         @testset "handles and connections" begin
