@@ -87,6 +87,10 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
         {
             throw new MaasException(MaasErrorCode.Unavailable, $"Connecting to {uri} timed out after {options.ConnectTimeout.TotalSeconds:0.#} s.");
         }
+        catch (HttpRequestException ex) when (ex.HttpRequestError is HttpRequestError.InvalidResponse or HttpRequestError.ResponseEnded)
+        {
+            throw new MaasException(MaasErrorCode.ProtocolError, $"{uri} does not answer in HTTP: if it is a maas server listening on tcp://, use tcp://{baseUri.Authority} instead.", ex);
+        }
         catch (HttpRequestException ex)
         {
             throw new MaasException(MaasErrorCode.Unavailable, $"Cannot reach {uri}: {ex.Message}", ex);
