@@ -81,8 +81,9 @@ internal sealed class NativeServer
     {
         lock (_lock)
         {
-            if (_stopped.IsSet) { throw new MaasException(MaasErrorCode.InvalidArgument, "The server was stopped; create a new one."); }
+            // Started first: a thread that calls serve after another thread already stopped the server returns at once instead of failing.
             if (_started) { return; }
+            if (_stopped.IsSet) { throw new MaasException(MaasErrorCode.InvalidArgument, "The server was stopped; create a new one."); }
             if (_listen.Count == 0) { throw new MaasException(MaasErrorCode.InvalidArgument, "The server has no listen URI: set \"listen\" in its configuration or call maas_server_listen."); }
             foreach (var uri in _listen)
             {
