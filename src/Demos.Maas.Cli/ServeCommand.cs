@@ -54,6 +54,7 @@ internal static class ServeCommand
 
             // Each model with the digest of the artifact it is served from (docs/identity.md).
             var hosted = new List<(IModel Model, string? Artifact)>();
+            bool registering = result.GetValue(register) is not null;
             foreach (var name in names)
             {
                 hosted.Add((ExampleModels.Create(name), result.GetValue(artifactDigest)));
@@ -62,7 +63,7 @@ internal static class ServeCommand
             foreach (var path in natives)
             {
                 var loaded = NativeModels.Load(path);
-                hosted.Add((loaded, Registry.ModelChecksum.ForFile(path)));
+                hosted.Add((loaded, registering ? Registry.ModelChecksum.ForFile(path) : null));
                 names.Add(loaded.Info.Name);
             }
 
@@ -70,7 +71,7 @@ internal static class ServeCommand
             {
                 foreach (var loaded in AssemblyModels.Load(path))
                 {
-                    hosted.Add((loaded, Registry.ModelChecksum.ForFile(path)));
+                    hosted.Add((loaded, registering ? Registry.ModelChecksum.ForFile(path) : null));
                     names.Add(loaded.Info.Name);
                 }
             }

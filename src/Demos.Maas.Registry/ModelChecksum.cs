@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 
 namespace Demos.Maas.Registry;
@@ -14,13 +13,13 @@ public static class ModelChecksum
 {
     /// <summary><c>sha256:</c> and the lowercase hex SHA-256 of <see cref="CanonicalBytes"/>.</summary>
     public static string Compute(ModelInfo info, string? artifact) =>
-        "sha256:" + Convert.ToHexStringLower(SHA256.HashData(CanonicalBytes(info, artifact)));
+        "sha256:" + Convert.ToHexStringLower(Security.Sha256.HashData(CanonicalBytes(info, artifact)));
 
     /// <summary>The digest of an artifact file (a shared library, an assembly): <c>sha256:</c> and its lowercase hex SHA-256.</summary>
     public static string ForFile(string path)
     {
-        using var stream = File.OpenRead(path);
-        return "sha256:" + Convert.ToHexStringLower(SHA256.HashData(stream));
+        // Managed SHA-256 (the platform's loads OpenSSL, which a FROM scratch image lacks).
+        return "sha256:" + Convert.ToHexStringLower(Security.Sha256.HashData(File.ReadAllBytes(path)));
     }
 
     /// <summary>The canonical JSON the checksum is taken over: fixed member order, no whitespace, numbers in shortest round-trip form.</summary>
