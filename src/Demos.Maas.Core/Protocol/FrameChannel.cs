@@ -26,8 +26,11 @@ internal sealed class FrameChannel : IDisposable
         MaxIncomingFrameBytes = maxIncomingFrameBytes;
     }
 
-    /// <summary>Largest payload this side accepts.</summary>
-    public int MaxIncomingFrameBytes { get; }
+    /// <summary>Largest payload this side accepts (a server starts small and raises it after the handshake).</summary>
+    public int MaxIncomingFrameBytes { get; set; }
+
+    /// <summary>Bounds what waits to be written and how long a write may stall; null = unbounded.</summary>
+    public WriteBudget? Budget { get; set; }
 
     /// <summary>Largest payload the peer accepts (learned in the handshake).</summary>
     public int MaxOutgoingFrameBytes { get; set; } = int.MaxValue;
@@ -36,14 +39,23 @@ internal sealed class FrameChannel : IDisposable
     /// <exception cref="MaasException">ResourceExhausted when the frame is over the peer's limit (nothing is sent); Unavailable when the connection is closed.</exception>
     public async ValueTask SendAsync(MaasMessage message, CancellationToken cancellationToken = default)
     {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        long queued = Budget is null ? 0 : Math.Max(LargeArrayBytes(message) ?? 0, 256);
+        Budget?.Add(queued);
         try
         {
-            await SendLockedAsync(message).ConfigureAwait(false);
+            await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await SendLockedAsync(message).ConfigureAwait(false);
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
         }
         finally
         {
-            _writeLock.Release();
+            Budget?.Remove(queued);
         }
     }
 
@@ -103,7 +115,13 @@ internal sealed class FrameChannel : IDisposable
         FlushResult result;
         try
         {
-            result = await _output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            var flush = _output.FlushAsync(CancellationToken.None);
+            result = flush.IsCompleted || Budget is null ? await flush.ConfigureAwait(false) : await Budget.WithWriteTimeoutAsync(flush.AsTask()).ConfigureAwait(false);
+        }
+        catch (TimeoutException ex)
+        {
+            _outputClosed = true;
+            throw new MaasException(MaasErrorCode.Unavailable, ex.Message, ex);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
         {

@@ -27,7 +27,12 @@ internal sealed partial class ServerConnection
         _connection = connection;
         _logger = logger;
         _maxInFlight = server.Options.MaxInFlightPerConnection;
-        _channel = new FrameChannel(connection.Transport, server.Options.MaxFrameBytes);
+        var limits = server.Options.Limits;
+        // Until the handshake a frame can only be a Hello: a peer that has not said who it is may not make the server buffer megabytes.
+        _channel = new FrameChannel(connection.Transport, Math.Min(limits.MaxHelloBytes, server.Options.MaxFrameBytes))
+        {
+            Budget = new WriteBudget(limits.MaxQueuedWriteBytes, limits.WriteTimeout, OnWriteStalled),
+        };
     }
 
     public string RemoteAddress => _connection.RemoteAddress;
@@ -78,6 +83,40 @@ internal sealed partial class ServerConnection
     /// <summary>Tells the client the server is draining.</summary>
     public ValueTask SendGoodbyeAsync() =>
         _welcomed ? _channel.TrySendAsync(new GoodbyeMessage { Code = MaasErrorCode.Unavailable, Message = "The server is shutting down." }) : ValueTask.CompletedTask;
+
+    /// <summary>Sends Goodbye, or gives up after <paramref name="timeout"/> (a client that does not read keeps the write lock).</summary>
+    public async Task SendGoodbyeAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await SendGoodbyeAsync().AsTask().WaitAsync(timeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // The close below aborts the connection if it is still stuck.
+        }
+    }
+
+    /// <summary>Closes after the frames already written, and aborts the connection when that takes longer than <paramref name="timeout"/>.</summary>
+    public async Task CloseAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await CloseAsync().WaitAsync(timeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            LogCloseAborted(_logger, RemoteAddress);
+            _connection.Abort();
+        }
+    }
+
+    private void OnWriteStalled()
+    {
+        LogWriteStalled(_logger, RemoteAddress);
+        _closed.Cancel();
+        _connection.Abort();
+    }
 
     /// <summary>Tells the client a model's parameters changed (fire and forget; order with responses does not matter).</summary>
     public void NotifyParametersChanged(Guid model, long version)
@@ -156,6 +195,7 @@ internal sealed partial class ServerConnection
         }
 
         _welcomed = true;
+        _channel.MaxIncomingFrameBytes = _server.Options.MaxFrameBytes;
         await _channel.SendAsync(new WelcomeMessage
         {
             Version = new ProtocolVersion(ours.Major, Math.Min(ours.Minor, hello.Version.Minor)),
@@ -185,6 +225,8 @@ internal sealed partial class ServerConnection
             return;
         }
 
+        // Backpressure: while answers wait for a client that does not read them, read no more requests from it.
+        await _channel.Budget!.WaitForRoomAsync(_closed.Token).ConfigureAwait(false);
         if (_calls.Running >= _maxInFlight)
         {
             DisposeInputs(request);
@@ -223,13 +265,38 @@ internal sealed partial class ServerConnection
             if (context.Stream is { } stream)
             {
                 long sequence = 0, rows = 0;
-                await foreach (var chunk in stream.ConfigureAwait(false))
+                var budget = _channel.Budget!;
+                var chunks = stream.GetAsyncEnumerator(CancellationToken.None);
+                try
                 {
-                    using (chunk)
+                    while (true)
                     {
+                        // A chunk is computed only when the connection has room for it, by one of a few producers at a time.
+                        await budget.EnterProducerAsync(call.Token).ConfigureAwait(false);
+                        bool more;
+                        try
+                        {
+                            more = await chunks.MoveNextAsync().ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            budget.ReleaseProducer();
+                        }
+
+                        if (!more)
+                        {
+                            break;
+                        }
+
+                        // SendAsync counts the chunk against the budget until it is written.
+                        using var chunk = chunks.Current;
                         await _channel.SendAsync(new StreamChunkMessage { Id = request.Id, Sequence = sequence++, Rows = chunk }).ConfigureAwait(false);
                         rows += chunk.Rows;
                     }
+                }
+                finally
+                {
+                    await chunks.DisposeAsync().ConfigureAwait(false);
                 }
 
                 _active.TryRemove(request.Id, out _);
@@ -277,10 +344,10 @@ internal sealed partial class ServerConnection
 
     private async ValueTask OnOversizedAsync(MessageType type, uint id, long length)
     {
-        LogOversized(_logger, RemoteAddress, length, _server.Options.MaxFrameBytes);
+        LogOversized(_logger, RemoteAddress, length, _channel.MaxIncomingFrameBytes);
         if (type != MessageType.Request || id == 0 || !_welcomed)
         {
-            throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"A {type} frame of {length} bytes is over the limit of {_server.Options.MaxFrameBytes} bytes.");
+            throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"A {type} frame of {length} bytes is over the limit of {_channel.MaxIncomingFrameBytes} bytes{(_welcomed ? "" : " before the handshake")}.");
         }
 
         if (_active.ContainsKey(id))
@@ -331,6 +398,12 @@ internal sealed partial class ServerConnection
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Client {Remote} sent a frame of {Length} bytes (limit {Limit}); skipped")]
     private static partial void LogOversized(ILogger logger, string remote, long length, int limit);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Client {Remote} accepted no bytes within the write timeout; closing the connection")]
+    private static partial void LogWriteStalled(ILogger logger, string remote);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Closing the connection to {Remote} took longer than the close timeout; aborted")]
+    private static partial void LogCloseAborted(ILogger logger, string remote);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Operation} on '{Model}' failed with {Code}: {Reason}")]
     private static partial void LogCallFailed(ILogger logger, string operation, string model, string code, string reason);
