@@ -105,29 +105,13 @@ public static class MaasJson
         }
 
         int rows = element.GetArrayLength();
-        int columns = -1;
-        DoubleMatrix? matrix = null;
+        int columns = CheckRows(element, field);
+        DoubleMatrix? matrix = rows == 0 ? null : DoubleMatrix.Rent(rows, columns);
         try
         {
             int r = 0;
             foreach (var row in element.EnumerateArray())
             {
-                if (row.ValueKind != JsonValueKind.Array)
-                {
-                    throw new MaasException(MaasErrorCode.InvalidArgument, $"'{field}': row {r} is {row.ValueKind}, not an array of numbers.");
-                }
-
-                int length = row.GetArrayLength();
-                if (columns < 0)
-                {
-                    columns = length;
-                    matrix = DoubleMatrix.Rent(rows, columns);
-                }
-                else if (length != columns)
-                {
-                    throw new MaasException(MaasErrorCode.InvalidArgument, $"'{field}': row {r} has {length} values, row 0 has {columns}; rows must be equally long.");
-                }
-
                 var target = matrix!.Row(r);
                 int c = 0;
                 foreach (var value in row.EnumerateArray())
@@ -145,6 +129,35 @@ public static class MaasJson
             matrix?.Dispose();
             throw;
         }
+    }
+
+    // Every row is checked before anything is allocated: sizing the matrix from row 0 alone would let
+    // [[2000 numbers],[],[],...] ask for rows x 2000 doubles. The parsed document holds every number,
+    // so rows x columns is bounded by the body size once the rows are known to be equally long.
+    private static int CheckRows(JsonElement element, string field)
+    {
+        int columns = -1, r = 0;
+        foreach (var row in element.EnumerateArray())
+        {
+            if (row.ValueKind != JsonValueKind.Array)
+            {
+                throw new MaasException(MaasErrorCode.InvalidArgument, $"'{field}': row {r} is {row.ValueKind}, not an array of numbers.");
+            }
+
+            int length = row.GetArrayLength();
+            if (columns < 0)
+            {
+                columns = length;
+            }
+            else if (length != columns)
+            {
+                throw new MaasException(MaasErrorCode.InvalidArgument, $"'{field}': row {r} has {length} values, row 0 has {columns}; rows must be equally long.");
+            }
+
+            r++;
+        }
+
+        return Math.Max(columns, 0);
     }
 
     /// <summary>Parses a JSON document with a clear error for malformed text.</summary>

@@ -258,6 +258,7 @@ internal sealed partial class ServerConnection
             Credentials = _credentials,
             User = _user,
             RemoteAddress = RemoteAddress,
+            PeerMaxFrameBytes = _channel.MaxOutgoingFrameBytes,
         };
         try
         {
