@@ -98,10 +98,16 @@ internal sealed class FrameChannel : IDisposable
         }
         else
         {
-            _scratch.Reset();
-            _scratch.Advance(FrameCodec.HeaderSize);
-            MessageCodec.Write(_scratch, message);
-            int length = _scratch.WrittenCount - FrameCodec.HeaderSize;
+            int length = EncodeToScratch(message);
+
+            // Every request ends with exactly one final message: an Error too large for the peer is
+            // shortened (details dropped, message cut) rather than lost.
+            while (length > MaxOutgoingFrameBytes && message is ErrorMessage error && Shorten(error) is { } shorter)
+            {
+                message = shorter;
+                length = EncodeToScratch(message);
+            }
+
             if (length > MaxOutgoingFrameBytes)
             {
                 throw new MaasException(MaasErrorCode.ResourceExhausted, $"A {message.Type} of {length} bytes is over the peer's frame limit of {MaxOutgoingFrameBytes} bytes; split the batch.");
@@ -134,6 +140,36 @@ internal sealed class FrameChannel : IDisposable
             _outputClosed = true;
             throw new MaasException(MaasErrorCode.Unavailable, "The peer closed the connection.");
         }
+    }
+
+    private int EncodeToScratch(MaasMessage message)
+    {
+        _scratch.Reset();
+        _scratch.Advance(FrameCodec.HeaderSize);
+        MessageCodec.Write(_scratch, message);
+        return _scratch.WrittenCount - FrameCodec.HeaderSize;
+    }
+
+    /// <summary>A smaller copy of <paramref name="error"/> (same id and code), or null when nothing is left to cut.</summary>
+    internal static ErrorMessage? Shorten(ErrorMessage error)
+    {
+        if (error.Details is not null)
+        {
+            return new ErrorMessage { Id = error.Id, Code = error.Code, Message = error.Message };
+        }
+
+        if (error.Message.Length == 0)
+        {
+            return null;
+        }
+
+        int keep = error.Message.Length / 2;
+        if (keep > 0 && char.IsHighSurrogate(error.Message[keep - 1]))
+        {
+            keep--;
+        }
+
+        return new ErrorMessage { Id = error.Id, Code = error.Code, Message = error.Message[..keep] };
     }
 
     // Frames whose arrays are this large skip the scratch buffer (one memcpy of the array less).

@@ -196,13 +196,22 @@ internal sealed partial class ServerConnection
 
         _welcomed = true;
         _channel.MaxIncomingFrameBytes = _server.Options.MaxFrameBytes;
-        await _channel.SendAsync(new WelcomeMessage
+        try
         {
-            Version = new ProtocolVersion(ours.Major, Math.Min(ours.Minor, hello.Version.Minor)),
-            Agent = _server.Options.Agent,
-            MaxFrameBytes = (uint)_server.Options.MaxFrameBytes,
-            MaxInFlight = (uint)_maxInFlight,
-        }).ConfigureAwait(false);
+            await _channel.SendAsync(new WelcomeMessage
+            {
+                Version = new ProtocolVersion(ours.Major, Math.Min(ours.Minor, hello.Version.Minor)),
+                Agent = _server.Options.Agent,
+                MaxFrameBytes = (uint)_server.Options.MaxFrameBytes,
+                MaxInFlight = (uint)_maxInFlight,
+            }).ConfigureAwait(false);
+        }
+        catch (MaasException tooSmall) when (tooSmall.Code == MaasErrorCode.ResourceExhausted)
+        {
+            // Closed with a reason (an Error id 0, shortened to fit) instead of silently.
+            throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"The client's max_frame of {hello.MaxFrameBytes} bytes cannot hold the Welcome.");
+        }
+
         _credentials = hello.Credentials;
         LogConnected(_logger, RemoteAddress, hello.Agent);
         if (_server.IsDraining)
