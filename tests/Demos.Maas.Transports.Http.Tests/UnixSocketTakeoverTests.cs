@@ -31,11 +31,8 @@ public sealed class UnixSocketTakeoverTests
     public async Task A_stale_socket_file_from_a_dead_server_is_replaced()
     {
         var path = Path.Combine(Path.GetTempPath(), $"maas-stale-{Guid.NewGuid():N}.sock");
-        using (var dead = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified))
-        {
-            dead.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path)); // bound, never listening: nobody answers
-        }
-
+        // What a crashed server leaves behind: a file nobody answers on (.NET removes a socket file it closes itself).
+        await File.WriteAllTextAsync(path, "");
         Assert.True(File.Exists(path));
         await using var server = new MaasServer(transports: [new HttpTransport()]);
         await server.ListenAsync($"http+unix://{path}");
