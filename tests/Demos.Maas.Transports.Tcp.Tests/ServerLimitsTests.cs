@@ -175,6 +175,30 @@ public sealed class ServerLimitsTests
         Assert.True(allocated < 16 << 20, $"{allocated} bytes allocated for a refused body");
     }
 
+    [Fact]
+    public async Task A_client_that_stalls_inside_a_frame_is_closed_after_the_frame_read_timeout()
+    {
+        var options = new MaasServerOptions();
+        options.Limits.FrameReadTimeout = TimeSpan.FromMilliseconds(300);
+        await using var server = new MaasServer(options, [new TcpTransport()]);
+        var uri = await server.ListenAsync("tcp://127.0.0.1:0");
+        await using var raw = await RawConnection.OpenAsync(new TcpTransport(), uri, handshake: true);
+        var frame = FrameCodec.EncodeFrame(new MaasRequest { Id = 1, Operation = Operation.LogDensity, Model = "m", X = DoubleMatrix.Zeros(100, 1) });
+        await raw.WriteAsync(frame.AsMemory(0, frame.Length / 2));
+        Assert.Empty(await raw.ReadToEndAsync());
+    }
+
+    [Fact]
+    public async Task A_connection_with_nothing_in_flight_is_closed_after_the_idle_timeout()
+    {
+        var options = new MaasServerOptions();
+        options.Limits.IdleTimeout = TimeSpan.FromMilliseconds(300);
+        await using var server = new MaasServer(options, [new TcpTransport()]);
+        var uri = await server.ListenAsync("tcp://127.0.0.1:0");
+        await using var raw = await RawConnection.OpenAsync(new TcpTransport(), uri, handshake: true);
+        Assert.Empty(await raw.ReadToEndAsync());
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         using var guard = new CancellationTokenSource(Bound);

@@ -18,6 +18,7 @@ internal sealed partial class ServerConnection
     private readonly CancellationTokenSource _closed = new();
     private readonly int _maxInFlight;
     private bool _welcomed;
+    private IdleWatch? _idle;
     private string? _credentials;
     private System.Security.Claims.ClaimsPrincipal? _user;
 
@@ -32,6 +33,7 @@ internal sealed partial class ServerConnection
         _channel = new FrameChannel(connection.Transport, Math.Min(limits.MaxHelloBytes, server.Options.MaxFrameBytes))
         {
             Budget = new WriteBudget(limits.MaxQueuedWriteBytes, limits.WriteTimeout, OnWriteStalled),
+            FrameReadTimeout = limits.FrameReadTimeout,
         };
     }
 
@@ -50,6 +52,7 @@ internal sealed partial class ServerConnection
                 _connection.Abort();
             }
         });
+        using var idle = _idle = new IdleWatch(_server.Options.Limits.IdleTimeout, () => _calls.Running > 0, OnIdle);
         try
         {
             await _channel.ReadLoopAsync(OnMessageAsync, OnOversizedAsync, OnInvalidAsync, _closed.Token).ConfigureAwait(false);
@@ -61,6 +64,10 @@ internal sealed partial class ServerConnection
             // the unread input is drained so closing does not reset the connection under the Error.
             await _channel.TrySendLastAsync(new ErrorMessage { Code = MaasErrorCode.ProtocolError, Message = ex.Message }).ConfigureAwait(false);
             await _channel.DrainInputAsync(TimeSpan.FromSeconds(2), 1 << 20).ConfigureAwait(false);
+        }
+        catch (TimeoutException ex)
+        {
+            LogReadTimeout(_logger, RemoteAddress, ex.Message);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException or System.Net.Sockets.SocketException)
         {
@@ -111,6 +118,12 @@ internal sealed partial class ServerConnection
         }
     }
 
+    private void OnIdle()
+    {
+        LogIdle(_logger, RemoteAddress);
+        _connection.Abort();
+    }
+
     private void OnWriteStalled()
     {
         LogWriteStalled(_logger, RemoteAddress);
@@ -137,6 +150,7 @@ internal sealed partial class ServerConnection
 
     private async ValueTask OnMessageAsync(MaasMessage message)
     {
+        _idle?.Touch();
         if (!_welcomed)
         {
             await HandshakeAsync(message).ConfigureAwait(false);
@@ -348,6 +362,7 @@ internal sealed partial class ServerConnection
         {
             _active.TryRemove(request.Id, out _);
             DisposeInputs(request);
+            _idle?.Touch();
             _calls.Leave();
         }
     }
@@ -411,6 +426,12 @@ internal sealed partial class ServerConnection
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Client {Remote} accepted no bytes within the write timeout; closing the connection")]
     private static partial void LogWriteStalled(ILogger logger, string remote);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Client {Remote} stalled inside a frame: {Reason}; closing the connection")]
+    private static partial void LogReadTimeout(ILogger logger, string remote, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Client {Remote} was idle for the idle timeout; closing the connection")]
+    private static partial void LogIdle(ILogger logger, string remote);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Closing the connection to {Remote} took longer than the close timeout; aborted")]
     private static partial void LogCloseAborted(ILogger logger, string remote);

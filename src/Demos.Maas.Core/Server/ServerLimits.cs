@@ -15,6 +15,12 @@ public sealed class ServerLimits
     /// <summary>Largest frame accepted before the handshake completes (a Hello is tiny). Default 64 KiB.</summary>
     public int MaxHelloBytes { get; set; } = 64 * 1024;
 
+    /// <summary>Longest wait for the rest of a frame whose first bytes arrived; then the connection is closed. Default 30 s.</summary>
+    public TimeSpan FrameReadTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A connection with no request in flight that sends nothing for this long is closed (clients reconnect). <see cref="Timeout.InfiniteTimeSpan"/> turns it off. Default 10 min.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>
     /// Bytes of responses and stream chunks a connection may have waiting to be written. Over it the
     /// server stops reading new requests from the connection and pauses its streams until the client
