@@ -76,7 +76,18 @@ public sealed class SoakTests(ITestOutputHelper output)
                         await raw.SendAsync(new MaasRequest { Id = id, Operation = Operation.Sample, Model = "gaussian1d", Count = 1 << 22, ChunkRows = 1 << 15 });
                     }
 
+                    // Not reading for twice the write timeout: the server should give up on us meanwhile
+                    // (if not, reading below still ends, after the streams, so this shapes load only).
+                    await Task.Delay(2 * options.Limits.WriteTimeout);
                     break;
+                case 3: // Asks for streams and vanishes: the server must stop the work.
+                    for (uint id = 1; id <= 4; id++)
+                    {
+                        await raw.SendAsync(new MaasRequest { Id = id, Operation = Operation.Sample, Model = "gaussian1d", Count = 1 << 22, ChunkRows = 1 << 15 });
+                    }
+
+                    Interlocked.Increment(ref misbehaved);
+                    return;
                 case 1: // Half a frame, then silence.
                     var frame = FrameCodec.EncodeFrame(new MaasRequest { Id = 1, Operation = Operation.LogDensity, Model = "gaussian1d", X = DoubleMatrix.Zeros(64, 1) });
                     await raw.WriteAsync(frame.AsMemory(0, frame.Length / 2));
@@ -97,7 +108,7 @@ public sealed class SoakTests(ITestOutputHelper output)
             int round = 0;
             while (DateTime.UtcNow < until)
             {
-                await Task.WhenAll(Enumerable.Range(0, 3).Select(MisbehavingAsync)).WaitAsync(TimeSpan.FromSeconds(60));
+                await Task.WhenAll(Enumerable.Range(0, 4).Select(MisbehavingAsync)).WaitAsync(TimeSpan.FromSeconds(60));
                 round++;
             }
 
@@ -105,7 +116,7 @@ public sealed class SoakTests(ITestOutputHelper output)
         }
 
         // Warm up (JIT, pools, thread pool), then measure from a settled start.
-        await RoundAsync(TimeSpan.FromSeconds(Math.Max(3, Seconds / 10)));
+        await RoundAsync(TimeSpan.FromSeconds(Math.Max(10, Seconds / 6)));
         var (fdStart, wsStart) = Measure();
         long okWarm = Interlocked.Read(ref ok);
         var clock = Stopwatch.StartNew();
