@@ -49,4 +49,34 @@ public sealed class ServerFaultTests
         Assert.True(model.Failovers > 0, "calls on the killed server moved");
         Assert.Equal(137, await a.WaitForExitAsync(TimeSpan.FromSeconds(60)));
     }
+
+    [Fact]
+    public async Task A_server_restarted_on_the_same_address_is_reached_again_by_the_same_client()
+    {
+        string socket = Path.Combine(Path.GetTempPath(), $"maas-restart-{Guid.NewGuid():N}.sock");
+        var options = new MaasClientOptions();
+        options.Transports.Add(new Transports.Pipe.PipeTransport());
+        options.Retry = new Middleware.RetryOptions { MaxAttempts = 8 };
+        MaasClient client;
+        IModel model;
+        await using (var first = MaasProcess.Start("serve", "--listen", $"pipe://{socket}", "--model", "gaussian1d", "--log-level", "Warning"))
+        {
+            await first.WaitForLineAsync("serving");
+            client = await MaasClient.ConnectAsync($"pipe://{socket}", options);
+            model = await client.GetModelAsync("gaussian1d");
+            Assert.Equal(GaussianModel.LogDensityOf([0.5], [0.0], [1.0]), await model.LogDensityAsync([0.5]));
+            first.Signal("KILL");
+            Assert.Equal(137, await first.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        }
+
+        await using (client)
+        {
+            await using var second = MaasProcess.Start("serve", "--listen", $"pipe://{socket}", "--model", "gaussian1d", "--log-level", "Warning");
+            await second.WaitForLineAsync("serving");
+
+            // The first attempt finds the dead connection; the retry (with backoff) reconnects.
+            Assert.Equal(GaussianModel.LogDensityOf([0.25], [0.0], [1.0]), await model.LogDensityAsync([0.25]));
+            Assert.Equal(2, client.Connections);
+        }
+    }
 }
