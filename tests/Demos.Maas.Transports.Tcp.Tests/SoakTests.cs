@@ -76,10 +76,11 @@ public sealed class SoakTests(ITestOutputHelper output)
                         await raw.SendAsync(new MaasRequest { Id = id, Operation = Operation.Sample, Model = "gaussian1d", Count = 1 << 22, ChunkRows = 1 << 15 });
                     }
 
-                    // Not reading for twice the write timeout: the server should give up on us meanwhile
-                    // (if not, reading below still ends, after the streams, so this shapes load only).
+                    // Not reading for twice the write timeout (the server gives up on us meanwhile;
+                    // ServerLimitsTests checks that), then vanishing without reading the backlog.
                     await Task.Delay(2 * options.Limits.WriteTimeout);
-                    break;
+                    Interlocked.Increment(ref misbehaved);
+                    return;
                 case 3: // Asks for streams and vanishes: the server must stop the work.
                     for (uint id = 1; id <= 4; id++)
                     {
