@@ -36,7 +36,7 @@ public static class MaasEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(server);
         var health = endpoints.MapGroup("/health");
         health.MapGet("/live", new RequestDelegate(static ctx => WriteTextAsync(ctx, 200, "live\n")));
-        health.MapGet("/ready", new RequestDelegate(ctx => server.IsDraining ? WriteTextAsync(ctx, 503, "draining\n") : WriteTextAsync(ctx, 200, "ready\n")));
+        health.MapGet("/ready", new RequestDelegate(ctx => server.IsDraining ? WriteTextAsync(ctx, 503, "draining\n") : !server.IsReady ? WriteTextAsync(ctx, 503, "a listener is down\n") : WriteTextAsync(ctx, 200, "ready\n")));
         return health;
     }
 

@@ -60,6 +60,13 @@ public sealed class MaasHttpHost : IMaasListener
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         string? socketPath = null;
+        if (string.Equals(uri.Scheme, HttpTransport.UnixScheme, StringComparison.OrdinalIgnoreCase))
+        {
+            // Checked before Kestrel binds: only a file nobody answers on is removed (a live server keeps its socket).
+            socketPath = HttpTransport.SocketPath(uri);
+            Transports.UnixSocketFile.RemoveIfStale(socketPath, uri);
+        }
+
         // Without TLS, Kestrel cannot offer both versions on one endpoint (no ALPN): HTTP/1.1 by default,
         // cleartext HTTP/2 with prior knowledge ("h2c") on an endpoint asked for with "?http=2".
         var protocols = uri.Query.Contains("http=2", StringComparison.Ordinal) ? HttpProtocols.Http2 : HttpProtocols.Http1;
@@ -69,13 +76,7 @@ public sealed class MaasHttpHost : IMaasListener
             k.Limits.MaxRequestBodySize = server.Options.MaxFrameBytes;
             if (string.Equals(uri.Scheme, HttpTransport.UnixScheme, StringComparison.OrdinalIgnoreCase))
             {
-                socketPath = HttpTransport.SocketPath(uri);
-                if (File.Exists(socketPath))
-                {
-                    File.Delete(socketPath); // A stale socket from a dead server; a live one would answer, and the bind below would fail.
-                }
-
-                k.ListenUnixSocket(socketPath, l => l.Protocols = protocols);
+                k.ListenUnixSocket(socketPath!, l => l.Protocols = protocols);
             }
             else if (string.Equals(uri.Scheme, "https", StringComparison.OrdinalIgnoreCase))
             {

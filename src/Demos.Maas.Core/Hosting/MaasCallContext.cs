@@ -54,6 +54,9 @@ public sealed class MaasCallContext
     /// <summary>Sample: the seed the server used, reported at the end of the stream.</summary>
     public ulong? StreamSeed { get; set; }
 
+    /// <summary>Largest frame the caller accepts (server side): what one answer or stream chunk may weigh.</summary>
+    internal int PeerMaxFrameBytes { get; set; } = Protocol.FrameCodec.DefaultMaxFrameBytes;
+
     /// <summary>Free slots for middleware.</summary>
     public IDictionary<string, object?> Items => _items ??= new Dictionary<string, object?>(StringComparer.Ordinal);
 }

@@ -14,9 +14,10 @@ internal static class DatasetSlice
         }
 
         long count = request.Count < 0 ? dataset.Rows - request.Offset : request.Count;
-        if (request.Offset + count > dataset.Rows)
+        // Compared as a difference: offset + count overflows for a count near long.MaxValue.
+        if (count > dataset.Rows - request.Offset)
         {
-            throw MaasException.InvalidArgument($"{model}: rows {request.Offset}..{request.Offset + count} are outside dataset '{dataset.Name}' ({dataset.Rows} rows).");
+            throw MaasException.InvalidArgument($"{model}: {count} rows from offset {request.Offset} are outside dataset '{dataset.Name}' ({dataset.Rows} rows).");
         }
 
         if (request.ChunkRows < 0)

@@ -26,8 +26,14 @@ internal sealed class FrameChannel : IDisposable
         MaxIncomingFrameBytes = maxIncomingFrameBytes;
     }
 
-    /// <summary>Largest payload this side accepts.</summary>
-    public int MaxIncomingFrameBytes { get; }
+    /// <summary>Largest payload this side accepts (a server starts small and raises it after the handshake).</summary>
+    public int MaxIncomingFrameBytes { get; set; }
+
+    /// <summary>Longest wait for more bytes while a frame is partly received; infinite by default.</summary>
+    public TimeSpan FrameReadTimeout { get; set; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>Bounds what waits to be written and how long a write may stall; null = unbounded.</summary>
+    public WriteBudget? Budget { get; set; }
 
     /// <summary>Largest payload the peer accepts (learned in the handshake).</summary>
     public int MaxOutgoingFrameBytes { get; set; } = int.MaxValue;
@@ -36,14 +42,23 @@ internal sealed class FrameChannel : IDisposable
     /// <exception cref="MaasException">ResourceExhausted when the frame is over the peer's limit (nothing is sent); Unavailable when the connection is closed.</exception>
     public async ValueTask SendAsync(MaasMessage message, CancellationToken cancellationToken = default)
     {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        long queued = Budget is null ? 0 : Math.Max(LargeArrayBytes(message) ?? 0, 256);
+        Budget?.Add(queued);
         try
         {
-            await SendLockedAsync(message).ConfigureAwait(false);
+            await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await SendLockedAsync(message).ConfigureAwait(false);
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
         }
         finally
         {
-            _writeLock.Release();
+            Budget?.Remove(queued);
         }
     }
 
@@ -86,10 +101,16 @@ internal sealed class FrameChannel : IDisposable
         }
         else
         {
-            _scratch.Reset();
-            _scratch.Advance(FrameCodec.HeaderSize);
-            MessageCodec.Write(_scratch, message);
-            int length = _scratch.WrittenCount - FrameCodec.HeaderSize;
+            int length = EncodeToScratch(message);
+
+            // Every request ends with exactly one final message: an Error too large for the peer is
+            // shortened (details dropped, message cut) rather than lost.
+            while (length > MaxOutgoingFrameBytes && message is ErrorMessage error && Shorten(error) is { } shorter)
+            {
+                message = shorter;
+                length = EncodeToScratch(message);
+            }
+
             if (length > MaxOutgoingFrameBytes)
             {
                 throw new MaasException(MaasErrorCode.ResourceExhausted, $"A {message.Type} of {length} bytes is over the peer's frame limit of {MaxOutgoingFrameBytes} bytes; split the batch.");
@@ -103,7 +124,13 @@ internal sealed class FrameChannel : IDisposable
         FlushResult result;
         try
         {
-            result = await _output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            var flush = _output.FlushAsync(CancellationToken.None);
+            result = flush.IsCompleted || Budget is null ? await flush.ConfigureAwait(false) : await Budget.WithWriteTimeoutAsync(flush.AsTask()).ConfigureAwait(false);
+        }
+        catch (TimeoutException ex)
+        {
+            _outputClosed = true;
+            throw new MaasException(MaasErrorCode.Unavailable, ex.Message, ex);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
         {
@@ -116,6 +143,36 @@ internal sealed class FrameChannel : IDisposable
             _outputClosed = true;
             throw new MaasException(MaasErrorCode.Unavailable, "The peer closed the connection.");
         }
+    }
+
+    private int EncodeToScratch(MaasMessage message)
+    {
+        _scratch.Reset();
+        _scratch.Advance(FrameCodec.HeaderSize);
+        MessageCodec.Write(_scratch, message);
+        return _scratch.WrittenCount - FrameCodec.HeaderSize;
+    }
+
+    /// <summary>A smaller copy of <paramref name="error"/> (same id and code), or null when nothing is left to cut.</summary>
+    internal static ErrorMessage? Shorten(ErrorMessage error)
+    {
+        if (error.Details is not null)
+        {
+            return new ErrorMessage { Id = error.Id, Code = error.Code, Message = error.Message };
+        }
+
+        if (error.Message.Length == 0)
+        {
+            return null;
+        }
+
+        int keep = error.Message.Length / 2;
+        if (keep > 0 && char.IsHighSurrogate(error.Message[keep - 1]))
+        {
+            keep--;
+        }
+
+        return new ErrorMessage { Id = error.Id, Code = error.Code, Message = error.Message[..keep] };
     }
 
     // Frames whose arrays are this large skip the scratch buffer (one memcpy of the array less).
@@ -198,92 +255,130 @@ internal sealed class FrameChannel : IDisposable
         CancellationToken cancellationToken)
     {
         long skipRemaining = 0;
-        while (true)
+        bool midFrame = false;
+
+        // Armed only while a frame is partly received: a peer that sends the start of a large frame
+        // and stalls would otherwise hold its buffer forever.
+        CancellationTokenSource? frameTimer = null;
+        try
         {
-            ReadResult result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
-            ReadOnlySequence<byte> buffer = result.Buffer;
-            try
+            while (true)
             {
-                while (true)
+                ReadResult result;
+                if (midFrame && FrameReadTimeout != Timeout.InfiniteTimeSpan)
                 {
-                    if (skipRemaining > 0)
+                    frameTimer ??= CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    frameTimer.CancelAfter(FrameReadTimeout);
+                    try
                     {
-                        long n = Math.Min(skipRemaining, buffer.Length);
-                        buffer = buffer.Slice(n);
-                        skipRemaining -= n;
+                        result = await _input.ReadAsync(frameTimer.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        throw new TimeoutException($"No bytes of a partly received frame arrived for {FrameReadTimeout.TotalSeconds:0.#} s.");
+                    }
+
+                    if (!frameTimer.TryReset())
+                    {
+                        // Fired just after the bytes came: the read counts, the timer is replaced.
+                        frameTimer.Dispose();
+                        frameTimer = null;
+                    }
+                }
+                else
+                {
+                    result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                ReadOnlySequence<byte> buffer = result.Buffer;
+                try
+                {
+                    while (true)
+                    {
                         if (skipRemaining > 0)
                         {
-                            break;
-                        }
-                    }
-
-                    if (!FrameCodec.TryReadLength(buffer, out uint length))
-                    {
-                        break;
-                    }
-
-                    if (length > (uint)MaxIncomingFrameBytes)
-                    {
-                        if (ForeignProtocol.Describe(length) is { } foreign)
-                        {
-                            throw new MaasProtocolException(MaasErrorCode.ProtocolError, foreign);
-                        }
-
-                        // Decide as soon as [type, id] decode: a peer may send fewer than 16 bytes and wait.
-                        long peek = Math.Min(length, PeekBytes);
-                        var start = buffer.Slice(FrameCodec.HeaderSize, Math.Min(peek, buffer.Length - FrameCodec.HeaderSize));
-                        if (!FrameCodec.TryPeekId(start, out var type, out uint id))
-                        {
-                            if (start.Length < peek && !result.IsCompleted)
+                            long n = Math.Min(skipRemaining, buffer.Length);
+                            buffer = buffer.Slice(n);
+                            skipRemaining -= n;
+                            if (skipRemaining > 0)
                             {
                                 break;
                             }
-
-                            throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"A frame of {length} bytes (over the limit of {MaxIncomingFrameBytes}) does not start like a message.");
                         }
 
-                        await onOversized(type, id, length).ConfigureAwait(false);
-                        buffer = buffer.Slice(FrameCodec.HeaderSize);
-                        skipRemaining = length;
-                        continue;
-                    }
+                        if (!FrameCodec.TryReadLength(buffer, out uint length))
+                        {
+                            break;
+                        }
 
-                    if (buffer.Length < FrameCodec.HeaderSize + length)
-                    {
-                        break;
-                    }
+                        if (length > (uint)MaxIncomingFrameBytes)
+                        {
+                            if (ForeignProtocol.Describe(length) is { } foreign)
+                            {
+                                throw new MaasProtocolException(MaasErrorCode.ProtocolError, foreign);
+                            }
 
-                    var payload = buffer.Slice(FrameCodec.HeaderSize, length);
-                    MaasMessage message;
-                    try
-                    {
-                        message = MessageCodec.Read(payload);
-                    }
-                    catch (MaasProtocolException ex) when (ex.Code != MaasErrorCode.ProtocolError && ex.RequestId != 0)
-                    {
+                            // Decide as soon as [type, id] decode: a peer may send fewer than 16 bytes and wait.
+                            long peek = Math.Min(length, PeekBytes);
+                            var start = buffer.Slice(FrameCodec.HeaderSize, Math.Min(peek, buffer.Length - FrameCodec.HeaderSize));
+                            if (!FrameCodec.TryPeekId(start, out var type, out uint id))
+                            {
+                                if (start.Length < peek && !result.IsCompleted)
+                                {
+                                    break;
+                                }
+
+                                throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"A frame of {length} bytes (over the limit of {MaxIncomingFrameBytes}) does not start like a message.");
+                            }
+
+                            await onOversized(type, id, length).ConfigureAwait(false);
+                            buffer = buffer.Slice(FrameCodec.HeaderSize);
+                            skipRemaining = length;
+                            continue;
+                        }
+
+                        if (buffer.Length < FrameCodec.HeaderSize + length)
+                        {
+                            break;
+                        }
+
+                        var payload = buffer.Slice(FrameCodec.HeaderSize, length);
+                        MaasMessage message;
+                        try
+                        {
+                            message = MessageCodec.Read(payload);
+                        }
+                        catch (MaasProtocolException ex) when (ex.Code != MaasErrorCode.ProtocolError && ex.RequestId != 0)
+                        {
+                            buffer = buffer.Slice(FrameCodec.HeaderSize + length);
+                            await onInvalid(ex).ConfigureAwait(false);
+                            continue;
+                        }
+
                         buffer = buffer.Slice(FrameCodec.HeaderSize + length);
-                        await onInvalid(ex).ConfigureAwait(false);
-                        continue;
+                        await onMessage(message).ConfigureAwait(false);
                     }
 
-                    buffer = buffer.Slice(FrameCodec.HeaderSize + length);
-                    await onMessage(message).ConfigureAwait(false);
-                }
-
-                if (result.IsCompleted || result.IsCanceled)
-                {
-                    if (!buffer.IsEmpty || skipRemaining > 0)
+                    midFrame = !buffer.IsEmpty || skipRemaining > 0;
+                    if (result.IsCompleted || result.IsCanceled)
                     {
-                        throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"The connection ended inside a frame ({buffer.Length} bytes of it received).");
-                    }
+                        if (!buffer.IsEmpty || skipRemaining > 0)
+                        {
+                            throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"The connection ended inside a frame ({buffer.Length} bytes of it received).");
+                        }
 
-                    return;
+                        return;
+                    }
+                }
+                finally
+                {
+                    _input.AdvanceTo(buffer.Start, buffer.End);
                 }
             }
-            finally
-            {
-                _input.AdvanceTo(buffer.Start, buffer.End);
-            }
+        }
+        finally
+        {
+            frameTimer?.Dispose();
         }
     }
 

@@ -105,29 +105,13 @@ public static class MaasJson
         }
 
         int rows = element.GetArrayLength();
-        int columns = -1;
-        DoubleMatrix? matrix = null;
+        int columns = CheckRows(element, field);
+        DoubleMatrix? matrix = rows == 0 ? null : DoubleMatrix.Rent(rows, columns);
         try
         {
             int r = 0;
             foreach (var row in element.EnumerateArray())
             {
-                if (row.ValueKind != JsonValueKind.Array)
-                {
-                    throw new MaasException(MaasErrorCode.InvalidArgument, $"'{field}': row {r} is {row.ValueKind}, not an array of numbers.");
-                }
-
-                int length = row.GetArrayLength();
-                if (columns < 0)
-                {
-                    columns = length;
-                    matrix = DoubleMatrix.Rent(rows, columns);
-                }
-                else if (length != columns)
-                {
-                    throw new MaasException(MaasErrorCode.InvalidArgument, $"'{field}': row {r} has {length} values, row 0 has {columns}; rows must be equally long.");
-                }
-
                 var target = matrix!.Row(r);
                 int c = 0;
                 foreach (var value in row.EnumerateArray())
@@ -145,6 +129,35 @@ public static class MaasJson
             matrix?.Dispose();
             throw;
         }
+    }
+
+    // Every row is checked before anything is allocated: sizing the matrix from row 0 alone would let
+    // [[2000 numbers],[],[],...] ask for rows x 2000 doubles. The parsed document holds every number,
+    // so rows x columns is bounded by the body size once the rows are known to be equally long.
+    private static int CheckRows(JsonElement element, string field)
+    {
+        int columns = -1, r = 0;
+        foreach (var row in element.EnumerateArray())
+        {
+            if (row.ValueKind != JsonValueKind.Array)
+            {
+                throw new MaasException(MaasErrorCode.InvalidArgument, $"'{field}': row {r} is {row.ValueKind}, not an array of numbers.");
+            }
+
+            int length = row.GetArrayLength();
+            if (columns < 0)
+            {
+                columns = length;
+            }
+            else if (length != columns)
+            {
+                throw new MaasException(MaasErrorCode.InvalidArgument, $"'{field}': row {r} has {length} values, row 0 has {columns}; rows must be equally long.");
+            }
+
+            r++;
+        }
+
+        return Math.Max(columns, 0);
     }
 
     /// <summary>Parses a JSON document with a clear error for malformed text.</summary>
@@ -177,32 +190,41 @@ public static class MaasJson
             throw new MaasException(MaasErrorCode.InvalidArgument, $"The JSON body must be an object, not {root.ValueKind}.");
         }
 
-        foreach (var property in root.EnumerateObject())
+        // Everything in the body comes from the client: a value of the wrong kind or a string that is
+        // not valid UTF-8 is the caller's mistake (InvalidArgument, 400), never a server failure.
+        try
         {
-            var value = property.Value;
-            switch (property.Name)
+            foreach (var property in root.EnumerateObject())
             {
-                case "x": request.X?.Dispose(); request.X = ReadMatrix(value, "x"); break;
-                case "theta": request.Theta = ReadVector(value, "theta"); break;
-                case "v": request.Vector?.Dispose(); request.Vector = ReadMatrix(value, "v"); break;
-                case "kind": request.GradientKind = ReadGradientKind(value); break;
-                case "n": request.Count = ReadInteger(value, "n"); break;
-                case "seed": request.Seed = value.ValueKind == JsonValueKind.Null ? null : value.ValueKind == JsonValueKind.Number && value.TryGetUInt64(out ulong seed) ? seed : throw new MaasException(MaasErrorCode.InvalidArgument, $"'seed': expected an integer in 0..2^64-1, got {value}."); break;
-                case "chunk": request.ChunkRows = (int)Math.Min(int.MaxValue, ReadInteger(value, "chunk")); break;
-                case "offset": request.Offset = ReadInteger(value, "offset"); break;
-                case "dataset": request.Dataset = value.GetString(); break;
-                case "cache": request.Cache = ReadCacheMode(value); break;
-                case "trace": request.TraceParent = value.GetString(); break;
-                case "timeout_us": request.TimeoutMicros = ReadInteger(value, "timeout_us"); break;
-                case "values":
-                    request.Update = new ParameterUpdate { Values = ReadValues(value), UpdateId = request.Update?.UpdateId };
-                    break;
-                case "update_id":
-                    request.Update = new ParameterUpdate { Values = request.Update?.Values ?? new(StringComparer.Ordinal), UpdateId = value.GetString() };
-                    break;
-                default:
-                    break; // Unknown keys are ignored, as in the binary protocol.
+                var value = property.Value;
+                switch (property.Name)
+                {
+                    case "x": request.X?.Dispose(); request.X = ReadMatrix(value, "x"); break;
+                    case "theta": request.Theta = ReadVector(value, "theta"); break;
+                    case "v": request.Vector?.Dispose(); request.Vector = ReadMatrix(value, "v"); break;
+                    case "kind": request.GradientKind = ReadGradientKind(value); break;
+                    case "n": request.Count = ReadInteger(value, "n"); break;
+                    case "seed": request.Seed = value.ValueKind == JsonValueKind.Null ? null : value.ValueKind == JsonValueKind.Number && value.TryGetUInt64(out ulong seed) ? seed : throw new MaasException(MaasErrorCode.InvalidArgument, $"'seed': expected an integer in 0..2^64-1, got {value}."); break;
+                    case "chunk": request.ChunkRows = (int)Math.Min(int.MaxValue, ReadInteger(value, "chunk")); break;
+                    case "offset": request.Offset = ReadInteger(value, "offset"); break;
+                    case "dataset": request.Dataset = value.GetString(); break;
+                    case "cache": request.Cache = ReadCacheMode(value); break;
+                    case "trace": request.TraceParent = value.GetString(); break;
+                    case "timeout_us": request.TimeoutMicros = ReadInteger(value, "timeout_us"); break;
+                    case "values":
+                        request.Update = new ParameterUpdate { Values = ReadValues(value), UpdateId = request.Update?.UpdateId };
+                        break;
+                    case "update_id":
+                        request.Update = new ParameterUpdate { Values = request.Update?.Values ?? new(StringComparer.Ordinal), UpdateId = value.GetString() };
+                        break;
+                    default:
+                        break; // Unknown keys are ignored, as in the binary protocol.
+                }
             }
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or OverflowException or ArgumentException)
+        {
+            throw new MaasException(MaasErrorCode.InvalidArgument, $"The JSON body has a value of the wrong kind or text that is not valid UTF-8: {ex.Message}", ex);
         }
     }
 

@@ -28,6 +28,8 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
     private readonly MaasPipelineBuilder _pipelineBuilder = new();
     private readonly ConcurrentDictionary<ServerConnection, Task> _connections = new();
     private readonly List<(IMaasListener Listener, Task AcceptLoop)> _listeners = [];
+    private readonly List<AcceptLoop> _acceptLoops = [];
+    private readonly ConnectionCounter _connectionCount;
     private readonly List<IMaasListener> _routeHosts = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _shutdown = new();
@@ -47,6 +49,7 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
         _usageLog = Options.UsageLog ? (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Demos.Maas.Usage") : null;
         Cache = Options.Cache is { } cache ? new Middleware.ResultCache(cache) : null;
         Batcher = Options.Batching is { } batching ? new Middleware.DynamicBatcher(batching) : null;
+        _connectionCount = new ConnectionCounter(Options.Limits);
         Dispatcher = new ModelDispatcher(Models, BroadcastParametersChanged);
         InitSecurity(loggerFactory ?? NullLoggerFactory.Instance);
     }
@@ -71,6 +74,21 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
 
     /// <summary>True once a stop began; new requests get Unavailable.</summary>
     public bool IsDraining => Volatile.Read(ref _draining) != 0;
+
+    /// <summary>
+    /// True while the server takes new work: not draining, and every listener accepting (one that
+    /// hit a resource error, such as running out of file descriptors, is down until it recovers).
+    /// </summary>
+    public bool IsReady
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return !IsDraining && _acceptLoops.TrueForAll(l => l.IsAccepting);
+            }
+        }
+    }
 
     /// <summary>Calls running now, over all connections.</summary>
     public int RunningCalls => _calls.Running;
@@ -135,7 +153,9 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
             listener = await listeners.BindAsync(uri, cancellationToken).ConfigureAwait(false);
             lock (_lock)
             {
-                _listeners.Add((listener, Task.Run(() => AcceptLoopAsync(listener), CancellationToken.None)));
+                var loop = new AcceptLoop(listener, ServeAcceptedAsync, Options.Limits, _logger);
+                _acceptLoops.Add(loop);
+                _listeners.Add((listener, Task.Run(() => loop.RunAsync(_stopping.Token), CancellationToken.None)));
             }
         }
         else if (_transports.Find<IMaasRouteHostFactory>(uri) is { } hosts)
@@ -159,6 +179,12 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
     public Task ServeConnectionAsync(MaasConnection connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
+        if (_connectionCount.TryEnter(connection.RemoteAddress) is { } refusal)
+        {
+            LogConnectionRefused(_logger, connection.RemoteAddress, refusal);
+            return connection.DisposeAsync().AsTask();
+        }
+
         var handler = new ServerConnection(this, connection, _logger);
         // Registered before it runs, so a connection that ends at once is never left behind in the table.
         _connections[handler] = Task.CompletedTask;
@@ -306,10 +332,8 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
-        foreach (var connection in _connections.Keys)
-        {
-            await connection.SendGoodbyeAsync().ConfigureAwait(false);
-        }
+        // A client that does not read could hold a Goodbye forever: each gets the close timeout.
+        await Task.WhenAll(_connections.Keys.Select(c => c.SendGoodbyeAsync(Options.Limits.CloseTimeout))).ConfigureAwait(false);
 
         using (var drain = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
@@ -327,10 +351,7 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
             await _calls.WhenIdleAsync(settle.Token).ConfigureAwait(false);
         }
 
-        foreach (var connection in _connections.Keys)
-        {
-            await connection.CloseAsync().ConfigureAwait(false);
-        }
+        await Task.WhenAll(_connections.Keys.Select(c => c.CloseAsync(Options.Limits.CloseTimeout))).ConfigureAwait(false);
 
         foreach (var host in routeHosts)
         {
@@ -364,42 +385,15 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
     private MaasDelegate BuildPipeline() =>
         Middleware.MaasPipelines.BuildServer(Dispatcher.InvokeAsync, SecurityPipeline(), _pipelineBuilder, _usageLog, Cache, Batcher, Models.TryResolve);
 
-    private async Task AcceptLoopAsync(IMaasListener listener)
+    private async Task ServeAcceptedAsync(MaasConnection connection)
     {
-        while (!_stopping.IsCancellationRequested)
+        if (IsDraining)
         {
-            MaasConnection? connection;
-            try
-            {
-                connection = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is ObjectDisposedException or System.Net.Sockets.SocketException or IOException or InvalidOperationException)
-            {
-                if (!_stopping.IsCancellationRequested)
-                {
-                    LogAcceptFailed(_logger, listener.Uri.ToString(), ex.Message);
-                }
-
-                return;
-            }
-
-            if (connection is null)
-            {
-                return;
-            }
-
-            if (IsDraining)
-            {
-                await connection.DisposeAsync().ConfigureAwait(false);
-                continue;
-            }
-
-            _ = ServeConnectionAsync(connection);
+            await connection.DisposeAsync().ConfigureAwait(false);
+            return;
         }
+
+        await ServeConnectionAsync(connection).ConfigureAwait(false);
     }
 
     private async Task RunConnectionAsync(ServerConnection handler)
@@ -416,6 +410,7 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
         finally
         {
             _connections.TryRemove(handler, out _);
+            _connectionCount.Leave(handler.RemoteAddress);
         }
     }
 
@@ -431,8 +426,8 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopped")]
     private static partial void LogStopped(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Accepting on {Uri} failed: {Reason}")]
-    private static partial void LogAcceptFailed(ILogger logger, string uri, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Connection from {Remote} refused: {Reason}")]
+    private static partial void LogConnectionRefused(ILogger logger, string remote, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Connection {Remote} failed: {Error}")]
     private static partial void LogConnectionFailed(ILogger logger, string remote, string error);

@@ -20,6 +20,9 @@ public sealed class MaasServerOptions
     /// <summary>How long a new connection may take to send Hello. Default 10 s.</summary>
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Connection, frame, write and accept limits against slow, broken or hostile clients.</summary>
+    public ServerLimits Limits { get; } = new();
+
     /// <summary>Result cache shared by all clients; null (default) = no cache.</summary>
     public Middleware.ResultCacheOptions? Cache { get; set; }
 

@@ -65,6 +65,7 @@ internal sealed class ModelDispatcher(ModelRegistry models, Action<Guid, long> p
                 }
 
                 ModelArguments.CheckTheta(info, request.Theta.Span);
+                CheckChunkSize(context, info.Name, "Sample", request.ChunkRows, request.Count, info.InputDimension);
                 ulong seed = request.Seed ?? FreshSeed.Next();
                 context.StreamSeed = seed;
                 context.Stream = CheckChunks(info, "Sample", model.SampleAsync(new SampleRequest { Count = request.Count, Seed = seed, ChunkRows = request.ChunkRows, Theta = request.Theta }, ct), info.InputDimension, request.Count, ct);
@@ -121,6 +122,27 @@ internal sealed class ModelDispatcher(ModelRegistry models, Action<Guid, long> p
             throw new MaasException(MaasErrorCode.ModelError, $"{info.Name}.{operation} produced {rows} rows; {maxRows} were asked for.");
         }
     }
+
+    // The model allocates a chunk of min(chunk, n) rows: a 47-byte request must not make it ask for
+    // gigabytes, so the size is checked (without overflow) against what the caller can receive.
+    private static void CheckChunkSize(MaasCallContext context, string model, string operation, int chunkRows, long count, int columns)
+    {
+        if (chunkRows < 0)
+        {
+            throw MaasException.InvalidArgument($"{model}.{operation}: chunk size {chunkRows} is negative.");
+        }
+
+        long rows = Math.Min(chunkRows, count);
+        long limit = context.PeerMaxFrameBytes - ChunkOverhead;
+        if (rows > 0 && columns > 0 && rows > limit / sizeof(double) / columns)
+        {
+            long most = Math.Max(1, limit / sizeof(double) / columns);
+            throw new MaasException(MaasErrorCode.ResourceExhausted, $"{model}.{operation}: chunks of {chunkRows} rows x {columns} columns do not fit the {context.PeerMaxFrameBytes}-byte frame limit; ask for at most {most} rows per chunk.");
+        }
+    }
+
+    // Room in a frame for everything in a stream chunk but its values.
+    private const int ChunkOverhead = 1024;
 
     private static void Require(ModelInfo info, ModelCapabilities capability, string operation)
     {

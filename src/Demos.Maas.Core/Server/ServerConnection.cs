@@ -18,6 +18,7 @@ internal sealed partial class ServerConnection
     private readonly CancellationTokenSource _closed = new();
     private readonly int _maxInFlight;
     private bool _welcomed;
+    private IdleWatch? _idle;
     private string? _credentials;
     private System.Security.Claims.ClaimsPrincipal? _user;
 
@@ -27,7 +28,13 @@ internal sealed partial class ServerConnection
         _connection = connection;
         _logger = logger;
         _maxInFlight = server.Options.MaxInFlightPerConnection;
-        _channel = new FrameChannel(connection.Transport, server.Options.MaxFrameBytes);
+        var limits = server.Options.Limits;
+        // Until the handshake a frame can only be a Hello: a peer that has not said who it is may not make the server buffer megabytes.
+        _channel = new FrameChannel(connection.Transport, Math.Min(limits.MaxHelloBytes, server.Options.MaxFrameBytes))
+        {
+            Budget = new WriteBudget(limits.MaxQueuedWriteBytes, limits.WriteTimeout, OnWriteStalled),
+            FrameReadTimeout = limits.FrameReadTimeout,
+        };
     }
 
     public string RemoteAddress => _connection.RemoteAddress;
@@ -45,6 +52,7 @@ internal sealed partial class ServerConnection
                 _connection.Abort();
             }
         });
+        using var idle = _idle = new IdleWatch(_server.Options.Limits.IdleTimeout, () => _calls.Running > 0, OnIdle);
         try
         {
             await _channel.ReadLoopAsync(OnMessageAsync, OnOversizedAsync, OnInvalidAsync, _closed.Token).ConfigureAwait(false);
@@ -56,6 +64,10 @@ internal sealed partial class ServerConnection
             // the unread input is drained so closing does not reset the connection under the Error.
             await _channel.TrySendLastAsync(new ErrorMessage { Code = MaasErrorCode.ProtocolError, Message = ex.Message }).ConfigureAwait(false);
             await _channel.DrainInputAsync(TimeSpan.FromSeconds(2), 1 << 20).ConfigureAwait(false);
+        }
+        catch (TimeoutException ex)
+        {
+            LogReadTimeout(_logger, RemoteAddress, ex.Message);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException or System.Net.Sockets.SocketException)
         {
@@ -79,6 +91,46 @@ internal sealed partial class ServerConnection
     public ValueTask SendGoodbyeAsync() =>
         _welcomed ? _channel.TrySendAsync(new GoodbyeMessage { Code = MaasErrorCode.Unavailable, Message = "The server is shutting down." }) : ValueTask.CompletedTask;
 
+    /// <summary>Sends Goodbye, or gives up after <paramref name="timeout"/> (a client that does not read keeps the write lock).</summary>
+    public async Task SendGoodbyeAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await SendGoodbyeAsync().AsTask().WaitAsync(timeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // The close below aborts the connection if it is still stuck.
+        }
+    }
+
+    /// <summary>Closes after the frames already written, and aborts the connection when that takes longer than <paramref name="timeout"/>.</summary>
+    public async Task CloseAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await CloseAsync().WaitAsync(timeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            LogCloseAborted(_logger, RemoteAddress);
+            _connection.Abort();
+        }
+    }
+
+    private void OnIdle()
+    {
+        LogIdle(_logger, RemoteAddress);
+        _connection.Abort();
+    }
+
+    private void OnWriteStalled()
+    {
+        LogWriteStalled(_logger, RemoteAddress);
+        _closed.Cancel();
+        _connection.Abort();
+    }
+
     /// <summary>Tells the client a model's parameters changed (fire and forget; order with responses does not matter).</summary>
     public void NotifyParametersChanged(Guid model, long version)
     {
@@ -98,6 +150,7 @@ internal sealed partial class ServerConnection
 
     private async ValueTask OnMessageAsync(MaasMessage message)
     {
+        _idle?.Touch();
         if (!_welcomed)
         {
             await HandshakeAsync(message).ConfigureAwait(false);
@@ -156,13 +209,23 @@ internal sealed partial class ServerConnection
         }
 
         _welcomed = true;
-        await _channel.SendAsync(new WelcomeMessage
+        _channel.MaxIncomingFrameBytes = _server.Options.MaxFrameBytes;
+        try
         {
-            Version = new ProtocolVersion(ours.Major, Math.Min(ours.Minor, hello.Version.Minor)),
-            Agent = _server.Options.Agent,
-            MaxFrameBytes = (uint)_server.Options.MaxFrameBytes,
-            MaxInFlight = (uint)_maxInFlight,
-        }).ConfigureAwait(false);
+            await _channel.SendAsync(new WelcomeMessage
+            {
+                Version = new ProtocolVersion(ours.Major, Math.Min(ours.Minor, hello.Version.Minor)),
+                Agent = _server.Options.Agent,
+                MaxFrameBytes = (uint)_server.Options.MaxFrameBytes,
+                MaxInFlight = (uint)_maxInFlight,
+            }).ConfigureAwait(false);
+        }
+        catch (MaasException tooSmall) when (tooSmall.Code == MaasErrorCode.ResourceExhausted)
+        {
+            // Closed with a reason (an Error id 0, shortened to fit) instead of silently.
+            throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"The client's max_frame of {hello.MaxFrameBytes} bytes cannot hold the Welcome.");
+        }
+
         _credentials = hello.Credentials;
         LogConnected(_logger, RemoteAddress, hello.Agent);
         if (_server.IsDraining)
@@ -185,6 +248,8 @@ internal sealed partial class ServerConnection
             return;
         }
 
+        // Backpressure: while answers wait for a client that does not read them, read no more requests from it.
+        await _channel.Budget!.WaitForRoomAsync(_closed.Token).ConfigureAwait(false);
         if (_calls.Running >= _maxInFlight)
         {
             DisposeInputs(request);
@@ -216,6 +281,7 @@ internal sealed partial class ServerConnection
             Credentials = _credentials,
             User = _user,
             RemoteAddress = RemoteAddress,
+            PeerMaxFrameBytes = _channel.MaxOutgoingFrameBytes,
         };
         try
         {
@@ -223,13 +289,38 @@ internal sealed partial class ServerConnection
             if (context.Stream is { } stream)
             {
                 long sequence = 0, rows = 0;
-                await foreach (var chunk in stream.ConfigureAwait(false))
+                var budget = _channel.Budget!;
+                var chunks = stream.GetAsyncEnumerator(CancellationToken.None);
+                try
                 {
-                    using (chunk)
+                    while (true)
                     {
+                        // A chunk is computed only when the connection has room for it, by one of a few producers at a time.
+                        await budget.EnterProducerAsync(call.Token).ConfigureAwait(false);
+                        bool more;
+                        try
+                        {
+                            more = await chunks.MoveNextAsync().ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            budget.ReleaseProducer();
+                        }
+
+                        if (!more)
+                        {
+                            break;
+                        }
+
+                        // SendAsync counts the chunk against the budget until it is written.
+                        using var chunk = chunks.Current;
                         await _channel.SendAsync(new StreamChunkMessage { Id = request.Id, Sequence = sequence++, Rows = chunk }).ConfigureAwait(false);
                         rows += chunk.Rows;
                     }
+                }
+                finally
+                {
+                    await chunks.DisposeAsync().ConfigureAwait(false);
                 }
 
                 _active.TryRemove(request.Id, out _);
@@ -271,16 +362,17 @@ internal sealed partial class ServerConnection
         {
             _active.TryRemove(request.Id, out _);
             DisposeInputs(request);
+            _idle?.Touch();
             _calls.Leave();
         }
     }
 
     private async ValueTask OnOversizedAsync(MessageType type, uint id, long length)
     {
-        LogOversized(_logger, RemoteAddress, length, _server.Options.MaxFrameBytes);
+        LogOversized(_logger, RemoteAddress, length, _channel.MaxIncomingFrameBytes);
         if (type != MessageType.Request || id == 0 || !_welcomed)
         {
-            throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"A {type} frame of {length} bytes is over the limit of {_server.Options.MaxFrameBytes} bytes.");
+            throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"A {type} frame of {length} bytes is over the limit of {_channel.MaxIncomingFrameBytes} bytes{(_welcomed ? "" : " before the handshake")}.");
         }
 
         if (_active.ContainsKey(id))
@@ -331,6 +423,18 @@ internal sealed partial class ServerConnection
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Client {Remote} sent a frame of {Length} bytes (limit {Limit}); skipped")]
     private static partial void LogOversized(ILogger logger, string remote, long length, int limit);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Client {Remote} accepted no bytes within the write timeout; closing the connection")]
+    private static partial void LogWriteStalled(ILogger logger, string remote);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Client {Remote} stalled inside a frame: {Reason}; closing the connection")]
+    private static partial void LogReadTimeout(ILogger logger, string remote, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Client {Remote} was idle for the idle timeout; closing the connection")]
+    private static partial void LogIdle(ILogger logger, string remote);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Closing the connection to {Remote} took longer than the close timeout; aborted")]
+    private static partial void LogCloseAborted(ILogger logger, string remote);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Operation} on '{Model}' failed with {Code}: {Reason}")]
     private static partial void LogCallFailed(ILogger logger, string operation, string model, string code, string reason);

@@ -1,0 +1,242 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Demos.Maas.Protocol;
+using Demos.Maas.Server;
+using Demos.Maas.Tests;
+using Demos.Maas.Transport;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Demos.Maas.Transports.Tcp.Tests;
+
+/// <summary>Each test reproduces one way a slow, broken or hostile client could take the server down.</summary>
+public sealed class ServerLimitsTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task Accept_loop_retries_out_of_descriptors_and_reports_the_listener_down_meanwhile()
+    {
+        var listener = new FlakyListener();
+        var limits = new ServerLimits { AcceptRetryDelay = TimeSpan.FromMilliseconds(1), AcceptRetryMaxDelay = TimeSpan.FromMilliseconds(4) };
+        var served = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var loop = new AcceptLoop(listener, c => { served.TrySetResult(); return c.DisposeAsync().AsTask(); }, limits, NullLogger.Instance);
+        using var stop = new CancellationTokenSource();
+        var run = loop.RunAsync(stop.Token);
+
+        await listener.Failing.Task.WaitAsync(Bound);
+        Assert.False(loop.IsAccepting);
+        Assert.False(run.IsCompleted);
+
+        listener.Recover();
+        await served.Task.WaitAsync(Bound);
+        Assert.True(loop.IsAccepting);
+        Assert.True(loop.TransientFailures >= 1);
+        await stop.CancelAsync();
+        await run.WaitAsync(Bound);
+        Assert.False(loop.IsAccepting);
+    }
+
+    [Fact]
+    public async Task A_client_that_never_reads_pins_a_bounded_number_of_chunks_and_is_closed_after_the_write_timeout()
+    {
+        int produced = 0;
+        var model = ModelBuilder.Create("sampler").WithInputDimension(1)
+            .WithSampler((a, result) => { Interlocked.Increment(ref produced); result.Fill(1.0); })
+            .Build();
+        var options = new MaasServerOptions();
+        options.Limits.MaxQueuedWriteBytes = 1 << 20;
+        options.Limits.WriteTimeout = TimeSpan.FromSeconds(3);
+        using var stalled = new LogSignal("within the write timeout");
+        await using var server = new MaasServer(options, [new TcpTransport()], stalled);
+        server.AddModel(model);
+        var uri = await server.ListenAsync("tcp://127.0.0.1:0");
+        await using var raw = await RawConnection.OpenAsync(new TcpTransport(), uri, handshake: true);
+
+        // 128 streams of 64 Ki-row (512 KiB) chunks, none read: unbounded, each stream would pin at least one chunk.
+        const int Streams = 128;
+        for (uint id = 1; id <= Streams; id++)
+        {
+            await raw.SendAsync(new MaasRequest { Id = id, Operation = Operation.Sample, Model = "sampler", Count = 1 << 24, ChunkRows = 1 << 16, Seed = id });
+        }
+
+        // The server gives up on the connection after the write timeout; reading now drains what it sent and then sees the close.
+        await stalled.Seen.Task.WaitAsync(Bound);
+        int computed = Volatile.Read(ref produced);
+        await raw.ReadToEndAsync().WaitAsync(Bound);
+        Assert.True(computed < Streams / 2, $"{computed} chunks were computed for a client that read none");
+    }
+
+    [Fact]
+    public async Task Graceful_stop_with_a_client_that_never_reads_ends_after_the_close_timeout()
+    {
+        var model = ModelBuilder.Create("sampler").WithInputDimension(1).WithSampler((a, result) => result.Fill(2.0)).Build();
+        var options = new MaasServerOptions { DrainTimeout = TimeSpan.FromMilliseconds(200) };
+        options.Limits.WriteTimeout = TimeSpan.FromHours(1);
+        options.Limits.CloseTimeout = TimeSpan.FromMilliseconds(200);
+        var server = new MaasServer(options, [new TcpTransport()]);
+        server.AddModel(model);
+        var uri = await server.ListenAsync("tcp://127.0.0.1:0");
+        await using var raw = await RawConnection.OpenAsync(new TcpTransport(), uri, handshake: true);
+        for (uint id = 1; id <= 8; id++)
+        {
+            await raw.SendAsync(new MaasRequest { Id = id, Operation = Operation.Sample, Model = "sampler", Count = 1 << 26, ChunkRows = 1 << 16, Seed = id });
+        }
+
+        await WaitUntilAsync(() => server.RunningCalls > 0);
+        await server.DisposeAsync().AsTask().WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task Before_the_handshake_a_frame_over_the_hello_limit_closes_the_connection()
+    {
+        await using var server = new MaasServer(transports: [new TcpTransport()]);
+        var uri = await server.ListenAsync("tcp://127.0.0.1:0");
+        await using var raw = await RawConnection.OpenAsync(new TcpTransport(), uri, handshake: false);
+        var hello = FrameCodec.EncodeFrame(new HelloMessage { Agent = "big" });
+        var header = new byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(header, 60 << 20);
+        await raw.WriteAsync(header);
+        await raw.WriteAsync(hello.AsMemory(4));
+        var error = Assert.IsType<ErrorMessage>(await raw.ReceiveAsync());
+        Assert.Equal(MaasErrorCode.ProtocolError, error.Code);
+        Assert.Contains("before the handshake", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Connections_over_the_per_address_cap_are_closed_at_once()
+    {
+        var options = new MaasServerOptions();
+        options.Limits.MaxConnectionsPerAddress = 2;
+        await using var server = new MaasServer(options, [new TcpTransport()]);
+        var uri = await server.ListenAsync("tcp://127.0.0.1:0");
+        await using var first = await RawConnection.OpenAsync(new TcpTransport(), uri, handshake: true);
+        await using var second = await RawConnection.OpenAsync(new TcpTransport(), uri, handshake: true);
+        await using var third = await RawConnection.OpenAsync(new TcpTransport(), uri, handshake: false);
+        try
+        {
+            await third.SendAsync(new HelloMessage { Agent = "third" });
+        }
+        catch (IOException)
+        {
+            // Already closed: also a refusal.
+        }
+
+        Assert.Empty(await third.ReadToEndAsync());
+    }
+
+    [Fact]
+    public async Task A_sample_chunk_larger_than_the_clients_frame_limit_is_refused_before_anything_is_computed()
+    {
+        int produced = 0;
+        var model = ModelBuilder.Create("sampler").WithInputDimension(2)
+            .WithSampler((a, result) => Interlocked.Increment(ref produced))
+            .Build();
+        await using var server = new MaasServer(transports: [new TcpTransport()]);
+        server.AddModel(model);
+        var uri = await server.ListenAsync("tcp://127.0.0.1:0");
+        await using var raw = await RawConnection.OpenAsync(new TcpTransport(), uri, handshake: false);
+        await raw.SendAsync(new HelloMessage { Agent = "raw", MaxFrameBytes = 1 << 20 });
+        Assert.IsType<WelcomeMessage>(await raw.ReceiveAsync());
+        foreach (int chunk in new[] { 1 << 30, Array.MaxLength, int.MaxValue })
+        {
+            await raw.SendAsync(new MaasRequest { Id = 1, Operation = Operation.Sample, Model = "sampler", Count = long.MaxValue, ChunkRows = chunk });
+            var error = Assert.IsType<ErrorMessage>(await raw.ReceiveAsync());
+            Assert.Equal(MaasErrorCode.ResourceExhausted, error.Code);
+        }
+
+        Assert.Equal(0, produced);
+    }
+
+    [Fact]
+    public async Task ReadData_with_a_count_that_overflows_the_range_check_is_an_invalid_argument()
+    {
+        var model = ModelBuilder.Create("data").WithInputDimension(1).WithDataset("d", DoubleMatrix.FromColumn(1, 2, 3)).Build();
+        await using var server = new MaasServer(transports: [new TcpTransport()]);
+        server.AddModel(model);
+        var uri = await server.ListenAsync("tcp://127.0.0.1:0");
+        await using var raw = await RawConnection.OpenAsync(new TcpTransport(), uri, handshake: true);
+        await raw.SendAsync(new MaasRequest { Id = 7, Operation = Operation.ReadData, Model = "data", Dataset = "d", Offset = 1, Count = long.MaxValue });
+        var error = Assert.IsType<ErrorMessage>(await raw.ReceiveAsync());
+        Assert.Equal(7u, error.Id);
+        Assert.Equal(MaasErrorCode.InvalidArgument, error.Code);
+    }
+
+    [Fact]
+    public void A_ragged_json_matrix_is_refused_before_it_is_sized_from_its_first_row()
+    {
+        var body = new StringBuilder("[[").Append(string.Join(',', Enumerable.Repeat("1", 2000))).Append(']');
+        body.Insert(body.Length, ",[]", 100_000).Append(']');
+        using var document = JsonDocument.Parse(body.ToString());
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var error = Assert.Throws<MaasException>(() => MaasJson.ReadMatrix(document.RootElement, "x"));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(MaasErrorCode.InvalidArgument, error.Code);
+        Assert.True(allocated < 16 << 20, $"{allocated} bytes allocated for a refused body");
+    }
+
+    [Fact]
+    public async Task A_client_that_stalls_inside_a_frame_is_closed_after_the_frame_read_timeout()
+    {
+        var options = new MaasServerOptions();
+        options.Limits.FrameReadTimeout = TimeSpan.FromMilliseconds(300);
+        await using var server = new MaasServer(options, [new TcpTransport()]);
+        var uri = await server.ListenAsync("tcp://127.0.0.1:0");
+        await using var raw = await RawConnection.OpenAsync(new TcpTransport(), uri, handshake: true);
+        var frame = FrameCodec.EncodeFrame(new MaasRequest { Id = 1, Operation = Operation.LogDensity, Model = "m", X = DoubleMatrix.Zeros(100, 1) });
+        await raw.WriteAsync(frame.AsMemory(0, frame.Length / 2));
+        Assert.Empty(await raw.ReadToEndAsync());
+    }
+
+    [Fact]
+    public async Task A_connection_with_nothing_in_flight_is_closed_after_the_idle_timeout()
+    {
+        var options = new MaasServerOptions();
+        options.Limits.IdleTimeout = TimeSpan.FromMilliseconds(300);
+        await using var server = new MaasServer(options, [new TcpTransport()]);
+        var uri = await server.ListenAsync("tcp://127.0.0.1:0");
+        await using var raw = await RawConnection.OpenAsync(new TcpTransport(), uri, handshake: true);
+        Assert.Empty(await raw.ReadToEndAsync());
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var guard = new CancellationTokenSource(Bound);
+        while (!condition())
+        {
+            await Task.Delay(10, guard.Token);
+        }
+    }
+
+    /// <summary>Fails to accept with EMFILE until <see cref="Recover"/>, then hands out one connection.</summary>
+    private sealed class FlakyListener : IMaasListener
+    {
+        private readonly TaskCompletionSource _recovered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _handedOut;
+
+        public TaskCompletionSource Failing { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Uri Uri { get; } = new("tcp://127.0.0.1:1");
+
+        public void Recover() => _recovered.TrySetResult();
+
+        public async ValueTask<MaasConnection?> AcceptAsync(CancellationToken cancellationToken = default)
+        {
+            if (!_recovered.Task.IsCompleted)
+            {
+                Failing.TrySetResult();
+                throw new SocketException(24); // EMFILE: too many open files
+            }
+
+            if (Interlocked.Exchange(ref _handedOut, 1) == 0)
+            {
+                return new StreamConnection(new MemoryStream(), "flaky");
+            }
+
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return null;
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
