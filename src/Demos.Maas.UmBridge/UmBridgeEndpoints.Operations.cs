@@ -91,6 +91,19 @@ internal sealed partial class UmBridgeEndpoints
     /// </summary>
     private async Task<object> ApplyHessianAsync(ModelInfo info, double[] x, JsonElement root, ReadOnlyMemory<double> theta, HttpContext ctx)
     {
+        if (Upstream(info) is { } upstream)
+        {
+            ReadIndex(root, "outWrt", 1);
+            ReadIndex(root, "inWrt1", 1);
+            ReadIndex(root, "inWrt2", 1);
+            if (!root.TryGetProperty("sens", out var s) || !root.TryGetProperty("vec", out var v))
+            {
+                throw new UmBridgeError("InvalidInput", "'sens' and 'vec' are required.", 400);
+            }
+
+            return new Output(await upstream.ApplyHessianAsync(0, 0, 0, x, ReadVector(s, "sens"), ReadVector(v, "vec"), ctx.RequestAborted).ConfigureAwait(false), Nested: false);
+        }
+
         if (!SupportsGradient(info))
         {
             throw new UmBridgeError("UnsupportedFeature", $"ApplyHessian is not supported by model {info.Name} (it has no gradient).", 400);

@@ -49,7 +49,13 @@ internal sealed partial class UmBridgeEndpoints(MaasServer server)
     // output of the length of output outWrt, while the Hessian action has the length of input inWrt2.
     // They agree only when the two sizes are equal, so ApplyHessian is offered only for such models:
     // we never answer with a vector of the wrong length for either reading.
-    private static bool SupportsHessian(ModelInfo info) => SupportsGradient(info) && OutputSize(info) == info.InputDimension;
+    private bool SupportsHessian(ModelInfo info) =>
+        Upstream(info) is { } upstream ? upstream.SupportsApplyHessian : SupportsGradient(info) && OutputSize(info) == info.InputDimension;
+
+    // A hosted UM-Bridge model with one input and one output block: its own server answers
+    // ApplyHessian exactly, so the route forwards to it and advertises only what it supports.
+    private UmBridgeModel? Upstream(ModelInfo info) =>
+        server.Models.TryResolve(info.Name) is UmBridgeModel { InputSizes.Count: 1, OutputSizes.Count: 1 } upstream ? upstream : null;
 
     private static bool SupportsGradient(ModelInfo info) => IsLogDensityOnly(info) ? info.Has(ModelCapabilities.GradientX) : info.Has(ModelCapabilities.EvaluateVjp);
 
@@ -139,7 +145,7 @@ internal sealed partial class UmBridgeEndpoints(MaasServer server)
         }
     }
 
-    private static void WriteResult(Utf8JsonWriter w, object result)
+    private void WriteResult(Utf8JsonWriter w, object result)
     {
         w.WriteStartObject();
         switch (result)

@@ -90,6 +90,21 @@ public sealed class UmBridgeTests
             double[] hessian = await forward.ApplyHessianAsync(0, 0, 1, [2, 3, 4], [3, 1], [1]);
             Assert.Equal([3.0, 0.0], hessian);
 
+            // Bridged ApplyHessian is forwarded to the upstream, which answers it exactly; a model without it is not advertised.
+            await using (var hessianBridge = new Demos.Maas.Server.MaasServer(transports: [new HttpTransport(new HttpTransportOptions().AddUmBridgeRoutes())]))
+            {
+                hessianBridge.AddModel(await UmBridgeModel.ConnectAsync(new Uri($"umbridge+http://127.0.0.1:{port}/quartic")));
+                hessianBridge.AddModel(await UmBridgeModel.ConnectAsync(new Uri($"umbridge+http://127.0.0.1:{port}/evalonly")));
+                var bridgeUri = await hessianBridge.ListenAsync("http://127.0.0.1:0");
+                using var http = new HttpClient { BaseAddress = bridgeUri };
+                using var info = System.Text.Json.JsonDocument.Parse(await (await http.PostAsync(new Uri("ModelInfo", UriKind.Relative), new StringContent("""{"name": "quartic"}""", System.Text.Encoding.UTF8, "application/json"))).Content.ReadAsStringAsync());
+                Assert.True(info.RootElement.GetProperty("support").GetProperty("ApplyHessian").GetBoolean());
+                using var evalOnlyInfo = System.Text.Json.JsonDocument.Parse(await (await http.PostAsync(new Uri("ModelInfo", UriKind.Relative), new StringContent("""{"name": "evalonly"}""", System.Text.Encoding.UTF8, "application/json"))).Content.ReadAsStringAsync());
+                Assert.False(evalOnlyInfo.RootElement.GetProperty("support").GetProperty("ApplyHessian").GetBoolean());
+                using var forwarded = System.Text.Json.JsonDocument.Parse(await (await http.PostAsync(new Uri("ApplyHessian", UriKind.Relative), new StringContent("""{"name": "quartic", "input": [[0.3]], "outWrt": 0, "inWrt1": 0, "inWrt2": 0, "sens": [2.0], "vec": [1.5], "config": {}}""", System.Text.Encoding.UTF8, "application/json"))).Content.ReadAsStringAsync());
+                Assert.Equal(12 * 0.3 * 0.3 * 2.0 * 1.5, forwarded.RootElement.GetProperty("output")[0].GetDouble(), 15);
+            }
+
             // Bridged: the UM-Bridge model hosted by a MaasServer, called by MaasClient over http://.
             await using (var bridge = new Demos.Maas.Server.MaasServer(transports: [new HttpTransport(new HttpTransportOptions().AddUmBridgeRoutes())]))
             {

@@ -28,6 +28,7 @@ MODELS = {
     "forward": {"in": [2, 1], "out": [2], "support": {"Evaluate": True, "Gradient": True, "ApplyJacobian": True, "ApplyHessian": True}},
     "evalonly": {"in": [1], "out": [1], "support": {"Evaluate": True, "Gradient": False, "ApplyJacobian": False, "ApplyHessian": False}},
     "broken": {"in": [1], "out": [2], "support": {"Evaluate": True, "Gradient": False, "ApplyJacobian": False, "ApplyHessian": False}},
+    "quartic": {"in": [1], "out": [1], "support": {"Evaluate": True, "Gradient": True, "ApplyJacobian": False, "ApplyHessian": True}},
 }
 
 OFFSETS = [0, 2]  # where each input block of "forward" starts in the flat input
@@ -86,6 +87,15 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, {"output": [[1.0]]})
         if name == "evalonly":
             return self.reply(200, {"output": [[2 * inp[0][0]]]})
+        if name == "quartic":
+            # f(a) = a^4: the exact Hessian action 12 a^2 sens vec, which finite differences of the
+            # gradient only approximate; a bridge must forward ApplyHessian, not differentiate.
+            a = inp[0][0]
+            if route == "Evaluate":
+                return self.reply(200, {"output": [[a ** 4]]})
+            if route == "Gradient":
+                return self.reply(200, {"output": [4 * a ** 3 * body["sens"][0]]})
+            return self.reply(200, {"output": [12 * a * a * body["sens"][0] * body["vec"][0]]})
         if route == "Evaluate":
             return self.reply(200, {"output": forward(inp, config)})
         J = jacobian(inp, config)
