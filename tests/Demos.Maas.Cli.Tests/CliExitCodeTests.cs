@@ -92,4 +92,19 @@ public sealed class CliExitCodeTests : IAsyncLifetime
         Assert.True(code == 0, stderr);
         Assert.Equal(ExampleModels.Names.Count, JsonDocument.Parse(stdout).RootElement.GetArrayLength());
     }
+
+    [Fact]
+    public async Task Maas_call_speaks_to_a_UM_Bridge_server_through_umbridge_http()
+    {
+        // The tool's own http:// listener serves UM-Bridge's routes too; umbridge+http:// is a UM-Bridge client.
+        string port = new Uri(_http).Port.ToString(CultureInfo.InvariantCulture);
+        var (code, stdout, stderr) = await MaasProcess.RunWithInputAsync("""{"x": [[100.0, 0.3]]}""", "call", $"umbridge+http://127.0.0.1:{port}/decay", "decay", "evaluate");
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(stdout);
+        Assert.Equal(DecayModel.Activity(100, 0.3, 5, 0), json.RootElement.GetProperty("y")[0][0].GetDouble(), 9);
+
+        (code, _, stderr) = await MaasProcess.RunAsync("info", $"umbridge+http://127.0.0.1:{port}/no-such-model");
+        Assert.Equal(12, code);
+        Assert.Contains("NotFound", stderr, StringComparison.Ordinal);
+    }
 }
