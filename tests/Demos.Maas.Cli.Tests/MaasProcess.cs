@@ -43,8 +43,15 @@ internal sealed class MaasProcess : IAsyncDisposable
         var process = new MaasProcess(Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start."));
         if (stdin is not null)
         {
-            process._process.StandardInput.Write(stdin);
-            process._process.StandardInput.Close();
+            try
+            {
+                process._process.StandardInput.Write(stdin);
+                process._process.StandardInput.Close();
+            }
+            catch (IOException)
+            {
+                // The tool exited before reading its input (a command-line error): what it said is the result.
+            }
         }
 
         return process;
