@@ -51,6 +51,14 @@ internal sealed class MaasProcess : IAsyncDisposable
             catch (IOException)
             {
                 // The tool exited before reading its input (a command-line error): what it said is the result.
+                try
+                {
+                    process._process.StandardInput.Dispose();
+                }
+                catch (IOException)
+                {
+                    // The unsent input is dropped with the pipe.
+                }
             }
         }
 
