@@ -1,5 +1,6 @@
 using Demos.Maas.Client;
 using Demos.Maas.Models;
+using Demos.Maas.Tests;
 using Demos.Maas.Transports.Tcp;
 
 namespace Demos.Maas.Cli.Tests;
@@ -21,29 +22,11 @@ public sealed class ServerFaultTests
         await using var model = await MultiEndpointModel.ConnectAsync("gaussian1d", endpoints, options);
 
         const int Calls = 10_000;
-        int next = -1, correct = 0;
-        var fifth = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        async Task WorkerAsync()
+        int correct = await FailoverRun.RunAsync(model, Calls, () =>
         {
-            for (int i = Interlocked.Increment(ref next); i < Calls; i = Interlocked.Increment(ref next))
-            {
-                double x = i / (double)Calls;
-                if (await model.LogDensityAsync([x]) == GaussianModel.LogDensityOf([x], [0.0], [1.0]))
-                {
-                    Interlocked.Increment(ref correct);
-                }
-
-                if (i == Calls / 5)
-                {
-                    fifth.TrySetResult();
-                }
-            }
-        }
-
-        var workers = Enumerable.Range(0, 8).Select(_ => Task.Run(WorkerAsync)).ToArray();
-        await fifth.Task.WaitAsync(TimeSpan.FromSeconds(120));
-        a.Signal("KILL"); // mid-call: eight workers have calls in flight
-        await Task.WhenAll(workers).WaitAsync(TimeSpan.FromSeconds(180));
+            a.Signal("KILL"); // mid-call: eight workers have calls in flight
+            return Task.CompletedTask;
+        }, TimeSpan.FromSeconds(180));
 
         Assert.Equal(Calls, correct);
         Assert.True(model.Failovers > 0, "calls on the killed server moved");

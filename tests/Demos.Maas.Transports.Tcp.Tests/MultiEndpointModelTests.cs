@@ -1,5 +1,6 @@
 using Demos.Maas.Client;
 using Demos.Maas.Models;
+using Demos.Maas.Tests;
 using Demos.Maas.Server;
 
 namespace Demos.Maas.Transports.Tcp.Tests;
@@ -20,29 +21,7 @@ public sealed class MultiEndpointModelTests
         await using var model = await MultiEndpointModel.ConnectAsync("gaussian1d", endpoints, options);
 
         const int Calls = 10_000;
-        int next = -1, correct = 0;
-        var halfway = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        async Task WorkerAsync()
-        {
-            for (int i = Interlocked.Increment(ref next); i < Calls; i = Interlocked.Increment(ref next))
-            {
-                double x = i / (double)Calls;
-                if (await model.LogDensityAsync([x]) == GaussianModel.LogDensityOf([x], [0.0], [1.0]))
-                {
-                    Interlocked.Increment(ref correct);
-                }
-
-                if (i == Calls / 5)
-                {
-                    halfway.TrySetResult();
-                }
-            }
-        }
-
-        var workers = Enumerable.Range(0, 8).Select(_ => Task.Run(WorkerAsync)).ToArray();
-        await halfway.Task.WaitAsync(TimeSpan.FromSeconds(120));
-        await first.DisposeAsync();
-        await Task.WhenAll(workers).WaitAsync(TimeSpan.FromSeconds(120));
+        int correct = await FailoverRun.RunAsync(model, Calls, async () => await first.DisposeAsync(), TimeSpan.FromSeconds(120));
 
         Assert.Equal(Calls, correct);
         Assert.True(model.Failovers > 0, "the stopped server's calls moved");
