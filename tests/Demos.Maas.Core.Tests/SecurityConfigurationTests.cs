@@ -44,3 +44,19 @@ public sealed class SecurityConfigurationTests
         Assert.Equal(MaasErrorCode.InvalidArgument, Assert.Throws<MaasException>(() => TlsCertificates.LoadCa("/nonexistent/ca.pem")).Code);
     }
 }
+
+/// <summary>The managed SHA-256 of key hashes and checksums equals the platform's, at every padding boundary.</summary>
+public sealed class ManagedSha256Tests
+{
+    [Fact]
+    public void Equals_the_platform_hash_for_lengths_around_the_block_boundaries()
+    {
+        var random = new Random(7);
+        foreach (int length in new[] { 0, 1, 3, 55, 56, 57, 63, 64, 65, 119, 120, 128, 1000 })
+        {
+            byte[] data = new byte[length];
+            random.NextBytes(data);
+            Assert.Equal(System.Security.Cryptography.SHA256.HashData(data), Sha256.HashData(data));
+        }
+    }
+}

@@ -15,12 +15,8 @@ internal static class Sha1
     {
         uint h0 = 0x67452301, h1 = 0xEFCDAB89, h2 = 0x98BADCFE, h3 = 0x10325476, h4 = 0xC3D2E1F0;
 
-        // The message, a 0x80 byte, zero padding, and the 64-bit big-endian bit length, in 64-byte blocks.
-        int total = ((data.Length + 8) / 64 + 1) * 64;
-        byte[] padded = new byte[total];
-        data.CopyTo(padded);
-        padded[data.Length] = 0x80;
-        BinaryPrimitives.WriteUInt64BigEndian(padded.AsSpan(total - 8), (ulong)data.Length * 8);
+        byte[] padded = HashPadding.Pad(data);
+        int total = padded.Length;
 
         Span<uint> w = stackalloc uint[80];
         for (int block = 0; block < total; block += 64)

@@ -27,12 +27,8 @@ internal static class Sha256
     {
         Span<uint> h = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 
-        // The message, a 0x80 byte, zero padding, and the 64-bit big-endian bit length, in 64-byte blocks.
-        int total = ((data.Length + 8) / 64 + 1) * 64;
-        byte[] padded = new byte[total];
-        data.CopyTo(padded);
-        padded[data.Length] = 0x80;
-        BinaryPrimitives.WriteUInt64BigEndian(padded.AsSpan(total - 8), (ulong)data.Length * 8);
+        byte[] padded = HashPadding.Pad(data);
+        int total = padded.Length;
 
         Span<uint> w = stackalloc uint[64];
         for (int block = 0; block < total; block += 64)
