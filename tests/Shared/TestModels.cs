@@ -68,18 +68,13 @@ internal sealed class BlockingModel : ModelBase
     public override async IAsyncEnumerable<DoubleMatrix> SampleAsync(SampleRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         _entered.TrySetResult();
+
+        // A consumer that stops pulling (its client went away) leaves this iterator parked at its yield, where no catch
+        // can run: the token's own callback records that the call was cancelled.
+        using var cancelled = cancellationToken.Register(() => _cancelled.TrySetResult());
         for (long i = 0; ; i++)
         {
-            try
-            {
-                await Task.Delay(1, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                _cancelled.TrySetResult();
-                throw;
-            }
-
+            await Task.Delay(1, cancellationToken);
             yield return DoubleMatrix.FromPoint(i);
         }
     }
