@@ -24,7 +24,8 @@ internal static class BenchCommand
         var requests = new Option<int>("--requests") { Description = "Measured requests per case", DefaultValueFactory = _ => 2000 };
         var warmup = new Option<int>("--warmup") { Description = "Unmeasured requests per case", DefaultValueFactory = _ => 200 };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON" };
-        var command = new Command("bench", "Measure latency percentiles and throughput.") { uri, model, op, batches, concurrency, requests, warmup, json };
+        var compression = new Option<string?>("--compression") { Description = "auto (default: only to other hosts), none, lz4 or zstd" };
+        var command = new Command("bench", "Measure latency percentiles and throughput.") { uri, model, op, batches, concurrency, requests, warmup, json, compression };
         command.SetAction((result, ct) => Failures.RunAsync(async () =>
         {
             int[] batchSizes = ParseList(result.GetValue(batches)!, "--batch");
@@ -38,6 +39,11 @@ internal static class BenchCommand
 
             var options = Transports.ClientOptions();
             options.Retry = null;
+            if (result.GetValue(compression) is { } codec)
+            {
+                options.Compression = Transports.ClientCompression(codec, "--compression");
+            }
+
             await using var client = await MaasClient.ConnectAsync(result.GetValue(uri)!, options, ct).ConfigureAwait(false);
             var remote = await client.GetModelAsync(result.GetValue(model)!, ct).ConfigureAwait(false);
             bool evaluate = result.GetValue(op) switch

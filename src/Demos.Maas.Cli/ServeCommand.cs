@@ -26,7 +26,8 @@ internal static class ServeCommand
         var heartbeat = new Option<double>("--heartbeat-seconds") { Description = "Seconds between registry heartbeats", DefaultValueFactory = _ => 30 };
         var artifactDigest = new Option<string?>("--artifact-digest") { Description = "Digest of what the built-in models are served from (e.g. the container image digest), part of their checksum" };
         var insecure = new Option<bool>("--insecure") { Description = "Listen on a non-loopback address without authentication (warns on every start; see docs/security.md)" };
-        var command = new Command("serve", "Host models on one or more URIs until SIGINT/SIGTERM.") { listen, model, assembly, native, config, maxFrame, maxInFlight, drain, logLevel, insecure, register, registryKey, region, heartbeat, artifactDigest };
+        var compression = new Option<string?>("--compression") { Description = "Codecs accepted for large frames when a client offers them: lz4,zstd (default) or none" };
+        var command = new Command("serve", "Host models on one or more URIs until SIGINT/SIGTERM.") { listen, model, assembly, native, config, maxFrame, maxInFlight, drain, compression, logLevel, insecure, register, registryKey, region, heartbeat, artifactDigest };
         command.SetAction((result, _) => Failures.RunAsync(async () =>
         {
             var configuration = ServeConfiguration.Load(result.GetValue(config));
@@ -34,6 +35,7 @@ internal static class ServeCommand
             if (result.GetValue(maxFrame) is { } frame) { options.MaxFrameBytes = frame; }
             if (result.GetValue(maxInFlight) is { } inFlight) { options.MaxInFlightPerConnection = inFlight; }
             if (result.GetValue(drain) is { } seconds) { options.DrainTimeout = TimeSpan.FromSeconds(seconds); }
+            if (result.GetValue(compression) is { } codecs) { SetCompression(options, Transports.ServerCompression(codecs, "--compression")); }
             options.AllowInsecure |= result.GetValue(insecure);
             var level = result.GetValue(logLevel) ?? configuration.LogLevel;
             using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; }).SetMinimumLevel(level));
@@ -127,5 +129,15 @@ internal static class ServeCommand
             return 0;
         }));
         return command;
+    }
+
+    internal static void SetCompression(MaasServerOptions options, IEnumerable<Protocol.MaasCompression> codecs)
+    {
+        var chosen = codecs.ToList();
+        options.Compression.Clear();
+        foreach (var codec in chosen)
+        {
+            options.Compression.Add(codec);
+        }
     }
 }

@@ -68,6 +68,7 @@ internal sealed class ServeConfiguration
                     case "native": config.NativeModels.AddRange(Strings(v, "native")); break;
                     case "maxFrameBytes": config.Server.MaxFrameBytes = Int(v, "maxFrameBytes"); break;
                     case "maxInFlightPerConnection": config.Server.MaxInFlightPerConnection = Int(v, "maxInFlightPerConnection"); break;
+                    case "compression": ServeCommand.SetCompression(config.Server, Transports.ServerCompression(v.ValueKind == JsonValueKind.String ? v.GetString()! : string.Join(',', Strings(v, "compression")), "compression")); break;
                     case "drainSeconds": config.Server.DrainTimeout = TimeSpan.FromSeconds(Number(v, "drainSeconds")); break;
                     case "usageLog": config.Server.UsageLog = v.ValueKind == JsonValueKind.True; break;
                     case "security": config.Server.Security = Security.MaasSecurityJson.Read(v); break;

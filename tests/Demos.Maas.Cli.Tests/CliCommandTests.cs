@@ -114,6 +114,7 @@ public sealed class CliCommandTests : IAsyncLifetime
     [InlineData("--requests", "0", "InvalidArgument: --requests must be at least 1")]
     [InlineData("--operation", "fly", "InvalidArgument: unknown operation 'fly'")]
     [InlineData("--concurrency", "x", "InvalidArgument: --concurrency: 'x' is not a positive integer")]
+    [InlineData("--compression", "gzip", "InvalidArgument: --compression 'gzip' is not one of auto, none, lz4, zstd")]
     public async Task Bench_with_bad_options_gives_one_clear_line(string option, string value, string expected)
     {
         var (code, _, stderr) = await MaasProcess.RunAsync("bench", _uri, "gaussian1d", option, value);
@@ -152,6 +153,14 @@ public sealed class CliCommandTests : IAsyncLifetime
         Assert.True(code == 0, stderr);
         Assert.Contains("decay Evaluate", stdout);
         Assert.Contains("p50 µs", stdout);
+
+        // Compression asked for on a loopback connection (automatic mode would not offer it): the server agrees.
+        (code, stdout, stderr) = await MaasProcess.RunAsync("bench", _uri, "gaussian1d", "--batch", "16384", "--concurrency", "1", "--requests", "10", "--warmup", "1", "--compression", "zstd", "--json");
+        Assert.True(code == 0, stderr);
+        using (var compressed = JsonDocument.Parse(stdout))
+        {
+            Assert.True(compressed.RootElement.GetProperty("results")[0].GetProperty("p50_us").GetDouble() > 0);
+        }
 
         (code, _, stderr) = await MaasProcess.RunAsync("bench", _uri, "decay", "--batch", "0");
         Assert.NotEqual(0, code);
@@ -205,6 +214,9 @@ public sealed class CliCommandTests : IAsyncLifetime
     [InlineData("{\"listen\": [\"tcp://127.0.0.1:0\"], \"batching\": {\"maxBatchRows\": 0}}", "InvalidArgument: 'batching.maxBatchRows' must be a positive integer")]
     [InlineData("{\"listen\": [\"tcp://127.0.0.1:0\"], \"logLevel\": \"Loud\"}", "InvalidArgument: logLevel")]
     [InlineData("{\"listen\": [\"tcp://127.0.0.1:0\"], \"maxFrameBytes\": -5}", "InvalidArgument: 'maxFrameBytes' must be a positive integer")]
+    [InlineData("{\"listen\": [\"tcp://127.0.0.1:0\"], \"compression\": \"gzip\"}", "InvalidArgument: compression 'gzip' is not one of auto, none, lz4, zstd")]
+    [InlineData("{\"listen\": [\"tcp://127.0.0.1:0\"], \"compression\": \"lz4,none\"}", "InvalidArgument: compression 'lz4,none' is not 'none' or a comma list of lz4, zstd")]
+    [InlineData("{\"listen\": [\"tcp://127.0.0.1:0\"], \"compression\": \",\"}", "InvalidArgument: compression ',' names no codec")]
     [InlineData("{\"listen\": [\"tcp://127.0.0.1:0\"], \"models\": [\"nope\"]}", "NotFound: No built-in model 'nope'")]
     [InlineData("{\"listen\": [\"tcp://127.0.0.1:0\"], \"assemblies\": [\"/nonexistent/models.dll\"]}", "NotFound: assembly '/nonexistent/models.dll' does not exist")]
     public async Task Serve_with_a_bad_configuration_gives_one_clear_line(string json, string expected)

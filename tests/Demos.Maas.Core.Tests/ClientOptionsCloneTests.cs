@@ -20,6 +20,8 @@ public sealed class ClientOptionsCloneTests
             Reconnect = false,
             MaxFrameBytes = 12345,
             Credentials = "key",
+            Compression = Protocol.MaasCompression.Zstd,
+            CompressionThresholdBytes = 777,
             ProtocolVersion = new Protocol.ProtocolVersion(1, 7),
             Agent = "agent/9",
             Cache = new ResultCacheOptions(),

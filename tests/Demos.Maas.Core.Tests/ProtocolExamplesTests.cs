@@ -25,7 +25,16 @@ public sealed partial class ProtocolExamplesTests
         ("error", () => new ErrorMessage { Id = 9, Code = MaasErrorCode.NotFound, Message = NotFoundMessageOfTheExampleServer() }),
         ("cancel", () => new CancelMessage { Id = 8 }),
         ("parameters-changed", () => new ParametersChangedMessage { Id = 0, Model = new Guid("0b6f2a52-7a9e-4d0e-9a43-3c2f1d1e0a01"), Version = 2 }),
+        ("compressed", CompressedResponse),
     ];
+
+    /// <summary>A LogDensity response of 32 equal values, as an lz4 connection sends it.</summary>
+    private static CompressedMessage CompressedResponse()
+    {
+        byte[] inner = MessageCodec.Encode(new MaasResponse { Id = 7, Y = DoubleMatrix.FromColumn(Enumerable.Repeat(-0.9189385332046727, 32).ToArray()) });
+        using var lz4 = new FrameCompressor(MaasCompression.Lz4, 0);
+        return new CompressedMessage { Id = 7, Codec = "lz4", RawLength = (uint)inner.Length, Data = lz4.Compress(inner).ToArray() };
+    }
 
     public static TheoryData<string> Names => [.. Examples.Select(e => e.Name)];
 
@@ -114,11 +123,13 @@ public sealed partial class ProtocolExamplesTests
     {
         var reader = new MessagePackReader(payload);
         var text = new StringBuilder();
-        Describe(ref reader, text);
+
+        // Compressed data is bytes, not doubles.
+        Describe(ref reader, text, asDoubles: payload.Span[1] != (byte)MessageType.Compressed);
         return text.ToString();
     }
 
-    private static void Describe(ref MessagePackReader reader, StringBuilder text)
+    private static void Describe(ref MessagePackReader reader, StringBuilder text, bool asDoubles)
     {
         switch (reader.NextMessagePackType)
         {
@@ -128,7 +139,7 @@ public sealed partial class ProtocolExamplesTests
                 for (int i = 0; i < n; i++)
                 {
                     text.Append(i == 0 ? "" : ", ");
-                    Describe(ref reader, text);
+                    Describe(ref reader, text, asDoubles);
                 }
 
                 text.Append(']');
@@ -139,9 +150,9 @@ public sealed partial class ProtocolExamplesTests
                 for (int i = 0; i < m; i++)
                 {
                     text.Append(i == 0 ? "" : ", ");
-                    Describe(ref reader, text);
+                    Describe(ref reader, text, asDoubles);
                     text.Append(": ");
-                    Describe(ref reader, text);
+                    Describe(ref reader, text, asDoubles);
                 }
 
                 text.Append('}');
@@ -152,6 +163,12 @@ public sealed partial class ProtocolExamplesTests
             case MessagePackType.Binary:
                 byte[] bytes = System.Buffers.BuffersExtensions.ToArray(reader.ReadBytes()!.Value);
                 text.Append(CultureInfo.InvariantCulture, $"bin({bytes.Length}: ");
+                if (!asDoubles)
+                {
+                    text.AppendJoin(' ', bytes.Select(b => b.ToString("x2", CultureInfo.InvariantCulture))).Append(')');
+                    break;
+                }
+
                 for (int i = 0; i + 8 <= bytes.Length; i += 8)
                 {
                     text.Append(i == 0 ? "" : ", ").Append(BitConverter.ToDouble(bytes, i).ToString("R", CultureInfo.InvariantCulture));

@@ -174,11 +174,20 @@ internal sealed partial class ClientConnection : MaasCallInvoker
                 Agent = _options.Agent,
                 MaxFrameBytes = (uint)_options.MaxFrameBytes,
                 Credentials = _options.Credentials,
+                Features = CompressionOffer(Uri, _options.Compression),
             }, timeout).ConfigureAwait(false);
             var welcome = await _welcome.Task.WaitAsync(timeout).ConfigureAwait(false);
             if (welcome.Version.Major != _options.ProtocolVersion.Major || welcome.Version.Minor > _options.ProtocolVersion.Minor)
             {
                 throw new MaasException(MaasErrorCode.VersionMismatch, $"{Uri} answered with protocol {welcome.Version}; this client offered {_options.ProtocolVersion}.");
+            }
+
+            var chosen = welcome.Features.Select(FrameCompressor.FromFeature).FirstOrDefault(c => c != MaasCompression.None);
+            if (chosen != MaasCompression.None)
+            {
+                _channel.Compressor = CompressionOffer(Uri, _options.Compression).Contains(FrameCompressor.FeatureName(chosen))
+                    ? new FrameCompressor(chosen, _options.CompressionThresholdBytes)
+                    : throw new MaasException(MaasErrorCode.ProtocolError, $"{Uri} chose the compression '{FrameCompressor.FeatureName(chosen)}', which this client did not offer.");
             }
 
             _channel.MaxOutgoingFrameBytes = welcome.MaxFrameBytes == 0 ? int.MaxValue : (int)Math.Min(welcome.MaxFrameBytes, int.MaxValue);
@@ -190,6 +199,19 @@ internal sealed partial class ClientConnection : MaasCallInvoker
             throw new MaasException(MaasErrorCode.Unavailable, $"{Uri} did not complete the handshake within {_options.ConnectTimeout.TotalSeconds:0.#} s.");
         }
     }
+
+    /// <summary>The compression features to offer in Hello (see <see cref="MaasClientOptions.Compression"/>).</summary>
+    internal static string[] CompressionOffer(Uri uri, MaasCompression? setting) => setting switch
+    {
+        MaasCompression.None => [],
+        MaasCompression codec => [FrameCompressor.FeatureName(codec)],
+        null when uri.Scheme is "tcp" or "tls" && !IsSameHost(uri) => ["lz4", "zstd"],
+        null => [],
+    };
+
+    private static bool IsSameHost(Uri uri) =>
+        uri.IsLoopback || (System.Net.IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address))
+        || string.Equals(uri.Host, System.Net.Dns.GetHostName(), StringComparison.OrdinalIgnoreCase);
 
     private async ValueTask<PendingCall> SendRequestAsync(MaasRequest request, bool streaming, CancellationToken cancellationToken)
     {

@@ -34,6 +34,18 @@ public sealed class MaasClientOptions
     /// <summary>Client software name sent in Hello.</summary>
     public string Agent { get; set; } = $"demos-maas-dotnet/{typeof(MaasClientOptions).Assembly.GetName().Version?.ToString(3)}";
 
+    /// <summary>
+    /// Compression of large frames to offer in Hello: <see cref="MaasCompression.Lz4"/> or
+    /// <see cref="MaasCompression.Zstd"/> offers that codec alone, <see cref="MaasCompression.None"/>
+    /// none. Null (default) = automatic: LZ4, then zstd, offered to tcp:// and tls:// servers on
+    /// other hosts; nothing on one host (pipe://, shm://, loopback), where copying beats compressing.
+    /// The server picks; frames with arrays under <see cref="CompressionThresholdBytes"/> are never compressed.
+    /// </summary>
+    public MaasCompression? Compression { get; set; }
+
+    /// <summary>Smallest array payload worth compressing. Default 64 KiB.</summary>
+    public int CompressionThresholdBytes { get; set; } = FrameCompressor.DefaultThresholdBytes;
+
     /// <summary>Client-side result cache (saves the round trip); null (default) = none.</summary>
     public Middleware.ResultCacheOptions? Cache { get; set; }
 

@@ -38,6 +38,9 @@ internal sealed class FrameChannel : IDisposable
     /// <summary>Largest payload the peer accepts (learned in the handshake).</summary>
     public int MaxOutgoingFrameBytes { get; set; } = int.MaxValue;
 
+    /// <summary>The compression the handshake chose; null until then, and on connections without it.</summary>
+    public FrameCompressor? Compressor { get; set; }
+
     /// <summary>Encodes and writes one frame. Frames of concurrent callers never interleave.</summary>
     /// <exception cref="MaasException">ResourceExhausted when the frame is over the peer's limit (nothing is sent); Unavailable when the connection is closed.</exception>
     public async ValueTask SendAsync(MaasMessage message, CancellationToken cancellationToken = default)
@@ -95,7 +98,12 @@ internal sealed class FrameChannel : IDisposable
             throw new MaasException(MaasErrorCode.Unavailable, "The connection is closed.");
         }
 
-        if (LargeArrayBytes(message) is long arrays && arrays >= DirectWriteThreshold && arrays + SmallContentBound <= MaxOutgoingFrameBytes && _output.CanGetUnflushedBytes)
+        long? arrayBytes = LargeArrayBytes(message);
+        if (Compressor is { } compressor && arrayBytes >= compressor.ThresholdBytes && TrySendCompressed(compressor, message))
+        {
+            // Written compressed.
+        }
+        else if (arrayBytes is long arrays && arrays >= DirectWriteThreshold && arrays + SmallContentBound <= MaxOutgoingFrameBytes && _output.CanGetUnflushedBytes)
         {
             WriteDirect(message);
         }
@@ -142,6 +150,69 @@ internal sealed class FrameChannel : IDisposable
         {
             _outputClosed = true;
             throw new MaasException(MaasErrorCode.Unavailable, "The peer closed the connection.");
+        }
+    }
+
+    /// <summary>
+    /// Encodes <paramref name="message"/>, compresses it and writes it wrapped in a Compressed
+    /// message. False (nothing written) when it does not shrink or would not fit the peer's limit
+    /// (raw or wrapped): the caller then sends it as it is, or fails it for size.
+    /// </summary>
+    private bool TrySendCompressed(FrameCompressor compressor, MaasMessage message)
+    {
+        int raw = EncodeToScratch(message);
+        if (raw > MaxOutgoingFrameBytes)
+        {
+            return false;
+        }
+
+        var packed = compressor.Compress(_scratch.WrittenSpan[FrameCodec.HeaderSize..]);
+        if (packed.IsEmpty)
+        {
+            return false;
+        }
+
+        var wrapped = new CompressedMessage { Id = message.Id, Codec = FrameCompressor.FeatureName(compressor.Codec), RawLength = (uint)raw, Data = packed };
+        int length = EncodeToScratch(wrapped);
+        compressor.Trim();
+        if (length > MaxOutgoingFrameBytes)
+        {
+            return false;
+        }
+
+        BinaryPrimitives.WriteUInt32LittleEndian(_scratch.WrittenSpan, (uint)length);
+        _output.Write(_scratch.WrittenSpan);
+        return true;
+    }
+
+    /// <summary>The message a Compressed message carries (protocol.md, "Compression").</summary>
+    private MaasMessage Unwrap(CompressedMessage wrapped)
+    {
+        var compressor = Compressor;
+        if (compressor is null || wrapped.Codec != FrameCompressor.FeatureName(compressor.Codec))
+        {
+            throw new MaasProtocolException(MaasErrorCode.ProtocolError, compressor is null
+                ? "A Compressed message arrived on a connection that did not negotiate compression."
+                : $"A Compressed message uses '{wrapped.Codec}'; this connection negotiated '{FrameCompressor.FeatureName(compressor.Codec)}'.");
+        }
+
+        byte[] buffer = ArrayPool<byte>.Shared.Rent((int)wrapped.RawLength);
+        try
+        {
+            compressor.Decompress(wrapped, buffer.AsSpan(0, (int)wrapped.RawLength));
+            var inner = MessageCodec.Read(buffer.AsMemory(0, (int)wrapped.RawLength));
+            if (inner is CompressedMessage || inner.Id != wrapped.Id)
+            {
+                throw new MaasProtocolException(MaasErrorCode.ProtocolError, inner is CompressedMessage
+                    ? "A Compressed message holds another Compressed message."
+                    : $"A Compressed message with id {wrapped.Id} holds a {inner.Type} with id {inner.Id}.");
+            }
+
+            return inner;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -356,6 +427,26 @@ internal sealed class FrameChannel : IDisposable
                         }
 
                         buffer = buffer.Slice(FrameCodec.HeaderSize + length);
+                        if (message is CompressedMessage wrapped)
+                        {
+                            if (wrapped.RawLength > (uint)MaxIncomingFrameBytes && Compressor is not null)
+                            {
+                                // Judged like an oversized frame: decompressing it is what the limit forbids.
+                                await onOversized(MessageType.Compressed, wrapped.Id, wrapped.RawLength).ConfigureAwait(false);
+                                continue;
+                            }
+
+                            try
+                            {
+                                message = Unwrap(wrapped);
+                            }
+                            catch (MaasProtocolException ex) when (ex.Code != MaasErrorCode.ProtocolError && ex.RequestId != 0)
+                            {
+                                await onInvalid(ex).ConfigureAwait(false);
+                                continue;
+                            }
+                        }
+
                         await onMessage(message).ConfigureAwait(false);
                     }
 
@@ -435,6 +526,7 @@ internal sealed class FrameChannel : IDisposable
             }
 
             _scratch.Dispose();
+            Compressor?.Dispose();
         }
         finally
         {

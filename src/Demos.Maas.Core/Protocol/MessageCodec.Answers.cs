@@ -243,4 +243,41 @@ public static partial class MessageCodec
 
         return m;
     }
+
+    private static void WriteCompressed(ref MessagePackWriter w, CompressedMessage m)
+    {
+        w.WriteMapHeader(3);
+        w.WriteString("codec"u8);
+        w.Write(m.Codec);
+        w.WriteString("raw"u8);
+        w.Write(m.RawLength);
+        w.WriteString("data"u8);
+        w.Write(m.Data.Span);
+    }
+
+    private static CompressedMessage ReadCompressed(ref MessagePackReader r)
+    {
+        var m = new CompressedMessage();
+        bool codec = false, raw = false, data = false;
+        int n = r.ReadMapHeader();
+        for (int i = 0; i < n; i++)
+        {
+            var key = ReadKey(ref r);
+            if (key.SequenceEqual("codec"u8)) { m.Codec = ReadString(ref r); codec = true; }
+            else if (key.SequenceEqual("raw"u8)) { m.RawLength = r.ReadUInt32(); raw = true; }
+            else if (key.SequenceEqual("data"u8))
+            {
+                m.Data = (r.ReadBytes() ?? throw Malformed("Compressed data is nil")).ToArray();
+                data = true;
+            }
+            else { Skip(ref r, 1); }
+        }
+
+        if (!codec || !raw || !data)
+        {
+            throw Malformed("a Compressed message needs codec, raw and data");
+        }
+
+        return m;
+    }
 }

@@ -41,6 +41,7 @@ public static partial class MessageCodec
             case CancelMessage: writer.WriteMapHeader(0); break;
             case GoodbyeMessage m: WriteGoodbye(ref writer, m); break;
             case ParametersChangedMessage m: WriteParametersChanged(ref writer, m); break;
+            case CompressedMessage m: WriteCompressed(ref writer, m); break;
             default: throw new ArgumentException($"Unknown message {message.GetType().Name}.", nameof(message));
         }
     }
@@ -81,6 +82,7 @@ public static partial class MessageCodec
                 MessageType.Cancel => ReadCancel(ref reader),
                 MessageType.Goodbye => ReadGoodbye(ref reader),
                 MessageType.ParametersChanged => ReadParametersChanged(ref reader),
+                MessageType.Compressed => ReadCompressed(ref reader),
                 _ => throw Malformed($"unknown message type {type}"),
             };
             for (int i = 3; i < count; i++)

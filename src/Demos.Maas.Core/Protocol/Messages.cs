@@ -32,6 +32,9 @@ public enum MessageType
 
     /// <summary>Server → client, unsolicited: a model's parameters changed (lets client caches drop stale results).</summary>
     ParametersChanged = 10,
+
+    /// <summary>Either direction, only on a connection that negotiated compression: another message, compressed.</summary>
+    Compressed = 11,
 }
 
 /// <summary>Operation codes of requests. Numbers are on the wire.</summary>
@@ -282,6 +285,26 @@ public sealed class ParametersChangedMessage : MaasMessage
 
     /// <summary>Its new parameter version.</summary>
     public long Version { get; set; }
+}
+
+/// <summary>
+/// Another message of the same id, compressed with the codec the handshake chose (protocol.md,
+/// "Compression"). Senders wrap large frames in it; receivers unwrap it before anything else sees
+/// the message.
+/// </summary>
+public sealed class CompressedMessage : MaasMessage
+{
+    /// <inheritdoc/>
+    public override MessageType Type => MessageType.Compressed;
+
+    /// <summary>The codec's feature name: "lz4" or "zstd".</summary>
+    public string Codec { get; set; } = "";
+
+    /// <summary>Bytes of the inner message once decompressed.</summary>
+    public uint RawLength { get; set; }
+
+    /// <summary>The compressed inner message (a complete <c>[type, id, body]</c>).</summary>
+    public ReadOnlyMemory<byte> Data { get; set; }
 }
 
 /// <summary>Per-call control of result caches (client and server). The numbers are on the wire.</summary>

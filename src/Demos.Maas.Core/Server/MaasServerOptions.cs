@@ -42,6 +42,15 @@ public sealed class MaasServerOptions
     /// </summary>
     public bool AllowInsecure { get; set; }
 
+    /// <summary>
+    /// Codecs this server accepts when a client offers them, in the client's order of preference.
+    /// Default LZ4 and zstd; clear it to refuse compression. Clients on the same host offer none.
+    /// </summary>
+    public IList<MaasCompression> Compression { get; } = [MaasCompression.Lz4, MaasCompression.Zstd];
+
+    /// <summary>Smallest array payload the server compresses in its answers. Default 64 KiB.</summary>
+    public int CompressionThresholdBytes { get; set; } = FrameCompressor.DefaultThresholdBytes;
+
     /// <summary>Server software name sent in Welcome.</summary>
     public string Agent { get; set; } = $"demos-maas-dotnet/{typeof(MaasServerOptions).Assembly.GetName().Version?.ToString(3)}";
 }

@@ -210,6 +210,9 @@ internal sealed partial class ServerConnection
 
         _welcomed = true;
         _channel.MaxIncomingFrameBytes = _server.Options.MaxFrameBytes;
+
+        // The first codec the client offers that this server accepts; the client's order is its preference.
+        var codec = hello.Features.Select(FrameCompressor.FromFeature).FirstOrDefault(c => c != MaasCompression.None && _server.Options.Compression.Contains(c));
         try
         {
             await _channel.SendAsync(new WelcomeMessage
@@ -218,7 +221,12 @@ internal sealed partial class ServerConnection
                 Agent = _server.Options.Agent,
                 MaxFrameBytes = (uint)_server.Options.MaxFrameBytes,
                 MaxInFlight = (uint)_maxInFlight,
+                Features = codec == MaasCompression.None ? [] : [FrameCompressor.FeatureName(codec)],
             }).ConfigureAwait(false);
+            if (codec != MaasCompression.None)
+            {
+                _channel.Compressor = new FrameCompressor(codec, _server.Options.CompressionThresholdBytes);
+            }
         }
         catch (MaasException tooSmall) when (tooSmall.Code == MaasErrorCode.ResourceExhausted)
         {
@@ -370,7 +378,7 @@ internal sealed partial class ServerConnection
     private async ValueTask OnOversizedAsync(MessageType type, uint id, long length)
     {
         LogOversized(_logger, RemoteAddress, length, _channel.MaxIncomingFrameBytes);
-        if (type != MessageType.Request || id == 0 || !_welcomed)
+        if (type is not (MessageType.Request or MessageType.Compressed) || id == 0 || !_welcomed)
         {
             throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"A {type} frame of {length} bytes is over the limit of {_channel.MaxIncomingFrameBytes} bytes{(_welcomed ? "" : " before the handshake")}.");
         }
