@@ -24,6 +24,8 @@ done
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 # Headless Chromium renders the registry's web page in its test (a real browser, a real screenshot).
 command -v chromium >/dev/null || need+=(chromium)
+# A font for the text of `maas bench --plot` pictures (SkiaSharp finds the system's fonts).
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 /usr/bin/python3 -c "import numpy" 2>/dev/null || need+=(python3-numpy)
 /usr/bin/python3 -c "import pytest" 2>/dev/null || need+=(python3-pytest)
 /usr/bin/python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -25,7 +24,8 @@ internal static class BenchCommand
         var warmup = new Option<int>("--warmup") { Description = "Unmeasured requests per case", DefaultValueFactory = _ => 200 };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON" };
         var compression = new Option<string?>("--compression") { Description = "auto (default: only to other hosts), none, lz4 or zstd" };
-        var command = new Command("bench", "Measure latency percentiles and throughput.") { uri, model, op, batches, concurrency, requests, warmup, json, compression };
+        var plot = new Option<string?>("--plot") { Description = "Also draw the results into this PNG: latency against batch size, throughput against concurrency" };
+        var command = new Command("bench", "Measure latency percentiles and throughput.") { uri, model, op, batches, concurrency, requests, warmup, json, compression, plot };
         command.SetAction((result, ct) => Failures.RunAsync(async () =>
         {
             int[] batchSizes = ParseList(result.GetValue(batches)!, "--batch");
@@ -54,13 +54,13 @@ internal static class BenchCommand
                 var other => throw new MaasException(MaasErrorCode.InvalidArgument, $"unknown operation '{other}'; use logdensity or evaluate."),
             };
             bool progress = !Console.IsOutputRedirected && !result.GetValue(json);
-            var rows = new List<Result>();
+            var rows = new List<BenchResult>();
             int total = batchSizes.Length * callers.Length, done = 0;
             foreach (int batch in batchSizes)
             {
                 foreach (int c in callers)
                 {
-                    rows.Add(await RunCaseAsync(remote, evaluate, batch, c, unmeasured, measured, progress ? fraction => DrawProgress((done + fraction) / total, batch, c) : null, ct).ConfigureAwait(false));
+                    rows.Add(await BenchCase.RunAsync(remote, evaluate, batch, c, unmeasured, measured, progress ? fraction => DrawProgress((done + fraction) / total, batch, c) : null, ct).ConfigureAwait(false));
                     done++;
                 }
             }
@@ -84,47 +84,16 @@ internal static class BenchCommand
                 }
             }
 
+            if (result.GetValue(plot) is { } png)
+            {
+                Plot(png, $"{remote.Info.Name} at {client.Uri}", rows);
+                Console.Error.WriteLine($"plot written to {Path.GetFullPath(png)}");
+            }
+
             return 0;
         }));
         return command;
     }
-
-    private static async Task<Result> RunCaseAsync(IModel model, bool evaluate, int batch, int callers, int warmup, int measured, Action<double>? progress, CancellationToken ct)
-    {
-        using var x = DoubleMatrix.Rent(batch, model.Info.InputDimension);
-        for (int i = 0; i < x.Length; i++)
-        {
-            x.Span[i] = (i % 97) / 97.0;
-        }
-
-        for (int i = 0; i < warmup; i++)
-        {
-            using var _ = evaluate ? await model.EvaluateAsync(x, cancellationToken: ct).ConfigureAwait(false) : await model.LogDensityAsync(x, cancellationToken: ct).ConfigureAwait(false);
-        }
-
-        var latencies = new double[measured];
-        int next = -1, completed = 0;
-        var wall = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, callers).Select(async _ =>
-        {
-            int i;
-            while ((i = Interlocked.Increment(ref next)) < measured)
-            {
-                long start = Stopwatch.GetTimestamp();
-                using var y = evaluate ? await model.EvaluateAsync(x, cancellationToken: ct).ConfigureAwait(false) : await model.LogDensityAsync(x, cancellationToken: ct).ConfigureAwait(false);
-                latencies[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-                if (Interlocked.Increment(ref completed) % 50 == 0)
-                {
-                    progress?.Invoke((double)completed / measured);
-                }
-            }
-        })).ConfigureAwait(false);
-        double seconds = wall.Elapsed.TotalSeconds;
-        Array.Sort(latencies);
-        return new Result(batch, callers, Percentile(latencies, 0.50), Percentile(latencies, 0.90), Percentile(latencies, 0.99), measured / seconds, measured * (double)batch / seconds);
-    }
-
-    private static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 
     private static readonly Lock ProgressLock = new();
 
@@ -153,7 +122,7 @@ internal static class BenchCommand
         return values.Count > 0 ? [.. values] : throw new MaasException(MaasErrorCode.InvalidArgument, $"{option} needs at least one value.");
     }
 
-    private static void PrintJson(string model, string operation, List<Result> rows)
+    private static void PrintJson(string model, string operation, List<BenchResult> rows)
     {
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
@@ -182,5 +151,14 @@ internal static class BenchCommand
         Console.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
     }
 
-    private sealed record Result(int Batch, int Callers, double P50, double P90, double P99, double RequestsPerSecond, double PointsPerSecond);
+
+    /// <summary>p50 against batch size (a line per concurrency) and calls per second against concurrency (a line per batch size).</summary>
+    private static void Plot(string path, string title, List<BenchResult> rows)
+    {
+        var latency = rows.GroupBy(r => r.Callers).Select(g => new BenchSeries(
+            string.Create(CultureInfo.InvariantCulture, $"p50, {g.Key} caller{(g.Key == 1 ? "" : "s")}"), [.. g.Select(r => (double)r.Batch)], [.. g.Select(r => r.P50)])).ToList();
+        var throughput = rows.GroupBy(r => r.Batch).Select(g => new BenchSeries(
+            string.Create(CultureInfo.InvariantCulture, $"batch {g.Key}"), [.. g.Select(r => (double)r.Callers)], [.. g.Select(r => r.RequestsPerSecond)])).ToList();
+        BenchPlot.Save(path, title, "p50 latency (µs)", latency, "calls per second", throughput);
+    }
 }

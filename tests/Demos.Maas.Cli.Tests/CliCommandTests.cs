@@ -162,6 +162,16 @@ public sealed class CliCommandTests : IAsyncLifetime
             Assert.True(compressed.RootElement.GetProperty("results")[0].GetProperty("p50_us").GetDouble() > 0);
         }
 
+        // The picture: a PNG file, and a clear line when it cannot be written.
+        string png = Path.Combine(Path.GetTempPath(), $"maas-bench-{Guid.NewGuid():N}.png");
+        (code, _, stderr) = await MaasProcess.RunAsync("bench", _uri, "gaussian1d", "--batch", "1,64", "--concurrency", "1,2", "--requests", "20", "--warmup", "2", "--plot", png);
+        Assert.True(code == 0, stderr);
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(png)[..4]);
+        File.Delete(png);
+        (code, _, stderr) = await MaasProcess.RunAsync("bench", _uri, "gaussian1d", "--batch", "1", "--concurrency", "1", "--requests", "5", "--warmup", "0", "--plot", "/nonexistent/dir/bench.png");
+        Assert.NotEqual(0, code);
+        Assert.StartsWith("maas: InvalidArgument: cannot write the plot to '/nonexistent/dir/bench.png'", stderr.Trim());
+
         (code, _, stderr) = await MaasProcess.RunAsync("bench", _uri, "decay", "--batch", "0");
         Assert.NotEqual(0, code);
         Assert.StartsWith("maas: InvalidArgument: --batch: '0'", stderr.Trim());
