@@ -44,6 +44,13 @@ internal static class BenchCommand
                 options.Compression = Transports.ClientCompression(codec, "--compression");
             }
 
+            // mpi://RANK: this process is rank 0 of an MPMD job (mpirun -n 1 maas bench mpi://1 … : -n 1 maas mpi-worker …).
+            await using var mpi = result.GetValue(uri)!.StartsWith("mpi://", StringComparison.OrdinalIgnoreCase) ? await Demos.Maas.Transports.Mpi.MpiRuntime.StartAsync().ConfigureAwait(false) : null;
+            if (mpi is not null)
+            {
+                options.Transports.Add(new Demos.Maas.Transports.Mpi.MpiTransport(mpi));
+            }
+
             await using var client = await MaasClient.ConnectAsync(result.GetValue(uri)!, options, ct).ConfigureAwait(false);
             var remote = await client.GetModelAsync(result.GetValue(model)!, ct).ConfigureAwait(false);
             bool evaluate = result.GetValue(op) switch
