@@ -24,8 +24,9 @@ internal static class BenchCommand
         var warmup = new Option<int>("--warmup") { Description = "Unmeasured requests per case", DefaultValueFactory = _ => 200 };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON" };
         var compression = new Option<string?>("--compression") { Description = "auto (default: only to other hosts), none, lz4 or zstd" };
+        var coalesce = new Option<bool>("--coalesce") { Description = "Merge the concurrent callers' small calls into batched requests (client coalescing)" };
         var plot = new Option<string?>("--plot") { Description = "Also draw the results into this PNG: latency against batch size, throughput against concurrency" };
-        var command = new Command("bench", "Measure latency percentiles and throughput.") { uri, model, op, batches, concurrency, requests, warmup, json, compression, plot };
+        var command = new Command("bench", "Measure latency percentiles and throughput.") { uri, model, op, batches, concurrency, requests, warmup, json, compression, coalesce, plot };
         command.SetAction((result, ct) => Failures.RunAsync(async () =>
         {
             int[] batchSizes = ParseList(result.GetValue(batches)!, "--batch");
@@ -39,6 +40,11 @@ internal static class BenchCommand
 
             var options = Transports.ClientOptions();
             options.Retry = null;
+            if (result.GetValue(coalesce))
+            {
+                options.Coalescing = new Middleware.BatchingOptions();
+            }
+
             if (result.GetValue(compression) is { } codec)
             {
                 options.Compression = Transports.ClientCompression(codec, "--compression");

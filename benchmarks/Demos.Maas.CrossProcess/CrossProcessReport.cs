@@ -1,0 +1,426 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Demos.Maas.Client;
+using Demos.Maas.Models;
+using Demos.Maas.Protocol;
+using Demos.Maas.Server;
+using Demos.Maas.Transport;
+
+namespace Demos.Maas.CrossProcess;
+
+/// <summary>One measured case: a transport, the server that answered it, a batch and a concurrency.</summary>
+internal sealed record Case(string Transport, string Server, int Batch, int Callers, double P50, double P99, double CallsPerSecond, double PointsPerSecond);
+
+/// <summary>One floor: a ping-pong of the bytes of one round trip, with no protocol.</summary>
+internal sealed record Floor(string Name, int Batch, double P50, double P99);
+
+/// <summary>
+/// Runs every transport × batch × concurrency against <c>maas serve</c> processes (JIT and
+/// NativeAOT), the floors beside them, and writes the raw output, a JSON file, the picture and the
+/// report section of docs/benchmarks.md.
+/// </summary>
+internal static class CrossProcessReport
+{
+    public static readonly int[] Batches = [1, 64, 4096, 65536];
+    public static readonly int[] Concurrency = [1, 16, 64];
+
+    public static async Task<int> RunAsync(ReportOptions options)
+    {
+        Directory.CreateDirectory(options.OutDir);
+        await using var raw = new StreamWriter(Path.Combine(options.OutDir, "raw.txt"));
+        var run = new Processes(raw);
+        string machine = Machine();
+        raw.WriteLine($"machine: {machine}");
+        raw.WriteLine($"started: {DateTime.UtcNow:u}");
+
+        var floors = await FloorsAsync(run, options);
+        var cases = new List<Case>();
+        var notes = new List<string>();
+        cases.AddRange(await InProcessAsync(options.Quick));
+        foreach (var (kind, maas) in new[] { ("jit", options.Maas), ("aot", options.MaasAot) })
+        {
+            if (maas is not null)
+            {
+                cases.AddRange(await ServerCasesAsync(run, kind, maas, options.Quick, notes));
+            }
+        }
+
+        raw.WriteLine($"finished: {DateTime.UtcNow:u}");
+        await File.WriteAllTextAsync(Path.Combine(options.OutDir, "results.json"), Json(machine, floors, cases, notes));
+        string primary = options.MaasAot is not null ? "aot" : "jit";
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(options.Image))!);
+        Picture(options.Image, floors, cases, primary);
+        string section = Markdown(machine, floors, cases, notes, options);
+        await File.WriteAllTextAsync(Path.Combine(options.OutDir, "report.md"), section);
+        if (options.Doc is { } doc)
+        {
+            Splice(doc, section);
+        }
+
+        Console.WriteLine(section);
+        return 0;
+    }
+
+    /// <summary>Bytes of one LogDensity request and response frame of gaussian1d with <paramref name="batch"/> points.</summary>
+    public static (int Request, int Response) FrameBytes(int batch)
+    {
+        using var x = DoubleMatrix.Rent(batch, 1);
+        int request = MessageCodec.Encode(new MaasRequest { Id = 1000, Operation = Operation.LogDensity, Model = "gaussian1d", X = x }).Length + 4;
+        int response = MessageCodec.Encode(new MaasResponse { Id = 1000, Y = x }).Length + 4;
+        return (request, response);
+    }
+
+    private static int Rounds(int batch, bool quick) => (batch switch { <= 64 => 20_000, <= 4096 => 4_000, _ => 600 }) / (quick ? 10 : 1);
+
+    private static int Requests(int batch, bool quick) => (batch switch { <= 64 => 6_000, <= 4096 => 2_000, _ => 300 }) / (quick ? 10 : 1);
+
+    private static async Task<List<Floor>> FloorsAsync(Processes run, ReportOptions options)
+    {
+        var floors = new List<Floor>();
+        string self = Processes.Self();
+        foreach (var (name, program, kind, mode) in new[]
+        {
+            ("C, Unix socket", options.Pingpong, "unix", ""),
+            ("C, TCP loopback", options.Pingpong, "tcp", ""),
+            (".NET sync, Unix socket", self, "unix", "sync"),
+            (".NET async, Unix socket", self, "unix", "async"),
+            (".NET async, TCP loopback", self, "tcp", "async"),
+        })
+        {
+            string where = kind == "unix" ? Path.Combine(Path.GetTempPath(), $"maas-floor-{Guid.NewGuid():N}.sock") : Processes.FreeTcpPort().ToString(CultureInfo.InvariantCulture);
+            bool dotnet = mode.Length > 0;
+            await using var server = await run.StartAsync(program, dotnet ? ["floor-server", kind, where, mode] : ["server", kind, where], "ready");
+            foreach (int batch in Batches)
+            {
+                var (request, response) = FrameBytes(batch);
+                string[] args = dotnet
+                    ? ["floor-client", kind, where, mode, $"{request}", $"{response}", $"{Rounds(batch, options.Quick)}"]
+                    : ["client", kind, where, $"{request}", $"{response}", $"{Rounds(batch, options.Quick)}"];
+                floors.Add(ParseFloor(name, batch, await run.RunAsync(program, args, TimeSpan.FromMinutes(5))));
+            }
+
+            if (kind == "unix")
+            {
+                File.Delete(where);
+            }
+        }
+
+        foreach (int batch in Batches)
+        {
+            var (request, response) = FrameBytes(batch);
+            floors.Add(ParseFloor("C, shared memory, busy-poll", batch, await run.RunAsync(options.Pingpong, ["shm", $"{request}", $"{response}", $"{Rounds(batch, options.Quick)}"], TimeSpan.FromMinutes(5))));
+        }
+
+        floors.Add(ParseFloor("memcpy there and back, in one process", 65536, await run.RunAsync(options.Pingpong, ["memcpy", $"{65536 * 8}", $"{Rounds(65536, options.Quick)}"], TimeSpan.FromMinutes(5))));
+        return floors;
+    }
+
+    private static Floor ParseFloor(string name, int batch, string output)
+    {
+        var parts = output.Trim().Split(' ');
+        return new Floor(name, batch, double.Parse(parts[0], CultureInfo.InvariantCulture), double.Parse(parts[1], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>inproc://: client and server in this process (labelled as such in the report).</summary>
+    private static async Task<List<Case>> InProcessAsync(bool quick)
+    {
+        Console.Error.WriteLine("in-process: inproc://");
+        var cases = new List<Case>();
+        string uri = $"inproc://bench-{Guid.NewGuid():N}";
+        await using var server = new MaasServer(new MaasServerOptions(), [new InProcessTransport()]);
+        server.AddModel(GaussianModel.Create(1));
+        await server.ListenAsync(uri);
+        await using var client = await MaasClient.ConnectAsync(uri, new MaasClientOptions { Retry = null });
+        var model = await client.GetModelAsync("gaussian1d");
+        foreach (int batch in Batches)
+        {
+            foreach (int callers in Concurrency)
+            {
+                int requests = Requests(batch, quick);
+                var r = await BenchCase.RunAsync(model, evaluate: false, batch, callers, requests / 10, requests, null, CancellationToken.None);
+                cases.Add(new Case("inproc", "in-process", batch, callers, r.P50, r.P99, r.RequestsPerSecond, r.PointsPerSecond));
+            }
+        }
+
+        return cases;
+    }
+
+    private static async Task<List<Case>> ServerCasesAsync(Processes run, string kind, string maas, bool quick, List<string> notes)
+    {
+        var cases = new List<Case>();
+        string id = Guid.NewGuid().ToString("N")[..8];
+        string pipe = $"pipe://{Path.Combine(Path.GetTempPath(), $"maas-xp-{id}.sock")}";
+        string shm = $"shm://maas-xp-{id}";
+        string[] listen = [pipe, "tcp://127.0.0.1:0", "http://127.0.0.1:0", shm];
+        Background server;
+        try
+        {
+            server = await run.StartAsync(maas, ["serve", "--model", "gaussian1d", .. listen.SelectMany(l => new[] { "--listen", l })], "listening", listen.Length);
+        }
+        catch (InvalidOperationException ex) when (ex.Message.Contains("shm", StringComparison.Ordinal))
+        {
+            notes.Add($"shm:// is not in this build of maas ({kind}): {ex.Message.Split('\n')[0]}");
+            listen = listen[..^1];
+            server = await run.StartAsync(maas, ["serve", "--model", "gaussian1d", .. listen.SelectMany(l => new[] { "--listen", l })], "listening", listen.Length);
+        }
+
+        await using (server)
+        {
+            foreach (var line in server.Ready.Where(l => l.StartsWith("listening ", StringComparison.Ordinal)))
+            {
+                string uri = line["listening ".Length..].Trim();
+                string transport = uri[..uri.IndexOf("://", StringComparison.Ordinal)];
+                foreach (int batch in Batches)
+                {
+                    int requests = Requests(batch, quick) / (transport == "http" ? 2 : 1);
+                    string json = await run.RunAsync(maas, ["bench", uri, "gaussian1d", "--batch", $"{batch}", "--concurrency", string.Join(',', Concurrency), "--requests", $"{requests}", "--warmup", $"{requests / 10}", "--json"], TimeSpan.FromMinutes(10));
+                    cases.AddRange(ParseBench(json, transport, kind));
+                }
+
+                if (transport == "pipe")
+                {
+                    // Client coalescing of the 64 callers' single points (the server batches what arrives merged).
+                    int requests = Requests(1, quick) * 4;
+                    string json = await run.RunAsync(maas, ["bench", uri, "gaussian1d", "--batch", "1", "--concurrency", "64", "--requests", $"{requests}", "--warmup", $"{requests / 10}", "--coalesce", "--json"], TimeSpan.FromMinutes(10));
+                    cases.AddRange(ParseBench(json, "pipe+coalescing", kind));
+                }
+            }
+        }
+
+        // MPI: rank 0 is the bench client, rank 1 the worker (both this kind of maas).
+        try
+        {
+            foreach (int batch in Batches)
+            {
+                int requests = Requests(batch, quick);
+                string json = await run.RunAsync("mpirun", ["--allow-run-as-root", "--oversubscribe", "-n", "1", .. Program(maas), "bench", "mpi://1", "gaussian1d", "--batch", $"{batch}", "--concurrency", string.Join(',', Concurrency), "--requests", $"{requests}", "--warmup", $"{requests / 10}", "--json", ":", "-n", "1", .. Program(maas), "mpi-worker", "--model", "gaussian1d"], TimeSpan.FromMinutes(10));
+                cases.AddRange(ParseBench(json[json.IndexOf('{', StringComparison.Ordinal)..], "mpi", kind));
+            }
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or System.ComponentModel.Win32Exception or JsonException)
+        {
+            notes.Add($"mpi:// with the {kind} maas did not run: {ex.Message.Split('\n')[0]}");
+        }
+
+        return cases;
+    }
+
+    private static string[] Program(string maas) => maas.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? ["dotnet", maas] : [maas];
+
+    private static IEnumerable<Case> ParseBench(string json, string transport, string server)
+    {
+        using var doc = JsonDocument.Parse(json);
+        return [.. doc.RootElement.GetProperty("results").EnumerateArray().Select(r => new Case(
+            transport, server, r.GetProperty("batch").GetInt32(), r.GetProperty("callers").GetInt32(),
+            r.GetProperty("p50_us").GetDouble(), r.GetProperty("p99_us").GetDouble(),
+            r.GetProperty("requests_per_second").GetDouble(), r.GetProperty("points_per_second").GetDouble()))];
+    }
+
+    private static string Machine()
+    {
+        string cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
+        string memory = File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemTotal", StringComparison.Ordinal)) is { } m
+            ? $"{long.Parse(m.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024 / 1024} GiB" : "?";
+        string os = File.Exists("/etc/os-release") ? File.ReadLines("/etc/os-release").FirstOrDefault(l => l.StartsWith("PRETTY_NAME=", StringComparison.Ordinal))?.Split('=', 2)[1].Trim('"') ?? "Linux" : RuntimeInformation.OSDescription;
+        string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+        return $"{cpu}, {Environment.ProcessorCount} cores, {memory}, {os}, {RuntimeInformation.FrameworkDescription}, load average {load} at the start";
+    }
+
+    private static string Json(string machine, List<Floor> floors, List<Case> cases, List<string> notes)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("machine", machine);
+            w.WriteStartArray("floors");
+            foreach (var f in floors)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", f.Name);
+                w.WriteNumber("batch", f.Batch);
+                w.WriteNumber("p50_us", f.P50);
+                w.WriteNumber("p99_us", f.P99);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("cases");
+            foreach (var c in cases)
+            {
+                w.WriteStartObject();
+                w.WriteString("transport", c.Transport);
+                w.WriteString("server", c.Server);
+                w.WriteNumber("batch", c.Batch);
+                w.WriteNumber("callers", c.Callers);
+                w.WriteNumber("p50_us", c.P50);
+                w.WriteNumber("p99_us", c.P99);
+                w.WriteNumber("calls_per_second", c.CallsPerSecond);
+                w.WriteNumber("points_per_second", c.PointsPerSecond);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("notes");
+            foreach (var n in notes)
+            {
+                w.WriteStringValue(n);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    private static readonly string[] TransportOrder = ["inproc", "shm", "pipe", "tcp", "http", "mpi", "pipe+coalescing"];
+
+    private static void Picture(string path, List<Floor> floors, List<Case> cases, string server)
+    {
+        var latency = new List<BenchSeries>();
+        var throughput = new List<BenchSeries>();
+        foreach (var t in TransportOrder)
+        {
+            var mine = cases.Where(c => c.Transport == t && (c.Server == server || c.Server == "in-process")).ToList();
+            var single = mine.Where(c => c.Callers == 1).OrderBy(c => c.Batch).ToList();
+            if (single.Count > 0)
+            {
+                latency.Add(new BenchSeries(t == "inproc" ? "inproc (in-process)" : t, [.. single.Select(c => (double)c.Batch)], [.. single.Select(c => c.P50)]));
+            }
+
+            var points = mine.Where(c => c.Batch == 1).OrderBy(c => c.Callers).ToList();
+            if (points.Count > 1)
+            {
+                throughput.Add(new BenchSeries(t == "inproc" ? "inproc (in-process)" : t, [.. points.Select(c => (double)c.Callers)], [.. points.Select(c => c.CallsPerSecond)]));
+            }
+        }
+
+        foreach (var name in new[] { "C, Unix socket", ".NET async, Unix socket", "C, shared memory, busy-poll" })
+        {
+            var f = floors.Where(f => f.Name == name).OrderBy(f => f.Batch).ToList();
+            latency.Add(new BenchSeries($"floor: {name}", [.. f.Select(x => (double)x.Batch)], [.. f.Select(x => x.P50)], Dashed: true));
+        }
+
+        BenchPlot.Save(path, $"gaussian1d LogDensity, {server.ToUpperInvariant()} server, 1 caller", "p50 latency (µs)", latency, "calls per second (1 point each)", throughput);
+    }
+
+    private static string Markdown(string machine, List<Floor> floors, List<Case> cases, List<string> notes, ReportOptions options)
+    {
+        var md = new StringBuilder();
+        string F(double v) => v.ToString(v >= 100 ? "#,0" : "0.0", CultureInfo.InvariantCulture);
+        double? FloorP50(string name, int batch) => floors.FirstOrDefault(f => f.Name == name && f.Batch == batch)?.P50;
+        Case? Find(string t, string server, int batch, int callers) => cases.FirstOrDefault(c => c.Transport == t && (c.Server == server || c.Server == "in-process") && c.Batch == batch && c.Callers == callers);
+        string[] servers = [.. cases.Select(c => c.Server).Where(s => s != "in-process").Distinct()];
+
+        md.AppendLine(CultureInfo.InvariantCulture, $"Machine: {machine}. Model: `gaussian1d` LogDensity. Client and server are separate processes");
+        md.AppendLine("(`maas bench` against `maas serve`, the same build for both: JIT = `dotnet maas.dll`, AOT = the NativeAOT");
+        md.AppendLine("binary); `inproc` runs both in one process and is labelled in-process. Floors move exactly the bytes of the");
+        md.AppendLine("same request and response frames, with no protocol, measured in the same run. Raw output:");
+        md.AppendLine(CultureInfo.InvariantCulture, $"`{options.OutDir}/raw.txt`, all figures: `{options.OutDir}/results.json`.");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"![latency against batch size and throughput against concurrency]({Path.GetRelativePath(Path.GetDirectoryName(Path.GetFullPath(options.Doc ?? "docs/benchmarks.md"))!, Path.GetFullPath(options.Image)).Replace('\\', '/')})");
+        md.AppendLine();
+
+        md.AppendLine("**One point, one caller, p50 µs:**");
+        md.AppendLine();
+        md.AppendLine("| | " + string.Join(" | ", servers.Select(s => s.ToUpperInvariant() + " server")) + " |");
+        md.AppendLine("|---|" + string.Concat(servers.Select(_ => "---:|")));
+        foreach (var f in floors.Where(f => f.Batch == 1))
+        {
+            md.AppendLine(FormattableString.Invariant($"| floor: {f.Name} | ") + string.Join(" | ", servers.Select(_ => F(f.P50))) + " |");
+        }
+
+        foreach (var t in TransportOrder.Where(t => t != "pipe+coalescing"))
+        {
+            if (cases.Any(c => c.Transport == t && c.Batch == 1 && c.Callers == 1))
+            {
+                md.AppendLine(FormattableString.Invariant($"| `{t}://`{(t == "inproc" ? " (in-process)" : "")} | ") + string.Join(" | ", servers.Select(s => Find(t, s, 1, 1) is { } c ? F(c.P50) : "—")) + " |");
+            }
+        }
+
+        md.AppendLine();
+        md.AppendLine("**Against the targets** (ratios of figures from this run):");
+        md.AppendLine();
+        md.AppendLine("| target | " + string.Join(" | ", servers.Select(s => s.ToUpperInvariant())) + " |");
+        md.AppendLine("|---|" + string.Concat(servers.Select(_ => "---|")));
+        void Target(string name, Func<string, (double Value, bool Met)?> measure, string unit)
+        {
+            md.AppendLine(FormattableString.Invariant($"| {name} | ") + string.Join(" | ", servers.Select(s => measure(s) is { } m ? $"{m.Value.ToString("0.00", CultureInfo.InvariantCulture)}{unit} {(m.Met ? "met" : "**not met**")}" : "not measured")) + " |");
+        }
+
+        (double, bool)? Ratio(double? a, double? b, double limit, bool atMost = true) =>
+            a is { } x && b is { } y && y > 0 ? (x / y, atMost ? x / y <= limit : x / y >= limit) : null;
+        Target("`pipe://` p50 ≤ 1.5 × .NET async Unix-socket ping-pong", s => Ratio(Find("pipe", s, 1, 1)?.P50, FloorP50(".NET async, Unix socket", 1), 1.5), " ×");
+        Target("`tcp://` p50 ≤ 1.5 × .NET async TCP ping-pong", s => Ratio(Find("tcp", s, 1, 1)?.P50, FloorP50(".NET async, TCP loopback", 1), 1.5), " ×");
+        Target("`http://` p50 ≤ 2 × `tcp://`", s => Ratio(Find("http", s, 1, 1)?.P50, Find("tcp", s, 1, 1)?.P50, 2), " ×");
+        Target("`shm://` p50 ≤ 0.3 × `pipe://`", s => Ratio(Find("shm", s, 1, 1)?.P50, Find("pipe", s, 1, 1)?.P50, 0.3), " ×");
+        Target("`shm://` p50 ≤ 2 × C busy-poll shared memory", s => Ratio(Find("shm", s, 1, 1)?.P50, FloorP50("C, shared memory, busy-poll", 1), 2), " ×");
+        Target("`shm://` batch 65,536 throughput ≥ 70 % of memcpy there and back", s => Ratio(FloorP50("memcpy there and back, in one process", 65536), Find("shm", s, 65536, 1)?.P50, 0.7, atMost: false), "");
+        Target("`pipe://` batch 65,536 payload throughput ≥ 50 % of the C Unix-socket ping-pong", s => Ratio(FloorP50("C, Unix socket", 65536), Find("pipe", s, 65536, 1)?.P50, 0.5, atMost: false), "");
+        Target("`pipe://` 64 callers × 1 point ≥ 100,000 calls/s", s => Find("pipe", s, 1, 64) is { } c ? (c.CallsPerSecond / 100_000, c.CallsPerSecond >= 100_000) : null, " × 100k/s");
+        Target("`pipe://` with coalescing, 64 callers ≥ 5 × 100,000 calls/s", s => Find("pipe+coalescing", s, 1, 64) is { } c ? (c.CallsPerSecond / 500_000, c.CallsPerSecond >= 500_000) : null, " × 500k/s");
+        md.AppendLine();
+
+        foreach (var s in servers)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"**Every case, {s.ToUpperInvariant()} server** (p50 / p99 µs, calls per second; `inproc` in-process):");
+            md.AppendLine();
+            md.AppendLine("| transport | batch | " + string.Join(" | ", Concurrency.Select(c => $"{c} caller{(c == 1 ? "" : "s")}")) + " |");
+            md.AppendLine("|---|---:|" + string.Concat(Concurrency.Select(_ => "---:|")));
+            foreach (var t in TransportOrder)
+            {
+                foreach (int batch in Batches)
+                {
+                    var row = Concurrency.Select(c => Find(t, s, batch, c)).ToList();
+                    if (row.All(c => c is null))
+                    {
+                        continue;
+                    }
+
+                    md.AppendLine(FormattableString.Invariant($"| `{t}` | {batch:#,0} | ") + string.Join(" | ", row.Select(c => c is null ? "—" : $"{F(c.P50)} / {F(c.P99)}, {c.CallsPerSecond:#,0}/s")) + " |");
+                }
+            }
+
+            md.AppendLine();
+        }
+
+        md.AppendLine("**Floors, every batch** (p50 / p99 µs, one caller):");
+        md.AppendLine();
+        md.AppendLine("| floor | " + string.Join(" | ", Batches.Select(b => b.ToString("#,0", CultureInfo.InvariantCulture))) + " |");
+        md.AppendLine("|---|" + string.Concat(Batches.Select(_ => "---:|")));
+        foreach (var name in floors.Select(f => f.Name).Distinct())
+        {
+            md.AppendLine(FormattableString.Invariant($"| {name} | ") + string.Join(" | ", Batches.Select(b => floors.FirstOrDefault(f => f.Name == name && f.Batch == b) is { } f ? $"{F(f.P50)} / {F(f.P99)}" : "—")) + " |");
+        }
+
+        if (notes.Count > 0)
+        {
+            md.AppendLine();
+            foreach (var n in notes)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"- {n}");
+            }
+        }
+
+        return md.ToString();
+    }
+
+    private const string Begin = "<!-- cross-process:begin -->";
+    private const string End = "<!-- cross-process:end -->";
+
+    /// <summary>Replaces the generated section of <paramref name="doc"/> (between its markers) with <paramref name="section"/>.</summary>
+    private static void Splice(string doc, string section)
+    {
+        string text = File.ReadAllText(doc);
+        int begin = text.IndexOf(Begin, StringComparison.Ordinal), end = text.IndexOf(End, StringComparison.Ordinal);
+        if (begin < 0 || end < begin)
+        {
+            throw new InvalidOperationException($"{doc} has no {Begin} … {End} section to fill.");
+        }
+
+        File.WriteAllText(doc, text[..(begin + Begin.Length)] + "\n" + section + text[end..]);
+    }
+}

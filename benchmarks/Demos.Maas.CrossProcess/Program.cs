@@ -1,0 +1,25 @@
+using System.Globalization;
+using Demos.Maas.CrossProcess;
+
+// The cross-process benchmark: servers and clients in separate processes, floors measured the same
+// way in the same run. benchmarks/run-cross-process.sh builds what it needs and calls "report".
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+int Int(string s) => int.Parse(s, CultureInfo.InvariantCulture);
+return args switch
+{
+    ["floor-server", var kind, var where, var mode] => await SocketFloor.ServeAsync(kind, where, mode == "sync"),
+    ["floor-client", var kind, var where, var mode, var req, var resp, var rounds] => await SocketFloor.ClientAsync(kind, where, mode == "sync", Int(req), Int(resp), Int(rounds)),
+    ["report", .. var rest] => await CrossProcessReport.RunAsync(ReportOptions.Parse(rest)),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        usage: Demos.Maas.CrossProcess report --maas PATH [--maas-aot PATH] --pingpong PATH [--out DIR] [--doc FILE] [--image FILE] [--quick]
+               Demos.Maas.CrossProcess floor-server unix|tcp PATH|PORT sync|async
+               Demos.Maas.CrossProcess floor-client unix|tcp PATH|PORT sync|async REQUEST_BYTES RESPONSE_BYTES ROUNDS
+        """);
+    return 2;
+}
