@@ -59,6 +59,13 @@ public sealed class MaasCallContext
 
     /// <summary>Free slots for middleware.</summary>
     public IDictionary<string, object?> Items => _items ??= new Dictionary<string, object?>(StringComparer.Ordinal);
+
+    /// <summary>Reads an item without creating the dictionary when no middleware set any (the common case).</summary>
+    internal bool TryGetItem(string key, out object? value)
+    {
+        value = null;
+        return _items is not null && _items.TryGetValue(key, out value);
+    }
 }
 
 /// <summary>A step of a pipeline: handles a call, usually by calling the next step.</summary>

@@ -287,7 +287,7 @@ public sealed class DynamicBatcher : IDisposable
                 CallerIdentity = first.CallerIdentity,
                 Credentials = first.Credentials,
             };
-            var tags = new TagList { { "maas.side", MaasTelemetry.Side(first) }, { "maas.model", first.Model?.Info.Name }, { "maas.operation", request.Operation.ToString() }, { "maas.flush", reason } };
+            var tags = new TagList { { "maas.side", MaasTelemetry.Side(first) }, { "maas.model", first.Model?.Info.Name }, { "maas.operation", MaasTelemetry.OperationName(request.Operation) }, { "maas.flush", reason } };
             MaasTelemetry.BatchRows.Record(totalRows, tags);
             MaasTelemetry.BatchCalls.Record(batch.Count, tags);
             try

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Demos.Maas.Protocol;
 
 namespace Demos.Maas.Middleware;
 
@@ -54,4 +55,9 @@ public static class MaasTelemetry
 
     internal static long PointsOf(MaasCallContext context) =>
         context.Request.X?.Rows ?? (context.Request.Operation is Protocol.Operation.Sample or Protocol.Operation.ReadData ? Math.Max(0, context.Request.Count) : 0);
+
+    private static readonly string[] OperationNames = [.. Enumerable.Range(0, 64).Select(i => ((Operation)i).ToString())];
+
+    /// <summary>The operation's name, without boxing the enum (Enum.ToString would, once per call).</summary>
+    internal static string OperationName(Operation operation) => (uint)operation < (uint)OperationNames.Length ? OperationNames[(int)operation] : operation.ToString();
 }

@@ -52,7 +52,7 @@ internal static class ResultCacheMiddleware
                 return;
             }
 
-            var tags = new TagList { { "maas.side", MaasTelemetry.Side(context) }, { "maas.model", model.Info.Name }, { "maas.operation", request.Operation.ToString() } };
+            var tags = new TagList { { "maas.side", MaasTelemetry.Side(context) }, { "maas.model", model.Info.Name }, { "maas.operation", MaasTelemetry.OperationName(request.Operation) } };
             if (request.Operation is Operation.Sample or Operation.ReadData)
             {
                 if (cache.TryGetStream(model, request) is { } cached)

@@ -16,7 +16,7 @@ public static partial class TelemetryMiddleware
     public static Func<MaasDelegate, MaasDelegate> Create(ILogger? usageLog = null) => next => async context =>
     {
         string side = MaasTelemetry.Side(context);
-        string operation = context.Request.Operation.ToString();
+        string operation = MaasTelemetry.OperationName(context.Request.Operation);
         var activity = StartActivity(context, side, operation);
         var activeTags = new TagList { { "maas.side", side }, { "maas.operation", operation } };
         MaasTelemetry.Active.Add(1, activeTags);
@@ -121,7 +121,7 @@ public static partial class TelemetryMiddleware
             OperationCanceledException => nameof(MaasErrorCode.Cancelled),
             _ => context.IsServer ? nameof(MaasErrorCode.ModelError) : nameof(MaasErrorCode.Internal),
         };
-        long points = context.Items.TryGetValue("maas.rows", out var r) && r is long rows ? rows : MaasTelemetry.PointsOf(context);
+        long points = context.TryGetItem("maas.rows", out var r) && r is long rows ? rows : MaasTelemetry.PointsOf(context);
         var tags = new TagList { { "maas.side", side }, { "maas.model", model }, { "maas.operation", operation }, { "maas.outcome", outcome } };
         MaasTelemetry.Calls.Add(1, tags);
         MaasTelemetry.Duration.Record(seconds, tags);

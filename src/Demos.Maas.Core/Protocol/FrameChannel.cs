@@ -47,12 +47,20 @@ internal sealed class FrameChannel : IDisposable
     {
         long queued = Budget is null ? 0 : Math.Max(LargeArrayBytes(message) ?? 0, 256);
         Budget?.Add(queued);
+        Interlocked.Increment(ref _senders);
+        bool written = false;
         try
         {
             await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await SendLockedAsync(message).ConfigureAwait(false);
+                WriteLocked(message);
+                written = true;
+                bool last = Interlocked.Decrement(ref _senders) == 0;
+                if (last || !_output.CanGetUnflushedBytes || _output.UnflushedBytes >= CoalesceBelowBytes)
+                {
+                    await FlushLockedAsync().ConfigureAwait(false);
+                }
             }
             finally
             {
@@ -61,7 +69,38 @@ internal sealed class FrameChannel : IDisposable
         }
         finally
         {
+            // A sender that failed or gave up may have been the one the frames before it left their flush to.
+            if (!written && Interlocked.Decrement(ref _senders) == 0)
+            {
+                await FlushPendingAsync().ConfigureAwait(false);
+            }
+
             Budget?.Remove(queued);
+        }
+    }
+
+    // Senders that have started SendAsync and not yet written their frame. Under load many frames
+    // are written and flushed by one system call: each sender leaves the flush to the one queued
+    // behind it, and the last one flushes (a sender that gives up waiting flushes for the others).
+    private int _senders;
+
+    private async ValueTask FlushPendingAsync()
+    {
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!_outputClosed && (!_output.CanGetUnflushedBytes || _output.UnflushedBytes > 0))
+            {
+                await FlushLockedAsync().ConfigureAwait(false);
+            }
+        }
+        catch (MaasException)
+        {
+            // The connection failed; the senders whose frames were waiting learn it from their next send or the read loop.
+        }
+        finally
+        {
+            _writeLock.Release();
         }
     }
 
@@ -76,7 +115,8 @@ internal sealed class FrameChannel : IDisposable
         {
             if (!_outputClosed)
             {
-                await SendLockedAsync(message).ConfigureAwait(false);
+                WriteLocked(message);
+                await FlushLockedAsync().ConfigureAwait(false);
                 _outputClosed = true;
                 await _output.CompleteAsync().ConfigureAwait(false);
             }
@@ -91,7 +131,8 @@ internal sealed class FrameChannel : IDisposable
         }
     }
 
-    private async ValueTask SendLockedAsync(MaasMessage message)
+    /// <summary>Writes one frame into the output, unflushed.</summary>
+    private void WriteLocked(MaasMessage message)
     {
         if (_outputClosed)
         {
@@ -128,6 +169,10 @@ internal sealed class FrameChannel : IDisposable
             _output.Write(_scratch.WrittenSpan);
         }
 
+    }
+
+    private async ValueTask FlushLockedAsync()
+    {
         // Not cancellable: a flush abandoned half way would leave half a frame on the stream.
         FlushResult result;
         try
@@ -245,6 +290,9 @@ internal sealed class FrameChannel : IDisposable
 
         return new ErrorMessage { Id = error.Id, Code = error.Code, Message = error.Message[..keep] };
     }
+
+    // Unflushed bytes past this are flushed whoever is queued: coalescing is for many small frames.
+    private const int CoalesceBelowBytes = 256 * 1024;
 
     // Frames whose arrays are this large skip the scratch buffer (one memcpy of the array less).
     private const int DirectWriteThreshold = 32 * 1024;

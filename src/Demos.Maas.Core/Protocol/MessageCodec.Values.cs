@@ -29,6 +29,39 @@ public static partial class MessageCodec
     private static string ReadString(ref MessagePackReader r) =>
         r.NextMessagePackType == MessagePackType.String ? r.ReadString() ?? "" : throw Malformed($"expected a string, found {r.NextMessagePackType}");
 
+    // Model names recur in every request: a few recently decoded ones per thread are reused instead
+    // of allocating the same string again for each call.
+    [ThreadStatic]
+    private static (byte[] Utf8, string Text)[]? t_recentNames;
+
+    private static string ReadName(ref MessagePackReader r)
+    {
+        if (r.NextMessagePackType != MessagePackType.String)
+        {
+            throw Malformed($"expected a string, found {r.NextMessagePackType}");
+        }
+
+        var sequence = r.ReadStringSequence();
+        if (sequence is not { IsSingleSegment: true, Length: <= 128 } utf8)
+        {
+            return sequence.HasValue ? Encoding.UTF8.GetString(sequence.Value) : "";
+        }
+
+        var span = utf8.FirstSpan;
+        var recent = t_recentNames ??= new (byte[], string)[4];
+        foreach (var (bytes, text) in recent)
+        {
+            if (bytes is not null && span.SequenceEqual(bytes))
+            {
+                return text;
+            }
+        }
+
+        string name = Encoding.UTF8.GetString(span);
+        recent[(span.Length + (span.IsEmpty ? 0 : span[^1])) & 3] = (span.ToArray(), name);
+        return name;
+    }
+
     private static string? ReadOptionalString(ref MessagePackReader r) =>
         r.TryReadNil() ? null : ReadString(ref r);
 
@@ -96,31 +129,32 @@ public static partial class MessageCodec
 
     private static DoubleMatrix ReadMatrix(ref MessagePackReader r, string field)
     {
-        var (dims, data) = ReadArrayValue(ref r, field);
-        if (dims.Length != 2)
+        var (rank, rows, columns, data) = ReadArrayValue(ref r, field);
+        if (rank != 2)
         {
-            throw Invalid($"'{field}' must be a matrix (2 dimensions); it has {dims.Length}.");
+            throw Invalid($"'{field}' must be a matrix (2 dimensions); it has {rank}.");
         }
 
-        var m = DoubleMatrix.Rent((int)dims[0], (int)dims[1]);
+        var m = DoubleMatrix.Rent((int)rows, (int)columns);
         CopyDoubles(data, m.Span);
         return m;
     }
 
     private static double[] ReadVector(ref MessagePackReader r, string field)
     {
-        var (dims, data) = ReadArrayValue(ref r, field);
-        if (dims.Length != 1)
+        var (rank, length, _, data) = ReadArrayValue(ref r, field);
+        if (rank != 1)
         {
-            throw Invalid($"'{field}' must be a vector (1 dimension); it has {dims.Length}.");
+            throw Invalid($"'{field}' must be a vector (1 dimension); it has {rank}.");
         }
 
-        var values = new double[dims[0]];
+        var values = new double[length];
         CopyDoubles(data, values);
         return values;
     }
 
-    private static (long[] Dims, ReadOnlySequence<byte> Data) ReadArrayValue(ref MessagePackReader r, string field)
+    /// <summary>An array value's rank, dimensions (the second is 1 for a vector) and data; no allocation.</summary>
+    private static (int Rank, long First, long Second, ReadOnlySequence<byte> Data) ReadArrayValue(ref MessagePackReader r, string field)
     {
         int parts = r.ReadArrayHeader();
         if (parts != 3)
@@ -140,7 +174,8 @@ public static partial class MessageCodec
             throw Invalid($"'{field}': rank {rank} is not supported (1 or 2).");
         }
 
-        var dims = new long[rank];
+        Span<long> dims = stackalloc long[2];
+        dims[1] = 1;
         long elements = 1;
         for (int i = 0; i < rank; i++)
         {
@@ -156,10 +191,10 @@ public static partial class MessageCodec
         var data = r.ReadBytes() ?? throw Malformed($"'{field}': data is nil");
         if (elements > Array.MaxLength || data.Length != elements * sizeof(double))
         {
-            throw Invalid($"'{field}': shape [{string.Join(", ", dims)}] needs {elements * sizeof(double)} bytes; data has {data.Length}.");
+            throw Invalid($"'{field}': shape [{string.Join(", ", dims[..rank].ToArray())}] needs {elements * sizeof(double)} bytes; data has {data.Length}.");
         }
 
-        return (dims, data);
+        return (rank, dims[0], dims[1], data);
     }
 
     private static void CopyDoubles(ReadOnlySequence<byte> data, Span<double> destination)

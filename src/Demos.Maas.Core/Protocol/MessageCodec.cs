@@ -318,7 +318,7 @@ public static partial class MessageCodec
         {
             var key = ReadKey(ref r);
             if (key.SequenceEqual("op"u8)) { m.Operation = (Operation)r.ReadUInt32(); hasOp = true; }
-            else if (key.SequenceEqual("model"u8)) { m.Model = ReadString(ref r); }
+            else if (key.SequenceEqual("model"u8)) { m.Model = ReadName(ref r); }
             else if (key.SequenceEqual("x"u8)) { m.X = ReadMatrix(ref r, "x"); }
             else if (key.SequenceEqual("theta"u8)) { m.Theta = ReadVector(ref r, "theta"); }
             else if (key.SequenceEqual("v"u8)) { m.Vector = ReadMatrix(ref r, "v"); }

@@ -77,7 +77,7 @@ internal sealed partial class AuditMiddleware(ILogger logger, AuditFileSink? fil
             DateTimeOffset.UtcNow,
             context.User?.Identity?.Name ?? "anonymous",
             context.Request.Model ?? "",
-            context.Request.Operation.ToString(),
+            Demos.Maas.Middleware.MaasTelemetry.OperationName(context.Request.Operation),
             code,
             bytesIn,
             bytesOut,

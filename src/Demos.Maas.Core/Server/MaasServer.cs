@@ -60,6 +60,9 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
     /// <summary>The hosted models.</summary>
     public ModelRegistry Models { get; } = new();
 
+    /// <summary>Recent call durations per model and operation (which calls a connection may run inline).</summary>
+    internal CallDurations CallDurations { get; } = new();
+
     /// <summary>Where the server listens (actual addresses).</summary>
     public IReadOnlyList<Uri> Endpoints
     {

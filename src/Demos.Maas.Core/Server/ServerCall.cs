@@ -32,8 +32,16 @@ internal sealed class ServerCall : IDisposable
             }
         }
 
-        _onCaller = caller.UnsafeRegister(static s => ((ServerCall)s!).Cancel(CallEndReason.Caller), this);
-        _onShutdown = shutdown.UnsafeRegister(static s => ((ServerCall)s!).Cancel(CallEndReason.Shutdown), this);
+        // Framed connections pass no tokens and cancel their calls themselves (one registration per connection).
+        if (caller.CanBeCanceled)
+        {
+            _onCaller = caller.UnsafeRegister(static s => ((ServerCall)s!).Cancel(CallEndReason.Caller), this);
+        }
+
+        if (shutdown.CanBeCanceled)
+        {
+            _onShutdown = shutdown.UnsafeRegister(static s => ((ServerCall)s!).Cancel(CallEndReason.Shutdown), this);
+        }
     }
 
     public MaasRequest Request { get; }

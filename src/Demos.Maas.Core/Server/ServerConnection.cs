@@ -53,6 +53,11 @@ internal sealed partial class ServerConnection
             }
         });
         using var idle = _idle = new IdleWatch(_server.Options.Limits.IdleTimeout, () => _calls.Running > 0, OnIdle);
+
+        // One registration per connection, not two per call: closing the connection or stopping the
+        // server cancels every call still running on it.
+        using var onClosed = _closed.Token.UnsafeRegister(static s => ((ServerConnection)s!).CancelAll(CallEndReason.Caller), this);
+        using var onShutdown = _server.ShutdownToken.UnsafeRegister(static s => ((ServerConnection)s!).CancelAll(CallEndReason.Shutdown), this);
         try
         {
             await _channel.ReadLoopAsync(OnMessageAsync, OnOversizedAsync, OnInvalidAsync, _closed.Token).ConfigureAwait(false);
@@ -265,7 +270,7 @@ internal sealed partial class ServerConnection
             return;
         }
 
-        var call = new ServerCall(request, timeout: null, _closed.Token, _server.ShutdownToken);
+        var call = new ServerCall(request, timeout: null, CancellationToken.None, CancellationToken.None);
         if (!_active.TryAdd(request.Id, call))
         {
             call.Dispose();
@@ -275,8 +280,27 @@ internal sealed partial class ServerConnection
             throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"Request id {request.Id} is already in flight.");
         }
 
+        // A call added just after CancelAll swept the active calls is cancelled here.
+        if (_server.ShutdownToken.IsCancellationRequested)
+        {
+            call.Cancel(CallEndReason.Shutdown);
+        }
+        else if (_closed.IsCancellationRequested)
+        {
+            call.Cancel(CallEndReason.Caller);
+        }
+
         _calls.Enter();
-        ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Connection.ProcessAsync(state.Call), (Connection: this, Call: call), preferLocal: false);
+        if (_server.CallDurations.IsQuick(request))
+        {
+            // A quick model's call costs less than the thread wake-up that queueing it would: run it
+            // here (it yields back to the read loop at its first await that does not complete at once).
+            _ = ProcessAsync(call);
+        }
+        else
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Connection.ProcessAsync(state.Call), (Connection: this, Call: call), preferLocal: false);
+        }
     }
 
     private async Task ProcessAsync(ServerCall call)
@@ -293,7 +317,9 @@ internal sealed partial class ServerConnection
         };
         try
         {
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
             await _server.RunAsync(call, context).ConfigureAwait(false);
+            _server.CallDurations.Record(request, System.Diagnostics.Stopwatch.GetTimestamp() - started);
             if (context.Stream is { } stream)
             {
                 long sequence = 0, rows = 0;
@@ -372,6 +398,14 @@ internal sealed partial class ServerConnection
             DisposeInputs(request);
             _idle?.Touch();
             _calls.Leave();
+        }
+    }
+
+    private void CancelAll(CallEndReason reason)
+    {
+        foreach (var (_, call) in _active)
+        {
+            call.Cancel(reason);
         }
     }
 
