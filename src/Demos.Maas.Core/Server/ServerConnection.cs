@@ -291,7 +291,7 @@ internal sealed partial class ServerConnection
         }
 
         _calls.Enter();
-        if (_server.CallDurations.IsQuick(request))
+        if (_server.Options.InlineQuickCalls && _server.CallDurations.IsQuick(request))
         {
             // A quick model's call costs less than the thread wake-up that queueing it would: run it
             // here (it yields back to the read loop at its first await that does not complete at once).
