@@ -206,7 +206,7 @@ internal sealed class ShmConnection : MaasConnection
 
                 if (now - spinStart < _spinTicks)
                 {
-                    Thread.SpinWait(20);
+                    Thread.Yield(); // on a busy machine the core goes to whoever has work
                     continue;
                 }
 

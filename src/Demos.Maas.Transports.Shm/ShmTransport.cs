@@ -13,8 +13,13 @@ public sealed class ShmTransportOptions
     /// <summary>Bytes of each ring (request and response) of a connection a server accepts; a power of two from 4 KiB to 1 GiB. Default 1 MiB. Frames larger than the ring are streamed through it.</summary>
     public int RingSize { get; set; } = 1 << 20;
 
-    /// <summary>How long a waiting side spins before it sleeps on a futex. Default 50 µs; zero sleeps at once.</summary>
-    public TimeSpan SpinTime { get; set; } = TimeSpan.FromMicroseconds(50);
+    /// <summary>How long a waiting side spins before it sleeps on a futex. Default 50 µs, or the microseconds in the environment variable <c>MAAS_SHM_SPIN_US</c>; zero sleeps at once.</summary>
+    public TimeSpan SpinTime { get; set; } = DefaultSpinTime();
+
+    private static TimeSpan DefaultSpinTime() =>
+        int.TryParse(Environment.GetEnvironmentVariable("MAAS_SHM_SPIN_US"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int us)
+            ? TimeSpan.FromMicroseconds(us)
+            : TimeSpan.FromMicroseconds(50);
 
     /// <summary>Folder of the ring files (one per connection, removed once both sides mapped it). Default /dev/shm.</summary>
     public string RingDirectory { get; set; } = "/dev/shm";
