@@ -45,7 +45,7 @@ internal sealed class ShmConnection : MaasConnection
         // pauses it: the ring is the flow control. The output pipe runs the sender where the writer flushes.
         _input = new Pipe(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.ThreadPool, pauseWriterThreshold: 0, useSynchronizationContext: false));
         int pause = Math.Max(64 * 1024, region.RingSize);
-        _output = new Pipe(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.ThreadPool, pauseWriterThreshold: pause, resumeWriterThreshold: pause / 2, useSynchronizationContext: false));
+        _output = new Pipe(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.ThreadPool, pauseWriterThreshold: pause, resumeWriterThreshold: pause / 2, minimumSegmentSize: 64 * 1024, useSynchronizationContext: false));
         _pipe = new DuplexPipe(_input.Reader, _output.Writer);
 
         _refs = 3; // the owner, the receiving thread, the sender
@@ -256,26 +256,34 @@ internal sealed class ShmConnection : MaasConnection
             {
                 var result = await reader.ReadAsync().ConfigureAwait(false);
                 var buffer = result.Buffer;
-                foreach (var segment in buffer)
+                while (!buffer.IsEmpty)
                 {
-                    int offset = 0;
-                    while (offset < segment.Length)
+                    if (Closing)
                     {
-                        if (Closing)
-                        {
-                            throw new IOException("The shm:// peer has closed the connection.");
-                        }
+                        throw new IOException("The shm:// peer has closed the connection.");
+                    }
 
-                        int n = _out.Write(segment.Span[offset..]);
-                        if (n > 0)
+                    // Copy every segment that fits, then ring once: a large frame is one wake-up per ring-full, not per segment.
+                    long written = 0;
+                    foreach (var segment in buffer)
+                    {
+                        int n = _out.Write(segment.Span);
+                        written += n;
+                        if (n < segment.Length)
                         {
-                            offset += n;
-                            _peerBell.Ring();
+                            break;
                         }
-                        else
-                        {
-                            await WaitForSpaceAsync().ConfigureAwait(false);
-                        }
+                    }
+
+                    buffer = buffer.Slice(written);
+                    if (written > 0)
+                    {
+                        _peerBell.Ring();
+                    }
+
+                    if (!buffer.IsEmpty)
+                    {
+                        await WaitForSpaceAsync().ConfigureAwait(false);
                     }
                 }
 
