@@ -63,10 +63,11 @@ internal sealed class ShmConnection : MaasConnection
 
     public override void Abort()
     {
+        // Only thread-safe calls here: the application may be reading or writing right now. The
+        // receiving thread ends the input with an error; the sender stops taking output.
         Volatile.Write(ref _aborted, 1);
         Close();
-        _output.Writer.Complete(new IOException("The shm:// connection was aborted."));
-        _input.Reader.CancelPendingRead();
+        _output.Reader.CancelPendingRead();
     }
 
     public override async ValueTask DisposeAsync()

@@ -58,7 +58,8 @@ internal sealed unsafe class ShmRegion : IDisposable
     /// <summary>Creates and maps a fresh file (mode 0600) for a connection.</summary>
     public static ShmRegion Create(string path, int ringSize)
     {
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.ReadWrite };
+        // Allocated up front: a full /dev/shm fails here with an IOException, not later with SIGBUS on a write into the mapping.
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.ReadWrite, PreallocationSize = FileSize(ringSize) };
         if (!OperatingSystem.IsWindows())
         {
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
