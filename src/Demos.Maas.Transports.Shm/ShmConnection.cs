@@ -30,6 +30,7 @@ internal sealed class ShmConnection : MaasConnection
     private int _refs = 1;
     private int _closing;
     private int _aborted;
+    private int _sending;
     private int _disposed;
 
     public ShmConnection(ShmRegion region, Socket socket, bool isServer, string remoteAddress, TimeSpan spin)
@@ -63,9 +64,37 @@ internal sealed class ShmConnection : MaasConnection
 
     public override void Abort()
     {
-        // Only thread-safe calls here: the application may be reading or writing right now. The
-        // receiving thread ends the input with an error; the sender stops taking output.
-        Volatile.Write(ref _aborted, 1);
+        if (Interlocked.Exchange(ref _aborted, 1) != 0)
+        {
+            return;
+        }
+
+        // Like a socket's abort, what the application already flushed still reaches the peer (a
+        // server closes with a final answer, then aborts); reading fails at once. Only thread-safe
+        // calls here: the application may be reading or writing right now.
+        if (TryAddRef())
+        {
+            try
+            {
+                _myBell.RingHard();
+            }
+            finally
+            {
+                Release();
+            }
+        }
+
+        _ = CloseAfterSendingAsync();
+    }
+
+    private async Task CloseAfterSendingAsync()
+    {
+        var limit = Stopwatch.StartNew();
+        while (!_sender.IsCompleted && Volatile.Read(ref _sending) != 0 && limit.Elapsed < TimeSpan.FromSeconds(2))
+        {
+            await Task.WhenAny(_sender, Task.Delay(5)).ConfigureAwait(false);
+        }
+
         Close();
         _output.Reader.CancelPendingRead();
     }
@@ -148,30 +177,40 @@ internal sealed class ShmConnection : MaasConnection
     private void Receive()
     {
         Exception? error = null;
+        bool inputDone = false;
         try
         {
             long position = _in.ReadPosition;
             long spinStart = 0;
+            bool discard = false;
             var writer = _input.Writer;
             while (true)
             {
-                if (Volatile.Read(ref _aborted) != 0)
+                if (!inputDone && Volatile.Read(ref _aborted) != 0)
                 {
-                    error = new IOException("The shm:// connection was aborted.");
-                    break;
+                    // Reading fails at once; the doorbell is still served until the close, for the sender.
+                    writer.Complete(new IOException("The shm:// connection was aborted."));
+                    inputDone = discard = true;
                 }
 
                 bool closing = Closing;
                 long available = _in.Available(position);
                 if (available > 0)
                 {
-                    while (available > 0)
+                    if (discard)
                     {
-                        var memory = writer.GetMemory((int)Math.Min(available, _in.Size));
-                        int n = _in.Peek(position, memory.Span);
-                        writer.Advance(n);
-                        position += n;
-                        available -= n;
+                        position += available;
+                    }
+                    else
+                    {
+                        while (available > 0)
+                        {
+                            var memory = writer.GetMemory((int)Math.Min(available, _in.Size));
+                            int n = _in.Peek(position, memory.Span);
+                            writer.Advance(n);
+                            position += n;
+                            available -= n;
+                        }
                     }
 
                     if (_in.Release(position))
@@ -179,14 +218,14 @@ internal sealed class ShmConnection : MaasConnection
                         _peerBell.Ring();
                     }
 
-                    var flush = writer.FlushAsync();
-                    if (!flush.IsCompleted)
+                    if (!discard)
                     {
-                        flush.AsTask().GetAwaiter().GetResult();
-                    }
-                    else if (flush.Result.IsCompleted)
-                    {
-                        break; // the application stopped reading
+                        var flush = writer.FlushAsync();
+                        var flushed = flush.IsCompleted ? flush.Result : flush.AsTask().GetAwaiter().GetResult();
+
+                        // The application stopped reading but may still be writing (a server draining its
+                        // last answers): keep serving the doorbell, and drop what arrives.
+                        discard = flushed.IsCompleted;
                     }
 
                     spinStart = 0;
@@ -230,7 +269,11 @@ internal sealed class ShmConnection : MaasConnection
         }
         finally
         {
-            _input.Writer.Complete(error);
+            if (!inputDone)
+            {
+                _input.Writer.Complete(error);
+            }
+
             Close();
             Release();
         }
@@ -255,7 +298,9 @@ internal sealed class ShmConnection : MaasConnection
         {
             while (true)
             {
+                Volatile.Write(ref _sending, 0);
                 var result = await reader.ReadAsync().ConfigureAwait(false);
+                Volatile.Write(ref _sending, 1);
                 var buffer = result.Buffer;
                 while (!buffer.IsEmpty)
                 {
@@ -301,6 +346,7 @@ internal sealed class ShmConnection : MaasConnection
         }
         finally
         {
+            Volatile.Write(ref _sending, 0);
             await reader.CompleteAsync(error).ConfigureAwait(false);
             Release();
         }
