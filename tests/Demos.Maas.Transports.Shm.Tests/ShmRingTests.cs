@@ -64,6 +64,74 @@ public sealed class ShmRingTests
     }
 
     [Fact]
+    public void A_producer_and_a_consumer_thread_pass_8_MiB_through_a_4_KiB_ring_intact()
+    {
+        string path = TempRing();
+        try
+        {
+            using var region = ShmRegion.Create(path, 4096);
+            var ring = region.Requests;
+            const int total = 8 << 20;
+            static byte At(long i) => (byte)((i * 2654435761L) >> 13);
+            var producer = new Thread(() =>
+            {
+                var random = new Random(1);
+                var chunk = new byte[9000];
+                long sent = 0;
+                while (sent < total)
+                {
+                    int n = (int)Math.Min(total - sent, 1 + random.Next(chunk.Length));
+                    for (int i = 0; i < n; i++)
+                    {
+                        chunk[i] = At(sent + i);
+                    }
+
+                    int offset = 0;
+                    while (offset < n)
+                    {
+                        int w = ring.Write(chunk.AsSpan(offset, n - offset));
+                        offset += w;
+                        if (w == 0)
+                        {
+                            Thread.Yield();
+                        }
+                    }
+
+                    sent += n;
+                }
+            });
+            producer.Start();
+            var random = new Random(2);
+            var buffer = new byte[7000];
+            long position = 0;
+            long mismatches = 0;
+            while (position < total)
+            {
+                int n = ring.Peek(position, buffer.AsSpan(0, 1 + random.Next(buffer.Length)));
+                for (int i = 0; i < n; i++)
+                {
+                    mismatches += buffer[i] == At(position + i) ? 0 : 1;
+                }
+
+                position += n;
+                ring.Release(position);
+                if (n == 0)
+                {
+                    Thread.Yield();
+                }
+            }
+
+            producer.Join();
+            Assert.Equal(0, mismatches);
+            Assert.Equal(0, ring.Available(position));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void A_full_ring_takes_nothing_and_a_producer_that_asks_for_space_is_told_when_it_frees()
     {
         string path = TempRing();
