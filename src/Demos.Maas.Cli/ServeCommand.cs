@@ -11,7 +11,7 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var listen = new Option<string[]>("--listen", "-l") { Description = "URI to listen on (repeatable): pipe:///tmp/m.sock, tcp://127.0.0.1:5000, http://127.0.0.1:8080, http+unix:///tmp/m.sock, inproc://name" };
+        var listen = new Option<string[]>("--listen", "-l") { Description = "URI to listen on (repeatable): pipe:///tmp/m.sock, shm://name, tcp://127.0.0.1:5000, http://127.0.0.1:8080, http+unix:///tmp/m.sock, inproc://name" };
         var model = new Option<string[]>("--model", "-m") { Description = $"Built-in model to host (repeatable; one of {string.Join(", ", ExampleModels.AllNames)}; default: {string.Join(", ", ExampleModels.Names)} unless the configuration, --native or --assembly names models)" };
         var assembly = new Option<string[]>("--assembly") { Description = "A .NET assembly whose public IModel types (with a parameterless constructor) are hosted (repeatable; the .NET tool build only)" };
         var native = new Option<string[]>("--native") { Description = "A shared library (.so) exporting maas_plugin_metadata and maas_plugin_callbacks: a C, C++ or Fortran model served without a main (repeatable)" };

@@ -3,6 +3,7 @@ using Demos.Maas.Security;
 using Demos.Maas.Transport;
 using Demos.Maas.Transports.Http;
 using Demos.Maas.Transports.Pipe;
+using Demos.Maas.Transports.Shm;
 using Demos.Maas.Transports.Tcp;
 using Demos.Maas.UmBridge;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,6 +21,7 @@ internal static class StandardTransports
     public static IServiceCollection AddStandardTransports(this IServiceCollection services, MaasTlsOptions? tls = null) =>
         services.AddInProcessTransport()
             .AddPipeTransport()
+            .AddShmTransport()
             .AddTcpTransport(tls)
             .AddHttpTransport(http =>
             {

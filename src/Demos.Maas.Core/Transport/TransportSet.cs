@@ -41,6 +41,7 @@ internal sealed class TransportSet
         {
             "pipe" or "unix" => "AddPipeTransport() / new PipeTransport() (package Demos.Maas.Transports.Pipe)",
             "tcp" => "AddTcpTransport() / new TcpTransport() (package Demos.Maas.Transports.Tcp)",
+            "shm" => "AddShmTransport() / new ShmTransport() (package Demos.Maas.Transports.Shm)",
             "http" or "http+unix" => "AddHttpTransport() / new HttpTransport() (package Demos.Maas.Transports.Http)",
             "umbridge+http" => "AddUmBridgeClient() / new UmBridgeTransport() (package Demos.Maas.UmBridge)",
             "maas" => "AddMaasRegistryResolver() / new RegistryTransport() (package Demos.Maas.Registry)",
