@@ -16,7 +16,7 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var uri = new Argument<string>("uri") { Description = "Server URI" };
+        var uri = new Argument<string>("uri") { Description = "Server URI, or maas+lb:///MODEL?e=URI&e=URI to spread the calls over several servers (maas://uuid entries are resolved through MAAS_REGISTRY)" };
         var model = new Argument<string>("model") { Description = "Model name or uuid" };
         var op = new Option<string>("--operation") { Description = "logdensity | evaluate (default: what the model has)", DefaultValueFactory = _ => "" };
         var batches = new Option<string>("--batch") { Description = "Batch sizes, comma separated", DefaultValueFactory = _ => "1,4096" };
@@ -38,8 +38,9 @@ internal static class BenchCommand
 
             var options = Transports.ClientOptions();
             options.Retry = null;
-            await using var client = await MaasClient.ConnectAsync(result.GetValue(uri)!, options, ct).ConfigureAwait(false);
-            var remote = await client.GetModelAsync(result.GetValue(model)!, ct).ConfigureAwait(false);
+            string address = result.GetValue(uri)!;
+            await using var connection = await BenchTarget.ConnectAsync(address, result.GetValue(model)!, options, ct).ConfigureAwait(false);
+            var remote = connection.Model;
             bool evaluate = result.GetValue(op) switch
             {
                 "evaluate" => true,
@@ -70,7 +71,7 @@ internal static class BenchCommand
             }
             else
             {
-                Console.WriteLine($"{remote.Info.Name} {(evaluate ? "Evaluate" : "LogDensity")} at {client.Uri}");
+                Console.WriteLine($"{remote.Info.Name} {(evaluate ? "Evaluate" : "LogDensity")} at {connection.Where}");
                 Console.WriteLine($"{"batch",8} {"callers",8} {"p50 µs",10} {"p90 µs",10} {"p99 µs",10} {"req/s",12} {"points/s",14}");
                 foreach (var r in rows)
                 {
@@ -174,6 +175,37 @@ internal static class BenchCommand
         }
 
         Console.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
+    }
+
+    /// <summary>One server (a <see cref="MaasClient"/>) or several (a load-spreading <see cref="MultiEndpointModel"/>).</summary>
+    private sealed class BenchTarget(IModel model, string where, IAsyncDisposable owner) : IAsyncDisposable
+    {
+        public IModel Model { get; } = model;
+
+        public string Where { get; } = where;
+
+        public static async Task<BenchTarget> ConnectAsync(string address, string model, MaasClientOptions options, CancellationToken ct)
+        {
+            if (LoadSpreadAddress.IsLoadSpread(address))
+            {
+                var parsed = LoadSpreadAddress.Parse(address, new Registry.RegistryTransport().LoadSpread());
+                var spread = await MultiEndpointModel.ConnectAsync(parsed with { Model = model }, options, ct).ConfigureAwait(false);
+                return new BenchTarget(spread, $"{spread.Endpoints.Count} endpoints ({string.Join(", ", spread.Endpoints)})", spread);
+            }
+
+            var client = await MaasClient.ConnectAsync(address, options, ct).ConfigureAwait(false);
+            try
+            {
+                return new BenchTarget(await client.GetModelAsync(model, ct).ConfigureAwait(false), client.Uri.ToString(), client);
+            }
+            catch
+            {
+                await client.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        public ValueTask DisposeAsync() => owner.DisposeAsync();
     }
 
     private sealed record Result(int Batch, int Callers, double P50, double P90, double P99, double RequestsPerSecond, double PointsPerSecond);
