@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -7,11 +8,35 @@ namespace Demos.Maas.Cli;
 
 /// <summary>
 /// <c>busy:MS</c>: a model for scale-out benchmarks and tests whose every Evaluate call keeps one core
-/// busy for MS milliseconds and answers y = 2x (input and output of dimension 1), so that results can
+/// busy for MS milliseconds of CPU time (the thread's own clock on Linux) and answers y = 2x (input and output of dimension 1), so that results can
 /// be checked and throughput is bound by CPU, like a real model.
 /// </summary>
-internal static class BusyModels
+internal static partial class BusyModels
 {
+    private const int ThreadCpuClock = 3; // CLOCK_THREAD_CPUTIME_ID
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [LibraryImport("libc", EntryPoint = "clock_gettime")]
+    private static unsafe partial int ClockGetTime(int clock, TimeSpec* time);
+
+    /// <summary>CPU time this thread has used, in nanoseconds; null where the clock is missing.</summary>
+    private static unsafe long? ThreadCpuNanoseconds()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        TimeSpec t;
+        return ClockGetTime(ThreadCpuClock, &t) == 0 ? (t.Seconds * 1_000_000_000L) + t.Nanoseconds : null;
+    }
+
     public const string Prefix = "busy:";
 
     public static bool Is(string name) => name.StartsWith(Prefix, StringComparison.Ordinal);
@@ -26,7 +51,11 @@ internal static class BusyModels
         }
 
         // The same uuid for the same duration everywhere, so that every server registers one model.
-        var uuid = new Guid(SHA256.HashData(Encoding.UTF8.GetBytes("demos-maas/" + name)).AsSpan(0, 16));
+        // A random-looking uuid of version 4 (what a maas_reference requires), from the name's hash.
+        byte[] bytes = SHA256.HashData(Encoding.UTF8.GetBytes("demos-maas/" + name))[..16];
+        bytes[7] = (byte)((bytes[7] & 0x0F) | 0x40);
+        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
+        var uuid = new Guid(bytes);
         var work = TimeSpan.FromMilliseconds(ms);
         return ModelBuilder.Create(name)
             .WithUuid(uuid)
@@ -36,8 +65,11 @@ internal static class BusyModels
             .WithInputDimension(1)
             .WithEvaluate(1, (a, result) =>
             {
+                // CPU time, not wall time: a server that shares its core gets through fewer calls.
                 long start = Stopwatch.GetTimestamp();
-                while (Stopwatch.GetElapsedTime(start) < work)
+                long? cpuStart = ThreadCpuNanoseconds();
+                long budget = (long)work.TotalMilliseconds * 1_000_000L;
+                while (cpuStart is { } c0 ? ThreadCpuNanoseconds() - c0 < budget : Stopwatch.GetElapsedTime(start) < work)
                 {
                     Thread.SpinWait(64);
                 }

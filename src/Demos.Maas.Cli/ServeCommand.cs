@@ -25,8 +25,9 @@ internal static class ServeCommand
         var region = new Option<string?>("--region") { Description = "Region label of the registered endpoints" };
         var heartbeat = new Option<double>("--heartbeat-seconds") { Description = "Seconds between registry heartbeats", DefaultValueFactory = _ => 30 };
         var artifactDigest = new Option<string?>("--artifact-digest") { Description = "Digest of what the built-in models are served from (e.g. the container image digest), part of their checksum" };
+        var metricsListen = new Option<string[]>("--metrics-listen") { Description = "A URI to listen on that is not registered with the registry (repeatable), e.g. http://127.0.0.1:0 for /metrics and the health probes" };
         var insecure = new Option<bool>("--insecure") { Description = "Listen on a non-loopback address without authentication (warns on every start; see docs/security.md)" };
-        var command = new Command("serve", "Host models on one or more URIs until SIGINT/SIGTERM.") { listen, model, assembly, native, config, maxFrame, maxInFlight, drain, logLevel, insecure, register, registryKey, region, heartbeat, artifactDigest };
+        var command = new Command("serve", "Host models on one or more URIs until SIGINT/SIGTERM.") { listen, model, assembly, native, config, maxFrame, maxInFlight, drain, logLevel, insecure, register, registryKey, region, heartbeat, artifactDigest, metricsListen };
         command.SetAction((result, _) => Failures.RunAsync(async () =>
         {
             var configuration = ServeConfiguration.Load(result.GetValue(config));
@@ -93,6 +94,11 @@ internal static class ServeCommand
                     var bound = await server.ListenAsync(uri).ConfigureAwait(false);
                     boundUris.Add(bound);
                     Console.WriteLine($"listening {bound}");
+                }
+
+                foreach (var uri in result.GetValue(metricsListen) ?? [])
+                {
+                    Console.WriteLine($"listening {await server.ListenAsync(uri).ConfigureAwait(false)} (not registered)");
                 }
 
                 Console.WriteLine($"serving {string.Join(", ", names)}");
