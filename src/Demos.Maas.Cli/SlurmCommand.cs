@@ -55,7 +55,7 @@ internal static class SlurmCommand
                 Servers = result.GetValue(servers),
                 Partition = result.GetValue(partition),
                 Time = result.GetValue(time),
-                Registry = result.GetValue(registry) ?? Environment.GetEnvironmentVariable(RegistryResolverOptions.EnvironmentVariable)
+                Registry = result.GetValue(registry) ?? (Environment.GetEnvironmentVariable(RegistryResolverOptions.EnvironmentVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : null)
                     ?? throw new MaasException(MaasErrorCode.InvalidArgument, $"which registry? give --registry http://host:port or set {RegistryResolverOptions.EnvironmentVariable}: the servers register there and clients find them there."),
                 Transport = result.GetValue(transport)!,
                 Host = result.GetValue(host)!,
