@@ -262,4 +262,23 @@ public sealed class LoadSpreadTests
         Assert.Equal(MaasErrorCode.Unavailable, nothingListed.Code);
         Assert.Contains("No server is listed", nothingListed.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_dns_name_stands_for_a_server_at_each_of_its_addresses()
+    {
+        var (server, uri) = await StartAsync("tcp://127.0.0.1:0");
+        await using (server)
+        {
+            // localhost: 127.0.0.1 (the server) and, where the machine has it, ::1 (nobody: ejected, calls move).
+            await using var model = await MultiEndpointModel.ConnectAsync(LoadSpreadAddress.Parse($"maas+lb:///gaussian1d?e=dns%2Btcp://localhost:{uri.Port}"), Options());
+            Assert.Contains(new Uri($"tcp://127.0.0.1:{uri.Port}/"), model.Endpoints);
+            await CallAsync(model, 200);
+            Assert.True(await model.RefreshAsync());
+            Assert.Contains(new Uri($"tcp://127.0.0.1:{uri.Port}/"), model.Endpoints);
+        }
+
+        var noPort = await Assert.ThrowsAsync<MaasException>(() => MultiEndpointModel.ConnectAsync("gaussian1d", [new Uri("dns+tcp://maas-pods")], Options()));
+        Assert.Equal(MaasErrorCode.InvalidArgument, noPort.Code);
+        Assert.Contains("needs a host name and a port", noPort.Message, StringComparison.Ordinal);
+    }
 }

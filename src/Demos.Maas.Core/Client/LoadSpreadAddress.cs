@@ -6,8 +6,9 @@ namespace Demos.Maas.Client;
 /// A <c>maas+lb://</c> address: one model at several endpoints, for a <see cref="MultiEndpointModel"/>.
 /// <c>maas+lb:///MODEL?e=URI&amp;e=URI[&amp;eject_after=N][&amp;eject_ms=MS][&amp;refresh_s=S]</c>: MODEL is the
 /// model's name or uuid; each <c>e</c> is a server address (<c>tcp://</c>, <c>pipe://</c>, <c>http://</c>…,
-/// percent-encoded when it holds <c>&amp;</c> or <c>#</c>) or <c>maas://uuid[@version]</c>, which stands
-/// for every server a registry lists for that model (then MODEL may be left out).
+/// percent-encoded when it holds <c>&amp;</c> or <c>#</c>), <c>maas://uuid[@version]</c>, which stands
+/// for every server a registry lists for that model (then MODEL may be left out), or
+/// <c>dns+tcp://name:port</c>, which stands for a <c>tcp://</c> server at each address of the name.
 /// </summary>
 /// <param name="Model">The model's name or uuid.</param>
 /// <param name="Endpoints">The endpoints in the order given.</param>

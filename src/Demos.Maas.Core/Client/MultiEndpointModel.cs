@@ -10,9 +10,10 @@ namespace Demos.Maas.Client;
 /// retried on another endpoint when it is idempotent — every operation but UpdateParameters, and
 /// streams until their first chunk — and an endpoint that keeps failing is ejected for a growing
 /// time before one call probes it again (<see cref="LoadSpreadOptions"/>). Endpoints may be a static
-/// list, a <c>maas+lb://</c> address (<see cref="LoadSpreadAddress"/>), or <c>maas://uuid</c> entries
-/// that a registry expands into the servers it lists, asked again periodically so that servers that
-/// join later are used and deregistered ones dropped. Failovers are counted in <see cref="Failovers"/>
+/// list, a <c>maas+lb://</c> address (<see cref="LoadSpreadAddress"/>), <c>maas://uuid</c> entries
+/// that a registry expands into the servers it lists, or <c>dns+tcp://name:port</c> entries whose
+/// every address is a server (a Kubernetes headless Service), asked again periodically so that
+/// servers that join later are used and those that left dropped. Failovers are counted in <see cref="Failovers"/>
 /// and in the <c>maas.client.failovers</c> counter of the "Demos.Maas" meter; per endpoint (tag
 /// <c>maas.endpoint</c>) in <c>maas.client.endpoint.calls</c>, <c>maas.client.endpoint.failures</c>
 /// and <c>maas.client.endpoint.ejections</c>, and in <see cref="Status"/>.
@@ -62,7 +63,8 @@ public sealed class MultiEndpointModel : IModel, IAsyncDisposable
     /// <summary>
     /// Connects to <paramref name="model"/> at every endpoint that answers now (at least one must); the
     /// others are tried again later. A <c>maas://uuid[@version]</c> endpoint is expanded through
-    /// <see cref="LoadSpreadOptions.Resolve"/> now and every <see cref="LoadSpreadOptions.RefreshInterval"/>.
+    /// <see cref="LoadSpreadOptions.Resolve"/>, and a <c>dns+tcp://name:port</c> endpoint into one
+    /// <c>tcp://</c> server per address of the name, now and every <see cref="LoadSpreadOptions.RefreshInterval"/>.
     /// </summary>
     /// <exception cref="MaasException">Unavailable when no endpoint answers; NotFound when the model is not there; InvalidArgument for no endpoints, bad settings, or a maas:// endpoint without a resolver.</exception>
     public static async Task<MultiEndpointModel> ConnectAsync(string model, IEnumerable<Uri> endpoints, MaasClientOptions? options = null, LoadSpreadOptions? spread = null, CancellationToken cancellationToken = default)
@@ -78,13 +80,18 @@ public sealed class MultiEndpointModel : IModel, IAsyncDisposable
             throw MaasException.InvalidArgument("A multi-endpoint model needs at least one endpoint.");
         }
 
-        var sources = given.Where(IsModelAddress).ToArray();
-        if (sources.Length > 0 && spread.Resolve is null)
+        var sources = given.Where(IsSource).ToArray();
+        if (sources.FirstOrDefault(IsModelAddress) is { } named && spread.Resolve is null)
         {
-            throw MaasException.InvalidArgument($"{sources[0]} names a model, not a server: set LoadSpreadOptions.Resolve (a registry's RegistryTransport.ResolveEndpointsAsync) to expand it.");
+            throw MaasException.InvalidArgument($"{named} names a model, not a server: set LoadSpreadOptions.Resolve (a registry's RegistryTransport.ResolveEndpointsAsync) to expand it.");
         }
 
-        var all = given.Where(u => !IsModelAddress(u)).Select(u => new ModelEndpoint(u, model, options, spread)).ToList();
+        if (sources.FirstOrDefault(u => u.Scheme == DnsScheme && (u.IsDefaultPort || u.Port <= 0 || u.HostNameType == UriHostNameType.Unknown)) is { } noPort)
+        {
+            throw MaasException.InvalidArgument($"{noPort}: a {DnsScheme}:// endpoint needs a host name and a port, e.g. {DnsScheme}://maas-pods:5000.");
+        }
+
+        var all = given.Where(u => !IsSource(u)).Select(u => new ModelEndpoint(u, model, options, spread)).ToList();
         foreach (var found in await DiscoverAsync(sources, spread, options, cancellationToken).ConfigureAwait(false))
         {
             if (!all.Any(e => e.Uri == found))
@@ -252,7 +259,12 @@ public sealed class MultiEndpointModel : IModel, IAsyncDisposable
         _stop.Dispose();
     }
 
+    /// <summary>The scheme of a DNS name whose every address (A and AAAA records, e.g. a Kubernetes headless Service) is one tcp:// server.</summary>
+    public const string DnsScheme = "dns+tcp";
+
     private static bool IsModelAddress(Uri uri) => uri.Scheme == "maas";
+
+    private static bool IsSource(Uri uri) => IsModelAddress(uri) || uri.Scheme == DnsScheme;
 
     /// <summary>The servers the resolver lists for the sources, preferred first, only those some transport of the client speaks.</summary>
     private static async Task<IReadOnlyList<Uri>> DiscoverAsync(Uri[] sources, LoadSpreadOptions spread, MaasClientOptions options, CancellationToken cancellationToken)
@@ -260,10 +272,21 @@ public sealed class MultiEndpointModel : IModel, IAsyncDisposable
         var found = new List<Uri>();
         foreach (var source in sources)
         {
-            foreach (var uri in await spread.Resolve!(source, cancellationToken).ConfigureAwait(false))
+            IEnumerable<Uri> servers;
+            if (source.Scheme == DnsScheme)
+            {
+                var addresses = await System.Net.Dns.GetHostAddressesAsync(source.DnsSafeHost, cancellationToken).ConfigureAwait(false);
+                servers = addresses.Select(a => new Uri(a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"tcp://[{a}]:{source.Port}/" : $"tcp://{a}:{source.Port}/"));
+            }
+            else
+            {
+                servers = await spread.Resolve!(source, cancellationToken).ConfigureAwait(false);
+            }
+
+            foreach (var uri in servers)
             {
                 bool speaks = uri.Scheme == "inproc" || options.Transports.Any(t => t.CanHandle(uri));
-                if (speaks && !IsModelAddress(uri) && !found.Contains(uri))
+                if (speaks && !IsSource(uri) && !found.Contains(uri))
                 {
                     found.Add(uri);
                 }
