@@ -10,6 +10,7 @@
 # (OverSubscribe=FORCE:4), so four one-core servers fit on two cores. Not for production: no
 # accounting, no cgroups (ProctrackType=proctrack/linuxproc, TaskPlugin=task/none).
 set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"   # the daemons live in sbin
 
 usage() { echo "usage: $0 start DIR [CPUS] | stop DIR" >&2; exit 2; }
 [ $# -ge 2 ] || usage
