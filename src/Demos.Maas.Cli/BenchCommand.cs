@@ -39,7 +39,7 @@ internal static class BenchCommand
             var options = Transports.ClientOptions();
             options.Retry = null;
             string address = result.GetValue(uri)!;
-            await using var connection = await BenchTarget.ConnectAsync(address, result.GetValue(model)!, options, ct).ConfigureAwait(false);
+            await using var connection = await ModelTarget.ConnectAsync(address, result.GetValue(model)!, options, ct).ConfigureAwait(false);
             var remote = connection.Model;
             bool evaluate = result.GetValue(op) switch
             {
@@ -175,37 +175,6 @@ internal static class BenchCommand
         }
 
         Console.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
-    }
-
-    /// <summary>One server (a <see cref="MaasClient"/>) or several (a load-spreading <see cref="MultiEndpointModel"/>).</summary>
-    private sealed class BenchTarget(IModel model, string where, IAsyncDisposable owner) : IAsyncDisposable
-    {
-        public IModel Model { get; } = model;
-
-        public string Where { get; } = where;
-
-        public static async Task<BenchTarget> ConnectAsync(string address, string model, MaasClientOptions options, CancellationToken ct)
-        {
-            if (LoadSpreadAddress.IsLoadSpread(address))
-            {
-                var parsed = LoadSpreadAddress.Parse(address, new Registry.RegistryTransport().LoadSpread());
-                var spread = await MultiEndpointModel.ConnectAsync(parsed with { Model = model }, options, ct).ConfigureAwait(false);
-                return new BenchTarget(spread, $"{spread.Endpoints.Count} endpoints ({string.Join(", ", spread.Endpoints)})", spread);
-            }
-
-            var client = await MaasClient.ConnectAsync(address, options, ct).ConfigureAwait(false);
-            try
-            {
-                return new BenchTarget(await client.GetModelAsync(model, ct).ConfigureAwait(false), client.Uri.ToString(), client);
-            }
-            catch
-            {
-                await client.DisposeAsync().ConfigureAwait(false);
-                throw;
-            }
-        }
-
-        public ValueTask DisposeAsync() => owner.DisposeAsync();
     }
 
     private sealed record Result(int Batch, int Callers, double P50, double P90, double P99, double RequestsPerSecond, double PointsPerSecond);
