@@ -20,11 +20,7 @@ public sealed partial class SlurmTests
     [SkippableFact]
     public async Task Three_servers_in_a_job_array_share_5000_calls_and_a_cancelled_one_drains_and_deregisters()
     {
-        bool root = Environment.UserName == "root";
-        bool installed = new[] { "sbatch", "scancel", "squeue", "sinfo", "slurmctld", "slurmd", "munged" }.All(t => TestEnvironment.OnPath(t) || File.Exists("/usr/sbin/" + t));
-        Assert.True(Environment.GetEnvironmentVariable("CI") != "true" || (root && installed), "Slurm (slurm-wlm, munge) and root are needed on CI: scripts/install-test-deps.sh installs them.");
-        Skip.If(!root || !installed, "needs root and Debian's slurm-wlm and munge");
-
+        RequireSlurm();
         string dir = Path.Combine("/tmp", $"maas-slurm-{Guid.NewGuid():N}"[..20]);
         string script = Path.Combine(TestEnvironment.RepositoryRoot, "deploy", "slurm", "local-cluster.sh");
         string? job = null;
@@ -120,6 +116,59 @@ public sealed partial class SlurmTests
 
             await TestEnvironment.RunAsync("bash", TestEnvironment.RepositoryRoot, [script, "stop", dir], limit: TimeSpan.FromMinutes(1));
         }
+    }
+
+    [SkippableFact]
+    public async Task A_server_whose_time_limit_nears_gets_sigterm_deregisters_and_drains()
+    {
+        RequireSlurm();
+        string dir = Path.Combine("/tmp", $"maas-slurm-{Guid.NewGuid():N}"[..20]);
+        string script = Path.Combine(TestEnvironment.RepositoryRoot, "deploy", "slurm", "local-cluster.sh");
+        var environment = new Dictionary<string, string>();
+        try
+        {
+            var (code, output) = await TestEnvironment.RunAsync("bash", TestEnvironment.RepositoryRoot, [script, "start", dir, "2"], limit: TimeSpan.FromMinutes(2));
+            Assert.True(code == 0, $"the cluster did not start:\n{output}");
+            environment["SLURM_CONF"] = Path.Combine(dir, "slurm.conf");
+            var (_, keys, _) = await MaasProcess.RunAsync("registry", "key");
+            environment["MAAS_REGISTRY_KEY"] = Regex.Match(keys, @"^key (\S+)", RegexOptions.Multiline).Groups[1].Value;
+            await using var registry = MaasProcess.Start("registry", "serve", "--listen", "http://127.0.0.1:0", "--store", Path.Combine(dir, "registry.db"), "--key-hash", Regex.Match(keys, @"^hash (\S+)", RegexOptions.Multiline).Groups[1].Value);
+            string registryUrl = (await registry.WaitForLineAsync("listening")).TrimEnd('/');
+            string outputs = Path.Combine(dir, "out");
+            Directory.CreateDirectory(outputs);
+
+            // A one-minute limit with SIGTERM 30 s before it (sbatch --signal=B:TERM@30).
+            var (upCode, up) = await TestEnvironment.RunAsync("dotnet", dir,
+                [MaasProcess.ToolPath, "slurm", "up", "--model", "decay", "--servers", "1", "--time", "1", "--signal-seconds", "30",
+                 "--registry", registryUrl, "--host", "127.0.0.1", "--output", outputs, "--wait-seconds", "60"],
+                environment, TimeSpan.FromMinutes(2));
+            Assert.True(upCode == 0, $"maas slurm up failed ({upCode}):\n{up}");
+            string job = Regex.Match(up, @"submitted job (\d+)").Groups[1].Value;
+            string file = Path.Combine(outputs, $"maas-{job}_0.out");
+            string log = await File.ReadAllTextAsync(file);
+            for (int i = 0; i < 1800 && !log.Contains("stopped", StringComparison.Ordinal); i++)
+            {
+                await Task.Delay(100);
+                log = await File.ReadAllTextAsync(file);
+            }
+
+            Assert.Contains("stopped", log, StringComparison.Ordinal);
+            Assert.True(log.IndexOf("deregistered", StringComparison.Ordinal) is >= 0 and var d && d < log.IndexOf("Stopping: draining", StringComparison.Ordinal), $"deregistered before the drain:\n{log}");
+            using var client = new RegistryClient(new Uri(registryUrl));
+            Assert.Empty((await client.ResolveAsync(DecayModel.Uuid)).Endpoints);
+        }
+        finally
+        {
+            await TestEnvironment.RunAsync("bash", TestEnvironment.RepositoryRoot, [script, "stop", dir], limit: TimeSpan.FromMinutes(1));
+        }
+    }
+
+    private static void RequireSlurm()
+    {
+        bool root = Environment.UserName == "root";
+        bool installed = new[] { "sbatch", "scancel", "squeue", "sinfo", "slurmctld", "slurmd", "munged" }.All(t => TestEnvironment.OnPath(t) || File.Exists("/usr/sbin/" + t));
+        Assert.True(Environment.GetEnvironmentVariable("CI") != "true" || (root && installed), "Slurm (slurm-wlm, munge) and root are needed on CI: scripts/install-test-deps.sh installs them.");
+        Skip.If(!root || !installed, "needs root and Debian's slurm-wlm and munge");
     }
 
     /// <summary>
