@@ -13,7 +13,8 @@ fi
 # System packages the build and tests use, installed only when missing: podman and runc (container
 # test); Open MPI (mpicc builds the MPI transport's shim; mpirun runs the MPI tests).
 need=()
-for tool in podman:podman runc:runc mpirun:openmpi-bin mpicc:libopenmpi-dev cmake:cmake make:make g++:g++ gfortran:gfortran; do
+# Slurm and munge: the scale-out test starts a single-node Slurm cluster of its own (deploy/slurm/local-cluster.sh).
+for tool in podman:podman runc:runc mpirun:openmpi-bin mpicc:libopenmpi-dev cmake:cmake make:make g++:g++ gfortran:gfortran sbatch:slurm-wlm slurmctld:slurm-wlm slurmd:slurm-wlm munged:munge; do
   command -v "${tool%%:*}" >/dev/null || need+=("${tool##*:}")
 done
 # Libraries and Python modules the bindings' tests use (GoogleTest, numpy, pytest for /usr/bin/python3;

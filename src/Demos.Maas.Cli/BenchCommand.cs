@@ -15,7 +15,7 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var uri = new Argument<string>("uri") { Description = "Server URI" };
+        var uri = new Argument<string>("uri") { Description = "Server URI, or maas+lb:///MODEL?e=URI&e=URI to spread the calls over several servers (maas://uuid entries are resolved through MAAS_REGISTRY)" };
         var model = new Argument<string>("model") { Description = "Model name or uuid" };
         var op = new Option<string>("--operation") { Description = "logdensity | evaluate (default: what the model has)", DefaultValueFactory = _ => "" };
         var batches = new Option<string>("--batch") { Description = "Batch sizes, comma separated", DefaultValueFactory = _ => "1,4096" };
@@ -57,8 +57,9 @@ internal static class BenchCommand
                 options.Transports.Add(new Demos.Maas.Transports.Mpi.MpiTransport(mpi));
             }
 
-            await using var client = await MaasClient.ConnectAsync(result.GetValue(uri)!, options, ct).ConfigureAwait(false);
-            var remote = await client.GetModelAsync(result.GetValue(model)!, ct).ConfigureAwait(false);
+            string address = result.GetValue(uri)!;
+            await using var connection = await ModelTarget.ConnectAsync(address, result.GetValue(model)!, options, ct).ConfigureAwait(false);
+            var remote = connection.Model;
             bool evaluate = result.GetValue(op) switch
             {
                 "evaluate" => true,
@@ -89,7 +90,7 @@ internal static class BenchCommand
             }
             else
             {
-                Console.WriteLine($"{remote.Info.Name} {(evaluate ? "Evaluate" : "LogDensity")} at {client.Uri}");
+                Console.WriteLine($"{remote.Info.Name} {(evaluate ? "Evaluate" : "LogDensity")} at {connection.Where}");
                 Console.WriteLine($"{"batch",8} {"callers",8} {"p50 µs",10} {"p90 µs",10} {"p99 µs",10} {"req/s",12} {"points/s",14}");
                 foreach (var r in rows)
                 {
@@ -99,7 +100,7 @@ internal static class BenchCommand
 
             if (result.GetValue(plot) is { } png)
             {
-                Plot(png, $"{remote.Info.Name} at {client.Uri}", rows);
+                Plot(png, $"{remote.Info.Name} at {connection.Where}", rows);
                 Console.Error.WriteLine($"plot written to {Path.GetFullPath(png)}");
             }
 

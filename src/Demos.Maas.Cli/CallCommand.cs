@@ -17,7 +17,7 @@ internal static class CallCommand
 
     public static Command Create()
     {
-        var uri = new Argument<string>("uri") { Description = "Server URI" };
+        var uri = new Argument<string>("uri") { Description = "Server URI, or maas+lb:///MODEL?e=URI&e=URI to spread calls over several servers (docs/scale-out.md)" };
         var model = new Argument<string>("model") { Description = "Model name or uuid" };
         var op = new Argument<string>("operation") { Description = string.Join(" | ", Operations) };
         var input = new Option<string?>("--input", "-i") { Description = "Input file ('-' or omitted with piped stdin: read stdin). JSON: {\"x\": [[..]], \"theta\": [..], \"v\": [[..]]} or just [[..]]; for update-parameters {\"name\": [..]}. CSV: rows of x." };
@@ -49,8 +49,8 @@ internal static class CallCommand
                 options.DefaultTimeout = TimeSpan.FromMilliseconds(ms);
             }
 
-            await using var client = await MaasClient.ConnectAsync(result.GetValue(uri)!, options, ct).ConfigureAwait(false);
-            var remote = await client.GetModelAsync(result.GetValue(model)!, ct).ConfigureAwait(false);
+            await using var target = await ModelTarget.ConnectAsync(result.GetValue(uri)!, result.GetValue(model)!, options, ct).ConfigureAwait(false);
+            var remote = target.Model;
             var call = new Invocation(remote, csv, result.GetValue(input), ct);
             switch (operation)
             {
@@ -164,7 +164,7 @@ internal static class CallCommand
     }
 
     /// <summary>Reading input and writing output of one call.</summary>
-    private sealed class Invocation(RemoteModel model, bool csv, string? input, CancellationToken cancellationToken)
+    private sealed class Invocation(IModel model, bool csv, string? input, CancellationToken cancellationToken)
     {
         public async Task<(DoubleMatrix X, double[]? Theta, DoubleMatrix? V)> ReadPointsAsync()
         {

@@ -13,6 +13,7 @@ root.Subcommands.Add(KeyCommand.Create());
 root.Subcommands.Add(CertCommand.Create());
 root.Subcommands.Add(RefCommand.Create());
 root.Subcommands.Add(RegistryCommand.Create());
+root.Subcommands.Add(SlurmCommand.Create());
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {

@@ -12,7 +12,7 @@ internal static class ServeCommand
     public static Command Create()
     {
         var listen = new Option<string[]>("--listen", "-l") { Description = "URI to listen on (repeatable): pipe:///tmp/m.sock, shm://name, tcp://127.0.0.1:5000, http://127.0.0.1:8080, http+unix:///tmp/m.sock, inproc://name" };
-        var model = new Option<string[]>("--model", "-m") { Description = $"Built-in model to host (repeatable; one of {string.Join(", ", ExampleModels.AllNames)}; default: {string.Join(", ", ExampleModels.Names)} unless the configuration, --native or --assembly names models)" };
+        var model = new Option<string[]>("--model", "-m") { Description = $"Built-in model to host (repeatable; one of {string.Join(", ", ExampleModels.AllNames)}, or busy:MS, a model that keeps one core busy MS milliseconds per call; default: {string.Join(", ", ExampleModels.Names)} unless the configuration, --native or --assembly names models)" };
         var assembly = new Option<string[]>("--assembly") { Description = "A .NET assembly whose public IModel types (with a parameterless constructor) are hosted (repeatable; the .NET tool build only)" };
         var native = new Option<string[]>("--native") { Description = "A shared library (.so) exporting maas_plugin_metadata and maas_plugin_callbacks: a C, C++ or Fortran model served without a main (repeatable)" };
         var config = new Option<string?>("--config", "-c") { Description = "JSON configuration file (see deploy/config/maas.json)" };
@@ -25,9 +25,10 @@ internal static class ServeCommand
         var region = new Option<string?>("--region") { Description = "Region label of the registered endpoints" };
         var heartbeat = new Option<double>("--heartbeat-seconds") { Description = "Seconds between registry heartbeats", DefaultValueFactory = _ => 30 };
         var artifactDigest = new Option<string?>("--artifact-digest") { Description = "Digest of what the built-in models are served from (e.g. the container image digest), part of their checksum" };
+        var metricsListen = new Option<string[]>("--metrics-listen") { Description = "A URI to listen on that is not registered with the registry (repeatable), e.g. http://127.0.0.1:0 for /metrics and the health probes" };
         var insecure = new Option<bool>("--insecure") { Description = "Listen on a non-loopback address without authentication (warns on every start; see docs/security.md)" };
         var compression = new Option<string?>("--compression") { Description = "Codecs accepted for large frames when a client offers them: lz4,zstd (default) or none" };
-        var command = new Command("serve", "Host models on one or more URIs until SIGINT/SIGTERM.") { listen, model, assembly, native, config, maxFrame, maxInFlight, drain, compression, logLevel, insecure, register, registryKey, region, heartbeat, artifactDigest };
+        var command = new Command("serve", "Host models on one or more URIs until SIGINT/SIGTERM.") { listen, model, assembly, native, config, maxFrame, maxInFlight, drain, compression, logLevel, insecure, register, registryKey, region, heartbeat, artifactDigest, metricsListen };
         command.SetAction((result, _) => Failures.RunAsync(async () =>
         {
             var configuration = ServeConfiguration.Load(result.GetValue(config));
@@ -59,7 +60,7 @@ internal static class ServeCommand
             bool registering = result.GetValue(register) is not null;
             foreach (var name in names)
             {
-                hosted.Add((ExampleModels.Create(name), result.GetValue(artifactDigest)));
+                hosted.Add((BusyModels.Is(name) ? BusyModels.Create(name) : ExampleModels.Create(name), result.GetValue(artifactDigest)));
             }
 
             foreach (var path in natives)
@@ -95,6 +96,11 @@ internal static class ServeCommand
                     var bound = await server.ListenAsync(uri).ConfigureAwait(false);
                     boundUris.Add(bound);
                     Console.WriteLine($"listening {bound}");
+                }
+
+                foreach (var uri in result.GetValue(metricsListen) ?? [])
+                {
+                    Console.WriteLine($"listening {await server.ListenAsync(uri).ConfigureAwait(false)} (not registered)");
                 }
 
                 Console.WriteLine($"serving {string.Join(", ", names)}");

@@ -59,6 +59,39 @@ public sealed class RegistryTransport(RegistryResolverOptions? options = null) :
         return LocalReferences.Resolve(source, uuid, version);
     }
 
+    /// <summary>
+    /// The servers a registry lists for <c>maas://uuid[@version]</c>, preferred first, without those the
+    /// health monitor found dead (unless all are): the <see cref="LoadSpreadOptions.Resolve"/> of a
+    /// load-spreading client, which asks again periodically to pick up servers that join later.
+    /// </summary>
+    /// <exception cref="RegistryException">MalformedReference, UnknownModel, RegistryUnavailable.</exception>
+    public async Task<IReadOnlyList<Uri>> ResolveEndpointsAsync(Uri uri, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        var (uuid, version) = ModelAddress.FromUri(uri);
+        var resolution = await ResolveAsync(uuid, version, cancellationToken).ConfigureAwait(false);
+        var ordered = EndpointPreference.Order(resolution.Endpoints);
+        var live = ordered.Where(e => e.Health != EndpointHealth.Unhealthy).ToList();
+        var list = new List<Uri>();
+        foreach (var endpoint in live.Count > 0 ? live : ordered)
+        {
+            if (Uri.TryCreate(endpoint.Uri, UriKind.Absolute, out var u) && !list.Contains(u))
+            {
+                list.Add(u);
+            }
+        }
+
+        return list;
+    }
+
+    /// <summary>Load-spread settings whose <see cref="LoadSpreadOptions.Resolve"/> asks this registry (a copy of <paramref name="spread"/>, or the defaults).</summary>
+    public LoadSpreadOptions LoadSpread(LoadSpreadOptions? spread = null)
+    {
+        var copy = (spread ?? new LoadSpreadOptions()).Clone();
+        copy.Resolve = ResolveEndpointsAsync;
+        return copy;
+    }
+
     private static List<Uri> Candidates(ModelResolution resolution, MaasClientOptions inner)
     {
         bool Speaks(Uri u) => u.Scheme == "inproc" || inner.Transports.Any(t => t.CanHandle(u));

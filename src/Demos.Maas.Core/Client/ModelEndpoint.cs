@@ -1,12 +1,13 @@
 namespace Demos.Maas.Client;
 
 /// <summary>One address of a <see cref="MultiEndpointModel"/>: its connection, calls outstanding, and health.</summary>
-internal sealed class ModelEndpoint(Uri uri, string model, MaasClientOptions options) : IAsyncDisposable
+internal sealed class ModelEndpoint(Uri uri, string model, MaasClientOptions options, LoadSpreadOptions spread) : IAsyncDisposable
 {
-    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(200);
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
-
     private readonly SemaphoreSlim _connect = new(1, 1);
+    private readonly KeyValuePair<string, object?> _tag = new("maas.endpoint", uri.ToString());
+    private long _calls;
+    private long _failed;
+    private long _ejections;
     private MaasClient? _client;
     private RemoteModel? _model;
     private int _outstanding;
@@ -22,7 +23,15 @@ internal sealed class ModelEndpoint(Uri uri, string model, MaasClientOptions opt
 
     public long DownUntil => Volatile.Read(ref _downUntil);
 
-    public void Enter() => Interlocked.Increment(ref _outstanding);
+    /// <summary>Whether a later discovery still lists it (endpoints given directly always are).</summary>
+    public bool Discovered { get; init; }
+
+    public void Enter()
+    {
+        Interlocked.Increment(ref _outstanding);
+        Interlocked.Increment(ref _calls);
+        MultiEndpointModel.EndpointCalls.Add(1, _tag);
+    }
 
     public void Leave() => Interlocked.Decrement(ref _outstanding);
 
@@ -63,13 +72,29 @@ internal sealed class ModelEndpoint(Uri uri, string model, MaasClientOptions opt
 
     public void Succeeded() => Volatile.Write(ref _failures, 0);
 
-    /// <summary>Takes the endpoint out of rotation for a backoff that doubles with each failure in a row.</summary>
+    /// <summary>
+    /// Counts a failure; after <see cref="LoadSpreadOptions.EjectAfterFailures"/> in a row, takes the
+    /// endpoint out of rotation for an ejection time that doubles with each further failure in a row.
+    /// </summary>
     public void Failed()
     {
+        Interlocked.Increment(ref _failed);
+        MultiEndpointModel.EndpointFailures.Add(1, _tag);
         int failures = Interlocked.Increment(ref _failures);
-        long backoff = Math.Min(FirstBackoff.Ticks << Math.Min(failures - 1, 16), MaxBackoff.Ticks) / TimeSpan.TicksPerMillisecond;
+        int beyond = failures - spread.EjectAfterFailures;
+        if (beyond < 0)
+        {
+            return;
+        }
+
+        long backoff = Math.Min(spread.EjectionTime.Ticks << Math.Min(beyond, 16), spread.MaxEjectionTime.Ticks) / TimeSpan.TicksPerMillisecond;
         Volatile.Write(ref _downUntil, Environment.TickCount64 + backoff);
+        Interlocked.Increment(ref _ejections);
+        MultiEndpointModel.EndpointEjections.Add(1, _tag);
     }
+
+    public LoadSpreadEndpoint Status() =>
+        new(Uri, IsHealthy, Outstanding, Interlocked.Read(ref _calls), Interlocked.Read(ref _failed), Interlocked.Read(ref _ejections));
 
     public async ValueTask DisposeAsync()
     {

@@ -8,9 +8,15 @@ namespace Demos.Maas.Client;
 /// healthy endpoint with the fewest calls outstanding (least outstanding requests). A call that
 /// fails with <see cref="MaasErrorCode.Unavailable"/> (server gone, stopping, connection cut) is
 /// retried on another endpoint when it is idempotent — every operation but UpdateParameters, and
-/// streams until their first chunk — and the failed endpoint rests for a growing backoff before it
-/// is tried again. Failovers are counted in <see cref="Failovers"/> and in the
-/// <c>maas.client.failovers</c> counter of the "Demos.Maas" meter.
+/// streams until their first chunk — and an endpoint that keeps failing is ejected for a growing
+/// time before one call probes it again (<see cref="LoadSpreadOptions"/>). Endpoints may be a static
+/// list, a <c>maas+lb://</c> address (<see cref="LoadSpreadAddress"/>), <c>maas://uuid</c> entries
+/// that a registry expands into the servers it lists, or <c>dns+tcp://name:port</c> entries whose
+/// every address is a server (a Kubernetes headless Service), asked again periodically so that
+/// servers that join later are used and those that left dropped. Failovers are counted in <see cref="Failovers"/>
+/// and in the <c>maas.client.failovers</c> counter of the "Demos.Maas" meter; per endpoint (tag
+/// <c>maas.endpoint</c>) in <c>maas.client.endpoint.calls</c>, <c>maas.client.endpoint.failures</c>
+/// and <c>maas.client.endpoint.ejections</c>, and in <see cref="Status"/>.
 /// </summary>
 /// <example>
 /// <code>
@@ -24,26 +30,79 @@ public sealed class MultiEndpointModel : IModel, IAsyncDisposable
     private static readonly Counter<long> FailoverCounter =
         Middleware.MaasTelemetry.Meter.CreateCounter<long>("maas.client.failovers", "{call}", "Calls moved to another endpoint after one was unavailable.");
 
-    private readonly ModelEndpoint[] _endpoints;
+    internal static readonly Counter<long> EndpointCalls =
+        Middleware.MaasTelemetry.Meter.CreateCounter<long>("maas.client.endpoint.calls", "{call}", "Calls a load-spreading client sent to one endpoint (tag maas.endpoint).");
+
+    internal static readonly Counter<long> EndpointFailures =
+        Middleware.MaasTelemetry.Meter.CreateCounter<long>("maas.client.endpoint.failures", "{call}", "Calls that failed as Unavailable at one endpoint (tag maas.endpoint).");
+
+    internal static readonly Counter<long> EndpointEjections =
+        Middleware.MaasTelemetry.Meter.CreateCounter<long>("maas.client.endpoint.ejections", "{ejection}", "Times an endpoint was taken out of rotation (tag maas.endpoint).");
+
+    private readonly string _model;
+    private readonly MaasClientOptions _options;
+    private readonly LoadSpreadOptions _spread;
+    private readonly Uri[] _sources;
+    private readonly Lock _update = new();
+    private readonly List<ModelEndpoint> _retired = [];
+    private readonly CancellationTokenSource _stop = new();
+    private volatile ModelEndpoint[] _endpoints;
+    private Task _refresh = Task.CompletedTask;
     private long _failovers;
 
-    private MultiEndpointModel(ModelEndpoint[] endpoints, ModelInfo info)
+    private MultiEndpointModel(string model, ModelEndpoint[] endpoints, Uri[] sources, ModelInfo info, MaasClientOptions options, LoadSpreadOptions spread)
     {
+        _model = model;
         _endpoints = endpoints;
+        _sources = sources;
+        _options = options;
+        _spread = spread;
         Info = info;
     }
 
-    /// <summary>Connects to <paramref name="model"/> at every endpoint that answers now (at least one must); the others are tried again later.</summary>
-    /// <exception cref="MaasException">Unavailable when no endpoint answers; NotFound when the model is not there.</exception>
-    public static async Task<MultiEndpointModel> ConnectAsync(string model, IEnumerable<Uri> endpoints, MaasClientOptions? options = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Connects to <paramref name="model"/> at every endpoint that answers now (at least one must); the
+    /// others are tried again later. A <c>maas://uuid[@version]</c> endpoint is expanded through
+    /// <see cref="LoadSpreadOptions.Resolve"/>, and a <c>dns+tcp://name:port</c> endpoint into one
+    /// <c>tcp://</c> server per address of the name, now and every <see cref="LoadSpreadOptions.RefreshInterval"/>.
+    /// </summary>
+    /// <exception cref="MaasException">Unavailable when no endpoint answers; NotFound when the model is not there; InvalidArgument for no endpoints, bad settings, or a maas:// endpoint without a resolver.</exception>
+    public static async Task<MultiEndpointModel> ConnectAsync(string model, IEnumerable<Uri> endpoints, MaasClientOptions? options = null, LoadSpreadOptions? spread = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(model);
         ArgumentNullException.ThrowIfNull(endpoints);
         options ??= new MaasClientOptions();
-        var all = endpoints.Select(u => new ModelEndpoint(u, model, options)).ToArray();
-        if (all.Length == 0)
+        spread = (spread ?? new LoadSpreadOptions()).Clone();
+        spread.Validate();
+        var given = endpoints.ToArray();
+        if (given.Length == 0)
         {
             throw MaasException.InvalidArgument("A multi-endpoint model needs at least one endpoint.");
+        }
+
+        var sources = given.Where(IsSource).ToArray();
+        if (sources.FirstOrDefault(IsModelAddress) is { } named && spread.Resolve is null)
+        {
+            throw MaasException.InvalidArgument($"{named} names a model, not a server: set LoadSpreadOptions.Resolve (a registry's RegistryTransport.ResolveEndpointsAsync) to expand it.");
+        }
+
+        if (sources.FirstOrDefault(u => u.Scheme == DnsScheme && (u.IsDefaultPort || u.Port <= 0 || u.HostNameType == UriHostNameType.Unknown)) is { } noPort)
+        {
+            throw MaasException.InvalidArgument($"{noPort}: a {DnsScheme}:// endpoint needs a host name and a port, e.g. {DnsScheme}://maas-pods:5000.");
+        }
+
+        var all = given.Where(u => !IsSource(u)).Select(u => new ModelEndpoint(u, model, options, spread)).ToList();
+        foreach (var found in await DiscoverAsync(sources, spread, options, cancellationToken).ConfigureAwait(false))
+        {
+            if (!all.Any(e => e.Uri == found))
+            {
+                all.Add(new ModelEndpoint(found, model, options, spread) { Discovered = true });
+            }
+        }
+
+        if (all.Count == 0)
+        {
+            throw new MaasException(MaasErrorCode.Unavailable, $"No server is listed for {string.Join(", ", sources.Select(s => s.ToString()))} now.");
         }
 
         MaasException? last = null;
@@ -61,14 +120,81 @@ public sealed class MultiEndpointModel : IModel, IAsyncDisposable
             }
         }
 
-        return info is not null ? new MultiEndpointModel(all, info) : throw last!;
+        if (info is null)
+        {
+            foreach (var endpoint in all)
+            {
+                await endpoint.DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw last ?? new MaasException(MaasErrorCode.Unavailable, "No server is listed for this model now.");
+        }
+
+        var connected = new MultiEndpointModel(model, [.. all], sources, info, options, spread);
+        if (sources.Length > 0)
+        {
+            connected._refresh = Task.Run(connected.RefreshLoopAsync, CancellationToken.None);
+        }
+
+        return connected;
+    }
+
+    /// <summary>Connects to the model and endpoints a <c>maas+lb://</c> address names, with its settings.</summary>
+    /// <exception cref="MaasException">As <see cref="ConnectAsync(string, IEnumerable{Uri}, MaasClientOptions?, LoadSpreadOptions?, CancellationToken)"/>.</exception>
+    public static Task<MultiEndpointModel> ConnectAsync(LoadSpreadAddress address, MaasClientOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        return ConnectAsync(address.Model, address.Endpoints, options, address.Options, cancellationToken);
+    }
+
+    /// <summary>Asks the resolver again now (it also does every <see cref="LoadSpreadOptions.RefreshInterval"/>): adds servers that joined, drops those no longer listed. Endpoints given as server addresses always stay.</summary>
+    /// <returns>False when the resolver failed (the endpoints are kept as they were).</returns>
+    public async Task<bool> RefreshAsync(CancellationToken cancellationToken = default)
+    {
+        if (_sources.Length == 0)
+        {
+            return true;
+        }
+
+        IReadOnlyList<Uri> found;
+        try
+        {
+            found = await DiscoverAsync(_sources, _spread, _options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // A registry that cannot be reached must not stop the calls: keep the servers known.
+            return false;
+        }
+
+        lock (_update)
+        {
+            var current = _endpoints;
+            var next = current.Where(e => !e.Discovered || found.Contains(e.Uri)).ToList();
+            foreach (var uri in found)
+            {
+                if (!next.Any(e => e.Uri == uri))
+                {
+                    next.Add(new ModelEndpoint(uri, _model, _options, _spread) { Discovered = true });
+                }
+            }
+
+            _retired.AddRange(current.Except(next));
+            _endpoints = [.. next];
+        }
+
+        await DisposeIdleRetiredAsync().ConfigureAwait(false);
+        return true;
     }
 
     /// <inheritdoc/>
     public ModelInfo Info { get; }
 
-    /// <summary>The addresses, in the order given.</summary>
+    /// <summary>The servers' addresses now: those given, then those discovered.</summary>
     public IReadOnlyList<Uri> Endpoints => [.. _endpoints.Select(e => e.Uri)];
+
+    /// <summary>Health, calls outstanding, calls, failures and ejections of every endpoint now.</summary>
+    public IReadOnlyList<LoadSpreadEndpoint> Status => [.. _endpoints.Select(e => e.Status())];
 
     /// <summary>Endpoints not resting after a failure.</summary>
     public int HealthyEndpoints => _endpoints.Count(e => e.IsHealthy);
@@ -108,10 +234,94 @@ public sealed class MultiEndpointModel : IModel, IAsyncDisposable
     public IAsyncEnumerable<DoubleMatrix> ReadDatasetAsync(DataRequest request, CancellationToken cancellationToken = default) =>
         StreamAsync(m => m.ReadDatasetAsync(request, cancellationToken), cancellationToken);
 
-    /// <summary>Closes every endpoint's connection.</summary>
+    /// <summary>Stops the refreshes and closes every endpoint's connection.</summary>
     public async ValueTask DisposeAsync()
     {
-        foreach (var endpoint in _endpoints)
+        if (_stop.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _refresh.ConfigureAwait(false);
+        ModelEndpoint[] all;
+        lock (_update)
+        {
+            all = [.. _endpoints, .. _retired];
+            _retired.Clear();
+        }
+
+        foreach (var endpoint in all)
+        {
+            await endpoint.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _stop.Dispose();
+    }
+
+    /// <summary>The scheme of a DNS name whose every address (A and AAAA records, e.g. a Kubernetes headless Service) is one tcp:// server.</summary>
+    public const string DnsScheme = "dns+tcp";
+
+    private static bool IsModelAddress(Uri uri) => uri.Scheme == "maas";
+
+    private static bool IsSource(Uri uri) => IsModelAddress(uri) || uri.Scheme == DnsScheme;
+
+    /// <summary>The servers the resolver lists for the sources, preferred first, only those some transport of the client speaks.</summary>
+    private static async Task<IReadOnlyList<Uri>> DiscoverAsync(Uri[] sources, LoadSpreadOptions spread, MaasClientOptions options, CancellationToken cancellationToken)
+    {
+        var found = new List<Uri>();
+        foreach (var source in sources)
+        {
+            IEnumerable<Uri> servers;
+            if (source.Scheme == DnsScheme)
+            {
+                var addresses = await System.Net.Dns.GetHostAddressesAsync(source.DnsSafeHost, cancellationToken).ConfigureAwait(false);
+                servers = addresses.Select(a => new Uri(a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"tcp://[{a}]:{source.Port}/" : $"tcp://{a}:{source.Port}/"));
+            }
+            else
+            {
+                servers = await spread.Resolve!(source, cancellationToken).ConfigureAwait(false);
+            }
+
+            foreach (var uri in servers)
+            {
+                bool speaks = uri.Scheme == "inproc" || options.Transports.Any(t => t.CanHandle(uri));
+                if (speaks && !IsSource(uri) && !found.Contains(uri))
+                {
+                    found.Add(uri);
+                }
+            }
+        }
+
+        return found;
+    }
+
+    private async Task RefreshLoopAsync()
+    {
+        using var timer = new PeriodicTimer(_spread.RefreshInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                await RefreshAsync(_stop.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Disposed.
+        }
+    }
+
+    private async Task DisposeIdleRetiredAsync()
+    {
+        List<ModelEndpoint> idle;
+        lock (_update)
+        {
+            idle = [.. _retired.Where(e => e.Outstanding == 0)];
+            _retired.RemoveAll(idle.Contains);
+        }
+
+        foreach (var endpoint in idle)
         {
             await endpoint.DisposeAsync().ConfigureAwait(false);
         }
@@ -120,9 +330,10 @@ public sealed class MultiEndpointModel : IModel, IAsyncDisposable
     private async ValueTask<T> CallAsync<T>(Func<IModel, ValueTask<T>> call, bool idempotent, CancellationToken cancellationToken)
     {
         MaasException? last = null;
-        for (int attempt = 0; attempt < 2 * _endpoints.Length; attempt++)
+        var endpoints = _endpoints;
+        for (int attempt = 0; attempt < 2 * endpoints.Length; attempt++)
         {
-            var endpoint = Pick(attempt);
+            var endpoint = Pick(endpoints, attempt);
             endpoint.Enter();
             try
             {
@@ -147,15 +358,16 @@ public sealed class MultiEndpointModel : IModel, IAsyncDisposable
             }
         }
 
-        throw last!;
+        throw last ?? new MaasException(MaasErrorCode.Unavailable, "No server is listed for this model now.");
     }
 
     private async IAsyncEnumerable<DoubleMatrix> StreamAsync(Func<IModel, IAsyncEnumerable<DoubleMatrix>> open, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         MaasException? last = null;
-        for (int attempt = 0; attempt < 2 * _endpoints.Length; attempt++)
+        var endpoints = _endpoints;
+        for (int attempt = 0; attempt < 2 * endpoints.Length; attempt++)
         {
-            var endpoint = Pick(attempt);
+            var endpoint = Pick(endpoints, attempt);
             endpoint.Enter();
             try
             {
@@ -201,7 +413,7 @@ public sealed class MultiEndpointModel : IModel, IAsyncDisposable
             }
         }
 
-        throw last!;
+        throw last ?? new MaasException(MaasErrorCode.Unavailable, "No server is listed for this model now.");
     }
 
     private void CountFailover()
@@ -211,19 +423,19 @@ public sealed class MultiEndpointModel : IModel, IAsyncDisposable
     }
 
     /// <summary>The healthy endpoint with the fewest calls outstanding; when none is healthy, the one that rests least longer.</summary>
-    private ModelEndpoint Pick(int attempt)
+    private static ModelEndpoint Pick(ModelEndpoint[] endpoints, int attempt)
     {
         ModelEndpoint? best = null;
-        int offset = attempt % _endpoints.Length;
-        for (int i = 0; i < _endpoints.Length; i++)
+        int offset = attempt % endpoints.Length;
+        for (int i = 0; i < endpoints.Length; i++)
         {
-            var candidate = _endpoints[(i + offset) % _endpoints.Length];
+            var candidate = endpoints[(i + offset) % endpoints.Length];
             if (candidate.IsHealthy && (best is null || candidate.Outstanding < best.Outstanding))
             {
                 best = candidate;
             }
         }
 
-        return best ?? _endpoints.MinBy(e => e.DownUntil)!;
+        return best ?? endpoints.MinBy(e => e.DownUntil)!;
     }
 }
