@@ -98,7 +98,16 @@ internal static class CrossProcessReport
                 string[] args = dotnet
                     ? ["floor-client", kind, where, mode, $"{request}", $"{response}", $"{Rounds(batch, options.Quick)}"]
                     : ["client", kind, where, $"{request}", $"{response}", $"{Rounds(batch, options.Quick)}"];
-                floors.Add(ParseFloor(name, batch, await run.RunAsync(program, args, TimeSpan.FromMinutes(5))));
+
+                // Blocking ping-pongs on this kind of virtual machine are bimodal (a sleeping vCPU wakes
+                // slowly): the floor is the best of three runs, which makes every ratio to it harder to meet.
+                var runs = new List<Floor>();
+                for (int i = 0; i < 3; i++)
+                {
+                    runs.Add(ParseFloor(name, batch, await run.RunAsync(program, args, TimeSpan.FromMinutes(5))));
+                }
+
+                floors.Add(runs.MinBy(f => f.P50)!);
             }
 
             if (kind == "unix")
@@ -168,14 +177,22 @@ internal static class CrossProcessReport
 
         await using (server)
         {
-            foreach (var line in server.Ready.Where(l => l.StartsWith("listening ", StringComparison.Ordinal)))
+            var uris = server.Ready.Where(l => l.StartsWith("listening ", StringComparison.Ordinal)).Select(l => l["listening ".Length..].Trim()).ToList();
+
+            // Warm every path of the server first (the JIT build compiles and re-tiers its hot methods),
+            // so the transport measured first is not also the one that paid for it.
+            foreach (string uri in uris)
             {
-                string uri = line["listening ".Length..].Trim();
+                await run.RunAsync(maas, ["bench", uri, "gaussian1d", "--batch", "1,4096", "--concurrency", "1,16", "--requests", quick ? "500" : "4000", "--warmup", "0", "--json"], TimeSpan.FromMinutes(10));
+            }
+
+            foreach (string uri in uris)
+            {
                 string transport = uri[..uri.IndexOf("://", StringComparison.Ordinal)];
                 foreach (int batch in Batches)
                 {
                     int requests = Requests(batch, quick) / (transport == "http" ? 2 : 1);
-                    string json = await run.RunAsync(maas, ["bench", uri, "gaussian1d", "--batch", $"{batch}", "--concurrency", string.Join(',', Concurrency), "--requests", $"{requests}", "--warmup", $"{requests / 10}", "--json"], TimeSpan.FromMinutes(10));
+                    string json = await run.RunAsync(maas, ["bench", uri, "gaussian1d", "--batch", $"{batch}", "--concurrency", string.Join(',', Concurrency), "--requests", $"{requests}", "--warmup", $"{Math.Max(requests / 5, batch <= 64 ? 2000 : 20)}", "--json"], TimeSpan.FromMinutes(10));
                     cases.AddRange(ParseBench(json, transport, kind));
                 }
 
@@ -195,7 +212,7 @@ internal static class CrossProcessReport
             foreach (int batch in Batches)
             {
                 int requests = Requests(batch, quick);
-                string json = await run.RunAsync("mpirun", ["--allow-run-as-root", "--oversubscribe", "-n", "1", .. Program(maas), "bench", "mpi://1", "gaussian1d", "--batch", $"{batch}", "--concurrency", string.Join(',', Concurrency), "--requests", $"{requests}", "--warmup", $"{requests / 10}", "--json", ":", "-n", "1", .. Program(maas), "mpi-worker", "--model", "gaussian1d"], TimeSpan.FromMinutes(10));
+                string json = await run.RunAsync("mpirun", ["--allow-run-as-root", "--oversubscribe", "-n", "1", .. Program(maas), "bench", "mpi://1", "gaussian1d", "--batch", $"{batch}", "--concurrency", string.Join(',', Concurrency), "--requests", $"{requests}", "--warmup", $"{Math.Max(requests / 5, batch <= 64 ? 2000 : 20)}", "--json", ":", "-n", "1", .. Program(maas), "mpi-worker", "--model", "gaussian1d"], TimeSpan.FromMinutes(10));
                 cases.AddRange(ParseBench(json[json.IndexOf('{', StringComparison.Ordinal)..], "mpi", kind));
             }
         }
@@ -304,7 +321,7 @@ internal static class CrossProcessReport
             latency.Add(new BenchSeries($"floor: {name}", [.. f.Select(x => (double)x.Batch)], [.. f.Select(x => x.P50)], Dashed: true));
         }
 
-        BenchPlot.Save(path, $"gaussian1d LogDensity, {server.ToUpperInvariant()} server, 1 caller", "p50 latency (µs)", latency, "calls per second (1 point each)", throughput);
+        BenchPlot.Save(path, $"gaussian1d LogDensity, {server.ToUpperInvariant()} server", "p50 latency, 1 caller (µs)", latency, "calls per second, 1 point each", throughput);
     }
 
     private static string Markdown(string machine, List<Floor> floors, List<Case> cases, List<string> notes, ReportOptions options)
@@ -318,7 +335,8 @@ internal static class CrossProcessReport
         md.AppendLine(CultureInfo.InvariantCulture, $"Machine: {machine}. Model: `gaussian1d` LogDensity. Client and server are separate processes");
         md.AppendLine("(`maas bench` against `maas serve`, the same build for both: JIT = `dotnet maas.dll`, AOT = the NativeAOT");
         md.AppendLine("binary); `inproc` runs both in one process and is labelled in-process. Floors move exactly the bytes of the");
-        md.AppendLine("same request and response frames, with no protocol, measured in the same run. Raw output:");
+        md.AppendLine("same request and response frames, with no protocol, measured in the same run (best of three runs each,");
+        md.AppendLine("since blocking ping-pongs on this virtual machine are bimodal). Raw output:");
         md.AppendLine(CultureInfo.InvariantCulture, $"`{options.OutDir}/raw.txt`, all figures: `{options.OutDir}/results.json`.");
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"![latency against batch size and throughput against concurrency]({Path.GetRelativePath(Path.GetDirectoryName(Path.GetFullPath(options.Doc ?? "docs/benchmarks.md"))!, Path.GetFullPath(options.Image)).Replace('\\', '/')})");

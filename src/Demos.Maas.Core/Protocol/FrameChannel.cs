@@ -38,6 +38,12 @@ internal sealed class FrameChannel : IDisposable
     /// <summary>Largest payload the peer accepts (learned in the handshake).</summary>
     public int MaxOutgoingFrameBytes { get; set; } = int.MaxValue;
 
+    /// <summary>
+    /// Answers written while the read loop handles the frames of one read go out in one flush at
+    /// its end (a server sets this: its quick calls answer on the read loop, one after another).
+    /// </summary>
+    public bool FlushAfterReadBatch { get; set; }
+
     /// <summary>The compression the handshake chose; null until then, and on connections without it.</summary>
     public FrameCompressor? Compressor { get; set; }
 
@@ -84,12 +90,15 @@ internal sealed class FrameChannel : IDisposable
     // behind it, and the last one flushes (a sender that gives up waiting flushes for the others).
     private int _senders;
 
+    // Frames written since the last flush (under the write lock); not every PipeWriter can report its unflushed bytes.
+    private bool _unflushedFrames;
+
     private async ValueTask FlushPendingAsync()
     {
         await _writeLock.WaitAsync().ConfigureAwait(false);
         try
         {
-            if (!_outputClosed && (!_output.CanGetUnflushedBytes || _output.UnflushedBytes > 0))
+            if (!_outputClosed && _unflushedFrames)
             {
                 await FlushLockedAsync().ConfigureAwait(false);
             }
@@ -139,6 +148,9 @@ internal sealed class FrameChannel : IDisposable
             throw new MaasException(MaasErrorCode.Unavailable, "The connection is closed.");
         }
 
+        // Set before writing: a frame that fails half way is still bytes a flush must not forget.
+        _unflushedFrames = true;
+
         long? arrayBytes = LargeArrayBytes(message);
         if (Compressor is { } compressor && arrayBytes >= compressor.ThresholdBytes && TrySendCompressed(compressor, message))
         {
@@ -173,6 +185,8 @@ internal sealed class FrameChannel : IDisposable
 
     private async ValueTask FlushLockedAsync()
     {
+        _unflushedFrames = false;
+
         // Not cancellable: a flush abandoned half way would leave half a frame on the stream.
         FlushResult result;
         try
@@ -410,6 +424,15 @@ internal sealed class FrameChannel : IDisposable
                 }
 
                 ReadOnlySequence<byte> buffer = result.Buffer;
+
+                // Counted as a sender while the frames of this read are handled: answers sent
+                // meanwhile leave their flush to the end of the batch.
+                bool holdingFlush = FlushAfterReadBatch;
+                if (holdingFlush)
+                {
+                    Interlocked.Increment(ref _senders);
+                }
+
                 try
                 {
                     while (true)
@@ -512,6 +535,10 @@ internal sealed class FrameChannel : IDisposable
                 finally
                 {
                     _input.AdvanceTo(buffer.Start, buffer.End);
+                    if (holdingFlush && Interlocked.Decrement(ref _senders) == 0)
+                    {
+                        await FlushPendingAsync().ConfigureAwait(false);
+                    }
                 }
             }
         }

@@ -215,6 +215,7 @@ internal sealed partial class ServerConnection
 
         _welcomed = true;
         _channel.MaxIncomingFrameBytes = _server.Options.MaxFrameBytes;
+        _channel.FlushAfterReadBatch = true;
 
         // The first codec the client offers that this server accepts; the client's order is its preference.
         var codec = hello.Features.Select(FrameCompressor.FromFeature).FirstOrDefault(c => c != MaasCompression.None && _server.Options.Compression.Contains(c));
