@@ -6,16 +6,18 @@ using Demos.Maas.Registry;
 using Demos.Maas.Server;
 using Demos.Maas.Transports.Http;
 using Demos.Maas.Transports.Pipe;
+using Demos.Maas.Transports.Shm;
 using Demos.Maas.Transports.Tcp;
 
 // Besides being compiled with every library rooted, the native binary runs one round trip per
 // transport, so "publishes without warnings" also means "works" under NativeAOT.
-await using var server = new MaasServer(transports: [new PipeTransport(), new TcpTransport(), new HttpTransport(new HttpTransportOptions().AddUmBridgeRoutes())]);
+await using var server = new MaasServer(transports: [new PipeTransport(), new ShmTransport(), new TcpTransport(), new HttpTransport(new HttpTransportOptions().AddUmBridgeRoutes())]);
 server.AddModel(GaussianModel.Create(2)).AddModel(DecayModel.Create());
 string socket = Path.Combine(Path.GetTempPath(), $"maas-aot-{Environment.ProcessId}.sock");
-var uris = new[] { await server.ListenAsync("inproc://aot-check"), await server.ListenAsync($"pipe://{socket}"), await server.ListenAsync("tcp://127.0.0.1:0"), await server.ListenAsync("http://127.0.0.1:0") };
+var uris = new[] { await server.ListenAsync("inproc://aot-check"), await server.ListenAsync($"pipe://{socket}"), await server.ListenAsync($"shm://maas-aot-{Environment.ProcessId}"), await server.ListenAsync("tcp://127.0.0.1:0"), await server.ListenAsync("http://127.0.0.1:0") };
 var options = new MaasClientOptions();
 options.Transports.Add(new PipeTransport());
+options.Transports.Add(new ShmTransport());
 options.Transports.Add(new TcpTransport());
 options.Transports.Add(new HttpTransport());
 foreach (var uri in uris)
@@ -49,9 +51,9 @@ var registryOptions = new RegistryServerOptions { Listen = "http://127.0.0.1:0",
 await using (var registry = await RegistryServer.StartAsync(registryOptions))
 {
     var decayInfo = DecayModel.Create().Info;
-    var reference = new MaasReference { Uuid = decayInfo.Uuid, Endpoint = uris[2].ToString(), Version = decayInfo.Version, Checksum = ModelChecksum.Compute(decayInfo, null) };
+    var reference = new MaasReference { Uuid = decayInfo.Uuid, Endpoint = uris[3].ToString(), Version = decayInfo.Version, Checksum = ModelChecksum.Compute(decayInfo, null) };
     using var writer = new RegistryClient(registry.Uri, key);
-    await writer.RegisterAsync(new RegistrationRequest { Name = "decay", Reference = MaasReferenceJson.Parse(MaasReferenceJson.Serialize(reference)), Endpoints = [new EndpointRegistration { Uri = uris[2].ToString() }] });
+    await writer.RegisterAsync(new RegistrationRequest { Name = "decay", Reference = MaasReferenceJson.Parse(MaasReferenceJson.Serialize(reference)), Endpoints = [new EndpointRegistration { Uri = uris[3].ToString() }] });
     options.Transports.Add(new RegistryTransport(new RegistryResolverOptions { Registry = registry.Uri.ToString() }));
     await using var byUuid = await MaasClient.ConnectAsync($"maas://{decayInfo.Uuid}", options);
     double[] viaRegistry = await (await byUuid.GetModelAsync(decayInfo.Uuid)).EvaluateAsync([100.0, 0.3]);

@@ -22,7 +22,7 @@ public sealed class PackagingTests
         // A version no earlier run used, so the global package cache cannot hand back a stale copy.
         string version = $"0.1.0-test.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
         await TestEnvironment.RunCheckedAsync("bash", root, Path.Combine(root, "scripts", "pack-feed.sh"), feed, version);
-        foreach (var package in new[] { "Core", "Models", "Transports.Pipe", "Transports.Tcp", "Transports.Http", "Transports.Mpi", "Cli" })
+        foreach (var package in new[] { "Core", "Models", "Transports.Pipe", "Transports.Shm", "Transports.Tcp", "Transports.Http", "Transports.Mpi", "Cli" })
         {
             Assert.True(File.Exists(Path.Combine(feed, $"Demos.Maas.{package}.{version}.nupkg")), $"Demos.Maas.{package} is not in the feed");
         }
