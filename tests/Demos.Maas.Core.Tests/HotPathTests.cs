@@ -1,0 +1,193 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using Demos.Maas.Protocol;
+using Demos.Maas.Server;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace Demos.Maas.Core.Tests;
+
+/// <summary>
+/// The server's hot path: which calls run on the read loop, and frames of concurrent senders that
+/// share a flush — none may be left unflushed, whoever gives up waiting.
+/// </summary>
+public sealed class HotPathTests
+{
+    private static MaasRequest Request(Operation operation = Operation.LogDensity, int rows = 1, string model = "m") =>
+        new() { Id = 1, Operation = operation, Model = model, X = DoubleMatrix.Rent(rows, 1) };
+
+    private static long Ticks(TimeSpan t) => (long)(t.TotalSeconds * Stopwatch.Frequency);
+
+    [Fact]
+    public void A_model_with_no_history_is_not_quick()
+    {
+        Assert.False(new CallDurations().IsQuick(Request()));
+    }
+
+    [Fact]
+    public void A_model_whose_calls_were_quick_is_quick_for_small_unary_calls_only()
+    {
+        var durations = new CallDurations();
+        for (int i = 0; i < 10; i++)
+        {
+            durations.Record(Request(), Ticks(TimeSpan.FromMicroseconds(2)));
+        }
+
+        Assert.True(durations.IsQuick(Request()));
+        Assert.False(durations.IsQuick(Request(rows: 100_000)));
+        Assert.False(durations.IsQuick(Request(model: "other")));
+        Assert.False(durations.IsQuick(Request(Operation.Evaluate)));
+        Assert.False(durations.IsQuick(new MaasRequest { Id = 1, Operation = Operation.Sample, Model = "m", Count = 1 }));
+    }
+
+    [Fact]
+    public void A_model_that_turns_slow_stops_being_quick_within_a_few_calls()
+    {
+        var durations = new CallDurations();
+        durations.Record(Request(), Ticks(TimeSpan.FromMicroseconds(1)));
+        Assert.True(durations.IsQuick(Request()));
+        int calls = 0;
+        while (durations.IsQuick(Request()))
+        {
+            durations.Record(Request(), Ticks(TimeSpan.FromMilliseconds(10)));
+            Assert.True(++calls < 5, "still quick after 5 calls of 10 ms");
+        }
+    }
+
+    [Fact]
+    public void Streams_are_never_timed_as_quick()
+    {
+        var durations = new CallDurations();
+        var sample = new MaasRequest { Id = 1, Operation = Operation.Sample, Model = "m", Count = 1 };
+        durations.Record(sample, 1);
+        Assert.False(durations.IsQuick(sample));
+    }
+
+    [Property(MaxTest = 60)]
+    public Property Every_frame_of_concurrent_senders_is_flushed_whoever_gives_up_waiting() =>
+        Prop.ForAll(
+            Gen.Choose(1, 40).SelectMany(n => Gen.ArrayOf(Gen.Elements(true, false, false, false), n)).ToArbitrary(),
+            cancelled => Run(cancelled).GetAwaiter().GetResult());
+
+    private static async Task<bool> Run(bool[] cancelled)
+    {
+        var output = new Pipe(new PipeOptions(pauseWriterThreshold: 0));
+        using var channel = new FrameChannel(new Duplex(new Pipe().Reader, output.Writer), 1 << 20);
+        using var gone = new CancellationTokenSource();
+        await gone.CancelAsync();
+        var sends = cancelled.Select((isCancelled, i) => Task.Run(async () =>
+        {
+            try
+            {
+                await channel.SendAsync(new CancelMessage { Id = (uint)i + 1 }, isCancelled ? gone.Token : CancellationToken.None);
+                return i + 1;
+            }
+            catch (OperationCanceledException)
+            {
+                return 0;
+            }
+        })).ToArray();
+        var sent = (await Task.WhenAll(sends)).Where(id => id != 0).Order().ToArray();
+
+        // Everything sent must be readable now, with nobody left to flush it.
+        var received = new List<uint>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (received.Count < sent.Length)
+        {
+            var result = await output.Reader.ReadAsync(timeout.Token);
+            var buffer = result.Buffer;
+            while (FrameCodec.TryReadLength(buffer, out uint length) && buffer.Length >= 4 + length)
+            {
+                received.Add(MessageCodec.Read(buffer.Slice(4, length)).Id);
+                buffer = buffer.Slice(4 + length);
+            }
+
+            output.Reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+
+        return received.Order().Select(id => (int)id).SequenceEqual(sent);
+    }
+
+    private sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+
+        public PipeWriter Output { get; } = output;
+    }
+}
+
+/// <summary>End to end over a framed connection: quick calls inline or not, the answers are the same.</summary>
+public sealed class InlineQuickCallTests
+{
+    [Fact]
+    public async Task With_inlining_off_a_quick_model_that_turns_slow_still_runs_calls_side_by_side()
+    {
+        string uri = $"inproc://inline-{Guid.NewGuid():N}";
+        var model = new TurningModel();
+        var options = new MaasServerOptions { InlineQuickCalls = false };
+        await using var server = new MaasServer(options);
+        server.AddModel(model);
+        await server.ListenAsync(uri);
+        await using var client = await Client.MaasClient.ConnectAsync(uri);
+        var remote = await client.GetModelAsync("turning");
+        for (int i = 0; i < 50; i++)
+        {
+            Assert.Equal(2.0 * i, await remote.LogDensityAsync([(double)i]));
+        }
+
+        // Now every call waits for a second one to arrive: two calls on one connection must run side by side.
+        model.TurnSlow();
+        var both = await Task.WhenAll(remote.LogDensityAsync([1.0]).AsTask(), remote.LogDensityAsync([2.0]).AsTask());
+        Assert.Equal([2.0, 4.0], both.Order().ToArray());
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Quick_calls_give_the_same_answers_inline_or_queued(bool inline)
+    {
+        string uri = $"inproc://inline-{Guid.NewGuid():N}";
+        await using var server = new MaasServer(new MaasServerOptions { InlineQuickCalls = inline });
+        server.AddModel(new TurningModel());
+        await server.ListenAsync(uri);
+        await using var client = await Client.MaasClient.ConnectAsync(uri);
+        var remote = await client.GetModelAsync("turning");
+        var answers = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => remote.LogDensityAsync([(double)i]).AsTask()));
+        Assert.Equal(Enumerable.Range(0, 200).Select(i => 2.0 * i), answers);
+    }
+
+    /// <summary>log p(x) = 2x, answered at once until <see cref="TurnSlow"/>; then each call waits at a barrier of two.</summary>
+    private sealed class TurningModel : ModelBase
+    {
+        private readonly Barrier _pair = new(2);
+        private volatile bool _slow;
+
+        public override ModelInfo Info { get; } = new()
+        {
+            Name = "turning",
+            Uuid = new Guid("5e1d0b6e-0000-4000-8000-0000000000a1"),
+            InputDimension = 1,
+            Capabilities = ModelCapabilities.LogDensity,
+        };
+
+        public void TurnSlow() => _slow = true;
+
+        public override ValueTask<DoubleMatrix> LogDensityAsync(DoubleMatrix x, ReadOnlyMemory<double> theta = default, CancellationToken cancellationToken = default)
+        {
+            if (_slow && !_pair.SignalAndWait(TimeSpan.FromSeconds(30), cancellationToken))
+            {
+                throw new TimeoutException("the second call never ran beside this one");
+            }
+
+            var y = DoubleMatrix.Rent(x.Rows, 1);
+            for (int i = 0; i < x.Rows; i++)
+            {
+                y.Span[i] = 2 * x.Span[i];
+            }
+
+            return ValueTask.FromResult(y);
+        }
+    }
+}
