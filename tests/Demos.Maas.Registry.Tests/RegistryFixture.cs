@@ -24,6 +24,18 @@ internal static class RegistryFixture
 
     public static IMaasTransport[] Transports() => [new PipeTransport(), new TcpTransport()];
 
+    /// <summary>An in-process registry on a free port, stored in <paramref name="store"/>, that probes its endpoints every 200 ms over pipe and tcp.</summary>
+    public static Task<RegistryServer> StartInProcessRegistryAsync(string store, TimeSpan probeTimeout)
+    {
+        var options = new RegistryServerOptions { Listen = "http://127.0.0.1:0", Store = store, KeyHash = KeyHash, ProbeInterval = TimeSpan.FromMilliseconds(200), ProbeTimeout = probeTimeout };
+        foreach (var transport in Transports())
+        {
+            options.Transports.Add(transport);
+        }
+
+        return RegistryServer.StartAsync(options);
+    }
+
     /// <summary>A model server on <paramref name="listen"/> hosting <paramref name="model"/>.</summary>
     public static async Task<(MaasServer Server, Uri Uri)> StartEndpointAsync(IModel model, string listen)
     {

@@ -15,10 +15,7 @@ public sealed class RegistryLoadSpreadTests
     public async Task Servers_registered_later_are_used_and_deregistered_or_dead_ones_are_dropped()
     {
         string store = TestModels.TempPath("registry.db");
-        var options = new RegistryServerOptions { Listen = "http://127.0.0.1:0", Store = store, KeyHash = RegistryFixture.KeyHash, ProbeInterval = TimeSpan.FromMilliseconds(200), ProbeTimeout = TimeSpan.FromSeconds(2) };
-        options.Transports.Add(new TcpTransport());
-        options.Transports.Add(new PipeTransport());
-        await using var registry = await RegistryServer.StartAsync(options);
+        await using var registry = await RegistryFixture.StartInProcessRegistryAsync(store, TimeSpan.FromSeconds(2));
         var model = TestModels.Create("1.0.0");
         var (first, firstUri) = await RegistryFixture.StartEndpointAsync(TestModels.Create("1.0.0"), RegistryFixture.TcpListen);
         var (second, secondUri) = await RegistryFixture.StartEndpointAsync(TestModels.Create("1.0.0"), RegistryFixture.PipeListen("later"));

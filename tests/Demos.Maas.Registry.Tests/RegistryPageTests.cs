@@ -11,8 +11,7 @@ public sealed class RegistryPageTests(ITestOutputHelper output)
     public async Task The_page_lists_models_versions_endpoints_and_health_searchable_in_a_real_browser()
     {
         string store = TestModels.TempPath("registry.db");
-        var options = new RegistryServerOptions { Listen = "http://127.0.0.1:0", Store = store, KeyHash = RegistryFixture.KeyHash, ProbeInterval = TimeSpan.FromMilliseconds(200), ProbeTimeout = TimeSpan.FromSeconds(1) };
-        await using var registry = await RegistryServer.StartAsync(options);
+        await using var registry = await RegistryFixture.StartInProcessRegistryAsync(store, TimeSpan.FromSeconds(1));
         using var writer = new RegistryClient(registry.Uri, RegistryFixture.Key);
         foreach (string version in new[] { "1.0.0", "1.1.0" })
         {

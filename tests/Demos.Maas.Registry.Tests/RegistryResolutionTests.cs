@@ -13,10 +13,7 @@ public sealed class RegistryResolutionTests
     public async Task Http_endpoints_are_probed_by_readiness_and_a_client_uses_only_transports_it_speaks()
     {
         string store = TestModels.TempPath("registry.db");
-        var options = new RegistryServerOptions { Listen = "http://127.0.0.1:0", Store = store, KeyHash = RegistryFixture.KeyHash, ProbeInterval = TimeSpan.FromMilliseconds(200), ProbeTimeout = TimeSpan.FromSeconds(2) };
-        options.Transports.Add(new TcpTransport());
-        options.Transports.Add(new PipeTransport());
-        await using var registry = await RegistryServer.StartAsync(options);
+        await using var registry = await RegistryFixture.StartInProcessRegistryAsync(store, TimeSpan.FromSeconds(2));
         var model = TestModels.Create("1.0.0");
         var http = new MaasServer(new MaasServerOptions { DrainTimeout = TimeSpan.FromSeconds(1) }, [new HttpTransport()]);
         http.AddModel(model);
