@@ -22,7 +22,8 @@ internal sealed class Processes(TextWriter raw)
         return Path.GetFileNameWithoutExtension(path) == "dotnet" ? typeof(Processes).Assembly.Location : path;
     }
 
-    public async Task<string> RunAsync(string program, IEnumerable<string> args, TimeSpan timeout)
+    /// <summary>Starts <paramref name="program"/> with its output redirected, logging the command line (with <paramref name="suffix"/>).</summary>
+    private Process Launch(string program, IEnumerable<string> args, string suffix, out string line)
     {
         var (file, prefix) = Command(program);
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -31,10 +32,15 @@ internal sealed class Processes(TextWriter raw)
             start.ArgumentList.Add(a);
         }
 
-        string line = $"$ {string.Join(' ', start.ArgumentList.Prepend(file))}";
+        line = $"$ {string.Join(' ', start.ArgumentList.Prepend(file))}{suffix}";
         Raw.WriteLine(line);
         Console.Error.WriteLine(line);
-        using var process = Process.Start(start)!;
+        return Process.Start(start)!;
+    }
+
+    public async Task<string> RunAsync(string program, IEnumerable<string> args, TimeSpan timeout)
+    {
+        using var process = Launch(program, args, "", out string line);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(timeout);
@@ -62,17 +68,7 @@ internal sealed class Processes(TextWriter raw)
 
     public async Task<Background> StartAsync(string program, IEnumerable<string> args, string readyLine, int readyCount = 1)
     {
-        var (file, prefix) = Command(program);
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in prefix.Concat(args))
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        string command = $"$ {string.Join(' ', start.ArgumentList.Prepend(file))} &";
-        Raw.WriteLine(command);
-        Console.Error.WriteLine(command);
-        var process = Process.Start(start)!;
+        var process = Launch(program, args, " &", out string command);
         var background = new Background(process);
         var lines = new List<string>();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
