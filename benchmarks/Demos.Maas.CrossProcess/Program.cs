@@ -10,9 +10,25 @@ return args switch
 {
     ["floor-server", var kind, var where, var mode] => await SocketFloor.ServeAsync(kind, where, mode == "sync"),
     ["floor-client", var kind, var where, var mode, var req, var resp, var rounds] => await SocketFloor.ClientAsync(kind, where, mode == "sync", Int(req), Int(resp), Int(rounds)),
-    ["report", .. var rest] => await CrossProcessReport.RunAsync(ReportOptions.Parse(rest)),
+    ["report", .. var rest] => await ReportAsync(rest),
     _ => Usage(),
 };
+
+static async Task<int> ReportAsync(string[] args)
+{
+    ReportOptions options;
+    try
+    {
+        options = ReportOptions.Parse(args);
+    }
+    catch (ArgumentException ex)
+    {
+        Console.Error.WriteLine($"report: {ex.Message}");
+        return Usage();
+    }
+
+    return await CrossProcessReport.RunAsync(options);
+}
 
 static int Usage()
 {

@@ -124,6 +124,14 @@ public sealed class CliCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Bench_of_an_mpi_rank_outside_an_MPI_job_gives_one_clear_line()
+    {
+        var (code, _, stderr) = await MaasProcess.RunAsync("bench", "mpi://1", "gaussian1d", "--requests", "5", "--warmup", "0");
+        Assert.NotEqual(0, code);
+        Assert.StartsWith("maas: InvalidArgument: 'mpi://1/' names no other rank", stderr.Trim());
+    }
+
+    [Fact]
     public async Task Health_is_zero_when_ready_and_one_when_unreachable()
     {
         var (code, stdout, _) = await MaasProcess.RunAsync("health", _uri);
