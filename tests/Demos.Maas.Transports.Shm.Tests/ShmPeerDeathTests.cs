@@ -73,7 +73,8 @@ public sealed class ShmPeerDeathTests
     {
         var blocking = new BlockingModel();
         string uri = ShmUris.New("maas-shm-kill");
-        await using var server = new MaasServer(transports: [new ShmTransport()]);
+        string rings = ShmTransportTests.NewRingDirectory();
+        await using var server = new MaasServer(transports: [new ShmTransport(new ShmTransportOptions { RingDirectory = rings })]);
         server.AddModel(blocking).AddModel(GaussianModel.Create(1));
         await server.ListenAsync(uri);
 
@@ -87,11 +88,12 @@ public sealed class ShmPeerDeathTests
             await blocking.Cancelled.WaitAsync(TimeSpan.FromMinutes(2));
         }
 
-        Assert.Empty(ShmTransportTests.OwnRingFiles());
+        Assert.Empty(ShmTransportTests.RingFiles(rings));
         await using var client = await MaasClient.ConnectAsync(uri, ShmTransportTests.Options());
         var model = await client.GetModelAsync("gaussian1d");
         Assert.Equal(1, (await model.LogDensityAsync(DoubleMatrix.FromRows([[0.5]]))).Rows);
-        Assert.Empty(ShmTransportTests.OwnRingFiles());
+        Assert.Empty(ShmTransportTests.RingFiles(rings));
+        Directory.Delete(rings);
     }
 
     private static async Task WaitForAsync(Func<bool> condition, MaasProcess process)

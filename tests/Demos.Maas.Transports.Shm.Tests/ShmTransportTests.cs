@@ -11,8 +11,18 @@ public sealed class ShmTransportTests
 {
     private static string SocketPath() => Path.Combine(Path.GetTempPath(), $"maas-shm-{Guid.NewGuid():N}.sock");
 
-    /// <summary>Ring files this process made as a server (their names carry its process id).</summary>
-    internal static string[] OwnRingFiles() => Directory.GetFiles("/dev/shm", $"maas-ring-{Environment.ProcessId}-*.shm");
+    /// <summary>
+    /// A ring folder of the test's own under /dev/shm: other test classes run in parallel in this
+    /// process and their rings exist for a moment, so a test that counts ring files counts its own.
+    /// </summary>
+    internal static string NewRingDirectory()
+    {
+        string directory = Path.Combine("/dev/shm", $"maas-test-rings-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(directory);
+        return directory;
+    }
+
+    internal static string[] RingFiles(string directory) => Directory.GetFiles(directory, "maas-ring-*.shm");
 
     internal static MaasClientOptions Options(ShmTransport? transport = null)
     {
@@ -90,7 +100,8 @@ public sealed class ShmTransportTests
     public async Task A_named_server_is_reached_and_its_ring_files_are_removed_once_mapped_and_the_socket_on_stop()
     {
         string name = $"test-{Guid.NewGuid():N}";
-        await using var server = new MaasServer(transports: [new ShmTransport()]);
+        string rings = NewRingDirectory();
+        await using var server = new MaasServer(transports: [new ShmTransport(new ShmTransportOptions { RingDirectory = rings })]);
         server.AddModel(GaussianModel.Create(1));
         await server.ListenAsync($"shm://{name}");
         Assert.True(File.Exists($"/dev/shm/maas-{name}.sock"));
@@ -108,7 +119,7 @@ public sealed class ShmTransportTests
         }
 
         // Connected, yet no file is left: both sides mapped it, so it was unlinked.
-        Assert.Empty(OwnRingFiles());
+        Assert.Empty(RingFiles(rings));
         foreach (var client in clients)
         {
             await client.DisposeAsync();
@@ -116,7 +127,8 @@ public sealed class ShmTransportTests
 
         await server.StopAsync(CancellationToken.None);
         Assert.False(File.Exists($"/dev/shm/maas-{name}.sock"));
-        Assert.Empty(OwnRingFiles());
+        Assert.Empty(RingFiles(rings));
+        Directory.Delete(rings);
     }
 
     [Fact]
