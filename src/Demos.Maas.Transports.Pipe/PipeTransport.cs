@@ -26,6 +26,7 @@ public sealed class PipeTransport : IMaasConnectionFactory, IMaasListenerFactory
         }
 
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        ConfigureBuffers(socket);
         try
         {
             await SocketConnections.ConnectAsync(socket, new UnixDomainSocketEndPoint(path), uri, cancellationToken).ConfigureAwait(false);
@@ -55,7 +56,7 @@ public sealed class PipeTransport : IMaasConnectionFactory, IMaasListenerFactory
             throw new MaasException(MaasErrorCode.Unavailable, $"Cannot listen on {uri}: {ex.Message}", ex);
         }
 
-        return ValueTask.FromResult<IMaasListener>(new SocketListener(socket, uri, static _ => { }, () => TryDelete(path)));
+        return ValueTask.FromResult<IMaasListener>(new SocketListener(socket, uri, ConfigureBuffers, () => TryDelete(path)));
     }
 
     /// <summary>The socket path of a pipe URI: <c>pipe:///tmp/m.sock</c> → <c>/tmp/m.sock</c>.</summary>
@@ -78,6 +79,25 @@ public sealed class PipeTransport : IMaasConnectionFactory, IMaasListenerFactory
     }
 
     // A socket file left by a crashed server blocks bind; remove it only if nobody answers on it.
+    // A Unix socket's default buffers (about 200 KiB) make a large array's frame cross in several
+    // rounds, each a wake-up of the reader and then of the writer. With room for a whole frame of a
+    // typical batch, the writer hands it over in one call and the reader takes it in few. The kernel
+    // caps the size at net.core.wmem_max/rmem_max and holds memory only for bytes in flight.
+    internal const int SocketBufferBytes = 4 * 1024 * 1024;
+
+    private static void ConfigureBuffers(Socket socket)
+    {
+        try
+        {
+            socket.SendBufferSize = SocketBufferBytes;
+            socket.ReceiveBufferSize = SocketBufferBytes;
+        }
+        catch (SocketException)
+        {
+            // A platform that refuses the size keeps its default: slower for large frames, still correct.
+        }
+    }
+
     private static void RemoveStaleSocket(string path, Uri uri)
     {
         if (!File.Exists(path))

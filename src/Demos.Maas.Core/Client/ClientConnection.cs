@@ -34,7 +34,7 @@ internal sealed partial class ClientConnection : MaasCallInvoker
         _connection = connection;
         _options = options;
         _logger = logger;
-        _channel = new FrameChannel(connection.Transport, options.MaxFrameBytes);
+        _channel = new FrameChannel(connection.Transport, options.MaxFrameBytes) { LargeFrameReads = connection is StreamConnection };
     }
 
     public override Uri Uri { get; }

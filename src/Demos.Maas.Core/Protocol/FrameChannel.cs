@@ -158,7 +158,7 @@ internal sealed class FrameChannel : IDisposable
         }
         else if (arrayBytes is long arrays && arrays >= DirectWriteThreshold && arrays + SmallContentBound <= MaxOutgoingFrameBytes && _output.CanGetUnflushedBytes)
         {
-            WriteDirect(message);
+            WriteDirect(message, arrays);
         }
         else
         {
@@ -320,9 +320,11 @@ internal sealed class FrameChannel : IDisposable
     /// a pipe keeps written, unflushed memory in place until FlushAsync, and used only when the
     /// frame is certainly within the peer's limit (nothing written can be taken back).
     /// </summary>
-    private void WriteDirect(MaasMessage message)
+    private void WriteDirect(MaasMessage message, long arrayBytes)
     {
-        var header = _output.GetMemory(FrameCodec.HeaderSize)[..FrameCodec.HeaderSize];
+        // One buffer that holds the whole frame: a socket writer then sends it with one write
+        // call instead of one per default-sized segment.
+        var header = _output.GetMemory((int)(FrameCodec.HeaderSize + arrayBytes + SmallContentBound))[..FrameCodec.HeaderSize];
         _output.Advance(FrameCodec.HeaderSize);
         long before = _output.UnflushedBytes;
         MessageCodec.Write(_output, message);
@@ -390,6 +392,11 @@ internal sealed class FrameChannel : IDisposable
         long skipRemaining = 0;
         bool midFrame = false;
 
+        // Bytes (from the start of the unconsumed input) that complete the frame being received, and
+        // what is buffered of them: a large frame is read in large steps, not one wake-up per segment.
+        long awaitedBytes = 0;
+        long bufferedBytes = 0;
+
         // Armed only while a frame is partly received: a peer that sends the start of a large frame
         // and stalls would otherwise hold its buffer forever.
         CancellationTokenSource? frameTimer = null;
@@ -404,7 +411,7 @@ internal sealed class FrameChannel : IDisposable
                     frameTimer.CancelAfter(FrameReadTimeout);
                     try
                     {
-                        result = await _input.ReadAsync(frameTimer.Token).ConfigureAwait(false);
+                        result = await ReadAsync(awaitedBytes, bufferedBytes, frameTimer.Token).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                     {
@@ -420,10 +427,11 @@ internal sealed class FrameChannel : IDisposable
                 }
                 else
                 {
-                    result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+                    result = await ReadAsync(awaitedBytes, bufferedBytes, cancellationToken).ConfigureAwait(false);
                 }
 
                 ReadOnlySequence<byte> buffer = result.Buffer;
+                awaitedBytes = 0;
 
                 // Counted as a sender while the frames of this read are handled: answers sent
                 // meanwhile leave their flush to the end of the batch.
@@ -481,6 +489,7 @@ internal sealed class FrameChannel : IDisposable
 
                         if (buffer.Length < FrameCodec.HeaderSize + length)
                         {
+                            awaitedBytes = FrameCodec.HeaderSize + length;
                             break;
                         }
 
@@ -522,6 +531,7 @@ internal sealed class FrameChannel : IDisposable
                     }
 
                     midFrame = !buffer.IsEmpty || skipRemaining > 0;
+                    bufferedBytes = buffer.Length;
                     if (result.IsCompleted || result.IsCanceled)
                     {
                         if (!buffer.IsEmpty || skipRemaining > 0)
@@ -547,6 +557,25 @@ internal sealed class FrameChannel : IDisposable
             frameTimer?.Dispose();
         }
     }
+
+    // A frame this large is read with ReadAtLeastAsync: the reader fills big buffers and returns
+    // once, instead of waking the read loop for every segment. Steps are capped so that a frame
+    // timeout still means "too little arrived", and a huge frame is never awaited in one piece.
+    private const long LargeFrameReadBytes = 64 * 1024;
+    private const long LargeFrameReadStep = 1024 * 1024;
+
+    /// <summary>
+    /// Whether a large frame's rest is awaited with ReadAtLeastAsync. Only for stream-backed
+    /// readers (sockets): an in-memory <see cref="System.IO.Pipelines.Pipe"/> does not complete
+    /// ReadAtLeastAsync for bytes flushed while its reader had examined everything, and a pipe
+    /// with a pause threshold below the step would stall its writer.
+    /// </summary>
+    public bool LargeFrameReads { get; init; }
+
+    private ValueTask<ReadResult> ReadAsync(long awaitedBytes, long bufferedBytes, CancellationToken cancellationToken) =>
+        LargeFrameReads && awaitedBytes - bufferedBytes >= LargeFrameReadBytes
+            ? _input.ReadAtLeastAsync((int)Math.Min(awaitedBytes, bufferedBytes + LargeFrameReadStep), cancellationToken)
+            : _input.ReadAsync(cancellationToken);
 
     /// <summary>
     /// Reads and discards input until the peer closes, <paramref name="maxBytes"/> were read or

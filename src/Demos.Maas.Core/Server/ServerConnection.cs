@@ -34,6 +34,7 @@ internal sealed partial class ServerConnection
         {
             Budget = new WriteBudget(limits.MaxQueuedWriteBytes, limits.WriteTimeout, OnWriteStalled),
             FrameReadTimeout = limits.FrameReadTimeout,
+            LargeFrameReads = connection is StreamConnection,
         };
     }
 

@@ -15,7 +15,11 @@ public sealed class ServerLimits
     /// <summary>Largest frame accepted before the handshake completes (a Hello is tiny). Default 64 KiB.</summary>
     public int MaxHelloBytes { get; set; } = 64 * 1024;
 
-    /// <summary>Longest wait for the rest of a frame whose first bytes arrived; then the connection is closed. Default 30 s.</summary>
+    /// <summary>
+    /// Longest wait, inside a frame whose first bytes arrived, for the next step of it: the rest of
+    /// the frame or 1 MiB, whichever is less (a large frame on a slow link is not cut off while it
+    /// keeps coming at 1 MiB per timeout or faster). Then the connection is closed. Default 30 s.
+    /// </summary>
     public TimeSpan FrameReadTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>A connection with no request in flight that sends nothing for this long is closed (clients reconnect). <see cref="Timeout.InfiniteTimeSpan"/> turns it off. Default 10 min.</summary>
