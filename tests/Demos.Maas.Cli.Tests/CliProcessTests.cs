@@ -41,6 +41,45 @@ public sealed class CliProcessTests
     }
 
     [Fact]
+    public async Task Serve_with_inline_io_answers_calls_and_streams_while_a_slow_call_runs_on_another_connection()
+    {
+        string socket = Path.Combine(Path.GetTempPath(), $"maas-cli-{Guid.NewGuid():N}.sock");
+        await using var server = MaasProcess.Start("serve", "--inline-io", "--listen", $"pipe://{socket}", "--listen", "tcp://127.0.0.1:0", "--model", "gaussian1d", "--model", "busy:30000", "--log-level", "Warning");
+        string tcp = "tcp" + await server.WaitForLineAsync("listening tcp");
+        Assert.Contains("(inline I/O)", await server.WaitForLineAsync("serving"));
+
+        // A call that keeps a core busy for 30 s: it must run on the pool, not on the thread that
+        // completes every socket's reads, or the calls below would wait for it.
+        await using var slowClient = await MaasClient.ConnectAsync(tcp, Options());
+        var busy = await slowClient.GetModelAsync("busy:30000");
+        var slow = busy.EvaluateAsync(DoubleMatrix.FromColumn(1.0)).AsTask();
+        await Task.Delay(500); // let it start; the assertions hold either way
+
+        foreach (var uri in new[] { $"pipe://{socket}", tcp })
+        {
+            await using var client = await MaasClient.ConnectAsync(uri, Options());
+            var gauss = await client.GetModelAsync("gaussian1d");
+            var calls = Enumerable.Range(0, 16).Select(async caller =>
+            {
+                for (int i = 0; i < 50; i++)
+                {
+                    double x = (caller * 0.1) + (i * 0.01);
+                    using var logp = await gauss.LogDensityAsync(DoubleMatrix.FromColumn(x));
+                    Assert.Equal(GaussianModel.LogDensityOf([x], [0], [1]), logp[0, 0], 12);
+                }
+            });
+            await Task.WhenAll(calls);
+
+            // A stream far larger than the socket buffers: its chunks wait for room and resume.
+            using var draws = await gauss.SampleMatrixAsync(400_000, seed: 5);
+            using var local = await GaussianModel.Create(1).SampleMatrixAsync(400_000, seed: 5);
+            Assert.Equal(local.ToArray(), draws.ToArray());
+        }
+
+        Assert.False(slow.IsCompleted, "the 30 s call finished first: the other calls waited for it");
+    }
+
+    [Fact]
     public async Task Serve_stops_cleanly_on_SIGINT()
     {
         await using var server = MaasProcess.Start("serve", "--listen", "tcp://127.0.0.1:0", "--model", "decay");

@@ -350,7 +350,16 @@ internal sealed partial class ServerConnection
 
                         // SendAsync counts the chunk against the budget until it is written.
                         using var chunk = chunks.Current;
-                        await _channel.SendAsync(new StreamChunkMessage { Id = request.Id, Sequence = sequence++, Rows = chunk }).ConfigureAwait(false);
+                        var sent = _channel.SendAsync(new StreamChunkMessage { Id = request.Id, Sequence = sequence++, Rows = chunk });
+                        if (!sent.IsCompletedSuccessfully)
+                        {
+                            await sent.ConfigureAwait(false);
+
+                            // Resumed by the write's completion, which may run on the socket's I/O
+                            // thread (inline completions): the next chunk is computed on the pool.
+                            await Task.Yield();
+                        }
+
                         rows += chunk.Rows;
                     }
                 }
