@@ -13,7 +13,7 @@ internal sealed partial class ServerConnection
     private readonly MaasConnection _connection;
     private readonly FrameChannel _channel;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<uint, ServerCall> _active = new();
+    private readonly ActiveCalls _active = new();
     private readonly CallTracker _calls = new();
     private readonly CancellationTokenSource _closed = new();
     private readonly int _maxInFlight;
@@ -169,10 +169,7 @@ internal sealed partial class ServerConnection
                 await StartRequestAsync(request).ConfigureAwait(false);
                 break;
             case CancelMessage cancel:
-                if (_active.TryGetValue(cancel.Id, out var call))
-                {
-                    call.Cancel(CallEndReason.Caller);
-                }
+                _active.Find(cancel.Id)?.Cancel(CallEndReason.Caller);
 
                 break;
             default:
@@ -368,7 +365,7 @@ internal sealed partial class ServerConnection
                     await chunks.DisposeAsync().ConfigureAwait(false);
                 }
 
-                _active.TryRemove(request.Id, out _);
+                _active.Remove(call);
                 await _channel.SendAsync(new StreamEndMessage { Id = request.Id, TotalRows = rows, Seed = context.StreamSeed }).ConfigureAwait(false);
             }
             else
@@ -377,7 +374,7 @@ internal sealed partial class ServerConnection
                 response.Id = request.Id;
 
                 // Forget the id before answering: a client may reuse it as soon as the answer arrives.
-                _active.TryRemove(request.Id, out _);
+                _active.Remove(call);
                 try
                 {
                     await _channel.SendAsync(response).ConfigureAwait(false);
@@ -397,7 +394,7 @@ internal sealed partial class ServerConnection
                 LogCallFailed(_logger, request.Operation.ToString(), request.Model ?? "", error.Code.ToString(), error.Message);
             }
 
-            _active.TryRemove(request.Id, out _);
+            _active.Remove(call);
             if (!_closed.IsCancellationRequested)
             {
                 await _channel.TrySendAsync(new ErrorMessage { Id = request.Id, Code = error.Code, Message = error.Message, Details = error.Details }).ConfigureAwait(false);
@@ -405,7 +402,7 @@ internal sealed partial class ServerConnection
         }
         finally
         {
-            _active.TryRemove(request.Id, out _);
+            _active.Remove(call);
             DisposeInputs(request);
             _idle?.Touch();
             _calls.Leave();
@@ -414,7 +411,7 @@ internal sealed partial class ServerConnection
 
     private void CancelAll(CallEndReason reason)
     {
-        foreach (var (_, call) in _active)
+        foreach (var call in _active.Snapshot())
         {
             call.Cancel(reason);
         }
@@ -428,7 +425,7 @@ internal sealed partial class ServerConnection
             throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"A {type} frame of {length} bytes is over the limit of {_channel.MaxIncomingFrameBytes} bytes{(_welcomed ? "" : " before the handshake")}.");
         }
 
-        if (_active.ContainsKey(id))
+        if (_active.Contains(id))
         {
             throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"Request id {id} is already in flight.");
         }
@@ -443,7 +440,7 @@ internal sealed partial class ServerConnection
             throw new MaasProtocolException(MaasErrorCode.ProtocolError, ex.Message);
         }
 
-        if (_active.ContainsKey(ex.RequestId))
+        if (_active.Contains(ex.RequestId))
         {
             throw new MaasProtocolException(MaasErrorCode.ProtocolError, $"Request id {ex.RequestId} is already in flight.");
         }
