@@ -48,7 +48,7 @@ internal static class BenchCommand
             options.Retry = null;
             if (result.GetValue(coalesce))
             {
-                options.Coalescing = new Middleware.BatchingOptions();
+                options.Coalescing = new Middleware.BatchingOptions { FlushWhenIdle = true };
             }
 
             if (result.GetValue(compression) is { } codec)

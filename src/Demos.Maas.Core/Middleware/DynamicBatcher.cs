@@ -21,6 +21,16 @@ public sealed class BatchingOptions
     /// <summary>Requests with more rows than this are not merged (they are batches already). Default 64.</summary>
     public int MaxRowsPerRequest { get; set; } = 64;
 
+    /// <summary>
+    /// Passes a request on at once when no batch of its kind is running, and sends the requests that
+    /// arrive meanwhile as one batch as soon as the running one returns (or when
+    /// <see cref="MaxQueueDelay"/> passes or <see cref="MaxBatchRows"/> fill up first). Few callers
+    /// then wait for no timer, and many callers get batches as large as the load. Default false:
+    /// every batch waits up to <see cref="MaxQueueDelay"/> for company. Suits client coalescing,
+    /// where one batch in flight at a time is what the connection carries best.
+    /// </summary>
+    public bool FlushWhenIdle { get; set; }
+
     /// <summary>Models (names or uuids) to batch; empty = every model.</summary>
     public ISet<string> Models { get; } = new HashSet<string>(StringComparer.Ordinal);
 }
@@ -38,6 +48,7 @@ public sealed class DynamicBatcher : IDisposable
     private long _modelCalls;
     private long _sizeFlushes;
     private long _timerFlushes;
+    private long _idleFlushes;
     private long _mergedRequests;
 
     /// <summary>Creates a batcher.</summary>
@@ -58,6 +69,9 @@ public sealed class DynamicBatcher : IDisposable
 
     /// <summary>Batches flushed because <see cref="BatchingOptions.MaxQueueDelay"/> passed.</summary>
     public long TimerFlushes => Interlocked.Read(ref _timerFlushes);
+
+    /// <summary>Batches sent because no batch of their kind was running (<see cref="BatchingOptions.FlushWhenIdle"/>).</summary>
+    public long IdleFlushes => Interlocked.Read(ref _idleFlushes);
 
     /// <summary>Requests that went through the batcher.</summary>
     public long MergedRequests => Interlocked.Read(ref _mergedRequests);
@@ -126,6 +140,7 @@ public sealed class DynamicBatcher : IDisposable
         private readonly List<Item> _pending = [];
         private readonly Timer _timer;
         private int _pendingRows;
+        private int _running;
         private bool _armed;
 
         public Lane(DynamicBatcher batcher, MaasDelegate next)
@@ -139,6 +154,7 @@ public sealed class DynamicBatcher : IDisposable
         {
             var item = new Item(context);
             List<Item>? full = null;
+            string reason = "size";
             lock (_lock)
             {
                 _pending.Add(item);
@@ -146,6 +162,11 @@ public sealed class DynamicBatcher : IDisposable
                 if (_pendingRows >= _batcher.Options.MaxBatchRows)
                 {
                     full = Take();
+                }
+                else if (_batcher.Options.FlushWhenIdle && _running == 0)
+                {
+                    full = Take();
+                    reason = "idle";
                 }
                 else if (!_armed)
                 {
@@ -156,8 +177,16 @@ public sealed class DynamicBatcher : IDisposable
 
             if (full is not null)
             {
-                Interlocked.Increment(ref _batcher._sizeFlushes);
-                _ = RunAsync(full, "size");
+                if (reason == "idle")
+                {
+                    Interlocked.Increment(ref _batcher._idleFlushes);
+                }
+                else
+                {
+                    Interlocked.Increment(ref _batcher._sizeFlushes);
+                }
+
+                _ = RunAsync(full, reason);
             }
 
             Interlocked.Increment(ref _batcher._mergedRequests);
@@ -188,7 +217,8 @@ public sealed class DynamicBatcher : IDisposable
             }
         }
 
-        // Takes the oldest requests that fit in one batch (at least one). Caller holds the lock.
+        // Takes the oldest requests that fit in one batch (at least one) and counts the batch as
+        // running until RunAsync ends. Caller holds the lock.
         private List<Item> Take()
         {
             var batch = new List<Item>();
@@ -207,10 +237,38 @@ public sealed class DynamicBatcher : IDisposable
 
             _pending.RemoveRange(0, batch.Count);
             _pendingRows -= rows;
+            _running++;
             return batch;
         }
 
         private async Task RunAsync(List<Item> batch, string reason)
+        {
+            try
+            {
+                await RunBatchAsync(batch, reason).ConfigureAwait(false);
+            }
+            finally
+            {
+                List<Item>? next = null;
+                lock (_lock)
+                {
+                    _running--;
+                    if (_batcher.Options.FlushWhenIdle && _running == 0 && _pending.Count > 0)
+                    {
+                        // What gathered while the batch ran goes out now, not when the timer fires.
+                        next = Take();
+                    }
+                }
+
+                if (next is not null)
+                {
+                    Interlocked.Increment(ref _batcher._idleFlushes);
+                    _ = RunAsync(next, "idle");
+                }
+            }
+        }
+
+        private async Task RunBatchAsync(List<Item> batch, string reason)
         {
             batch.RemoveAll(item =>
             {
