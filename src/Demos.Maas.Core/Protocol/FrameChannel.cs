@@ -566,9 +566,9 @@ internal sealed class FrameChannel : IDisposable
 
     /// <summary>
     /// Whether a large frame's rest is awaited with ReadAtLeastAsync. Only for stream-backed
-    /// readers (sockets): an in-memory <see cref="System.IO.Pipelines.Pipe"/> does not complete
-    /// ReadAtLeastAsync for bytes flushed while its reader had examined everything, and a pipe
-    /// with a pause threshold below the step would stall its writer.
+    /// readers (sockets): after the reader examined its whole buffer, an in-memory
+    /// <see cref="System.IO.Pipelines.Pipe"/>'s ReadAtLeastAsync waits for a new flush even when
+    /// enough bytes are already there (the shm:// and inproc:// conformance suites hang on it).
     /// </summary>
     public bool LargeFrameReads { get; init; }
 
