@@ -43,18 +43,7 @@ public sealed class PipeTransport : IMaasConnectionFactory, IMaasListenerFactory
     public ValueTask<IMaasListener> BindAsync(Uri uri, CancellationToken cancellationToken = default)
     {
         string path = PathOf(uri);
-        RemoveStaleSocket(path, uri);
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            socket.Bind(new UnixDomainSocketEndPoint(path));
-            socket.Listen(512);
-        }
-        catch (SocketException ex)
-        {
-            socket.Dispose();
-            throw new MaasException(MaasErrorCode.Unavailable, $"Cannot listen on {uri}: {ex.Message}", ex);
-        }
+        var socket = UnixSocketFile.Listen(path, uri);
 
         return ValueTask.FromResult<IMaasListener>(new SocketListener(socket, uri, ConfigureBuffers, () => TryDelete(path)));
     }
@@ -96,27 +85,6 @@ public sealed class PipeTransport : IMaasConnectionFactory, IMaasListenerFactory
         {
             // A platform that refuses the size keeps its default: slower for large frames, still correct.
         }
-    }
-
-    private static void RemoveStaleSocket(string path, Uri uri)
-    {
-        if (!File.Exists(path))
-        {
-            return;
-        }
-
-        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            probe.Connect(new UnixDomainSocketEndPoint(path));
-        }
-        catch (SocketException)
-        {
-            TryDelete(path);
-            return;
-        }
-
-        throw new MaasException(MaasErrorCode.Unavailable, $"Another server is already listening on {uri}.");
     }
 
     private static void TryDelete(string path)

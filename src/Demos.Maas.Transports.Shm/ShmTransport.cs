@@ -120,19 +120,8 @@ public sealed class ShmTransport : IMaasConnectionFactory, IMaasListenerFactory
             throw new MaasException(MaasErrorCode.Unavailable, $"Cannot listen on {uri}: the ring folder {Options.RingDirectory} does not exist.");
         }
 
-        RemoveStaleSocket(path, uri);
         RemoveStaleRings(Options.RingDirectory);
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            socket.Bind(new UnixDomainSocketEndPoint(path));
-            socket.Listen(512);
-        }
-        catch (SocketException ex)
-        {
-            socket.Dispose();
-            throw new MaasException(MaasErrorCode.Unavailable, $"Cannot listen on {uri}: {ex.Message}", ex);
-        }
+        var socket = UnixSocketFile.Listen(path, uri);
 
         return ValueTask.FromResult<IMaasListener>(new ShmListener(socket, uri, path, Options));
     }
@@ -209,28 +198,6 @@ public sealed class ShmTransport : IMaasConnectionFactory, IMaasListenerFactory
 
             buffer = buffer[n..];
         }
-    }
-
-    // A socket file left by a crashed server blocks bind; remove it only if nobody answers on it.
-    private static void RemoveStaleSocket(string path, Uri uri)
-    {
-        if (!File.Exists(path))
-        {
-            return;
-        }
-
-        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            probe.Connect(new UnixDomainSocketEndPoint(path));
-        }
-        catch (SocketException)
-        {
-            ShmListener.TryDelete(path);
-            return;
-        }
-
-        throw new MaasException(MaasErrorCode.Unavailable, $"Another server is already listening on {uri}.");
     }
 
     // Ring files are removed as soon as both sides mapped them; one that is left belongs to a server

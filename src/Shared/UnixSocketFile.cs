@@ -40,4 +40,23 @@ internal static class UnixSocketFile
 
         throw new MaasException(MaasErrorCode.Unavailable, $"Another server is already listening on {uri}.");
     }
+
+    /// <summary>A listening Unix domain socket at <paramref name="path"/>, after removing a stale socket file there.</summary>
+    /// <exception cref="MaasException">Unavailable when another server listens there or the bind fails.</exception>
+    public static Socket Listen(string path, Uri uri)
+    {
+        RemoveIfStale(path, uri);
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Bind(new UnixDomainSocketEndPoint(path));
+            socket.Listen(512);
+            return socket;
+        }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+            throw new MaasException(MaasErrorCode.Unavailable, $"Cannot listen on {uri}: {ex.Message}", ex);
+        }
+    }
 }
