@@ -100,6 +100,7 @@ internal sealed class ServeConfiguration
                                 case "maxBatchRows": batching.MaxBatchRows = Int(b.Value, "batching.maxBatchRows"); break;
                                 case "maxQueueDelayMicroseconds": batching.MaxQueueDelay = TimeSpan.FromMicroseconds(Number(b.Value, "batching.maxQueueDelayMicroseconds")); break;
                                 case "maxRowsPerRequest": batching.MaxRowsPerRequest = Int(b.Value, "batching.maxRowsPerRequest"); break;
+                                case "flushWhenIdle": batching.FlushWhenIdle = Bool(b.Value, "batching.flushWhenIdle"); break;
                                 case "models": foreach (var m in Strings(b.Value, "batching.models")) { batching.Models.Add(m); } break;
                                 default: throw Invalid($"unknown setting 'batching.{b.Name}'.");
                             }
@@ -126,6 +127,13 @@ internal sealed class ServeConfiguration
 
     private static int Int(JsonElement v, string name) =>
         v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) && i > 0 ? i : throw Invalid($"'{name}' must be a positive integer.");
+
+    private static bool Bool(JsonElement v, string name) => v.ValueKind switch
+    {
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        _ => throw Invalid($"'{name}' must be true or false."),
+    };
 
     private static MaasException Invalid(string message) => new(MaasErrorCode.InvalidArgument, message);
 }

@@ -211,7 +211,7 @@ public sealed class CliCommandTests : IAsyncLifetime
               "models": ["decay"],
               "assemblies": ["ASSEMBLY"],
               "cache": { "allModels": true },
-              "batching": { "maxBatchRows": 64, "maxQueueDelayMicroseconds": 100 },
+              "batching": { "maxBatchRows": 64, "maxQueueDelayMicroseconds": 100, "flushWhenIdle": true },
               "logLevel": "Warning"
             }
             """.Replace("ASSEMBLY", typeof(TestAssemblyModel).Assembly.Location, StringComparison.Ordinal));
@@ -230,6 +230,7 @@ public sealed class CliCommandTests : IAsyncLifetime
     [InlineData("{\"models\": [\"decay\"]}", "InvalidArgument: nothing to listen on")]
     [InlineData("{\"listen\": [\"tcp://127.0.0.1:0\"], \"cache\": {\"sizeLimit\": 1}}", "InvalidArgument: unknown setting 'cache.sizeLimit'")]
     [InlineData("{\"listen\": [\"tcp://127.0.0.1:0\"], \"batching\": {\"maxBatchRows\": 0}}", "InvalidArgument: 'batching.maxBatchRows' must be a positive integer")]
+    [InlineData("{\"listen\": [\"tcp://127.0.0.1:0\"], \"batching\": {\"flushWhenIdle\": \"yes\"}}", "InvalidArgument: 'batching.flushWhenIdle' must be true or false")]
     [InlineData("{\"listen\": [\"tcp://127.0.0.1:0\"], \"logLevel\": \"Loud\"}", "InvalidArgument: logLevel")]
     [InlineData("{\"listen\": [\"tcp://127.0.0.1:0\"], \"maxFrameBytes\": -5}", "InvalidArgument: 'maxFrameBytes' must be a positive integer")]
     [InlineData("{\"listen\": [\"tcp://127.0.0.1:0\"], \"compression\": \"gzip\"}", "InvalidArgument: compression 'gzip' is not one of auto, none, lz4, zstd")]
