@@ -179,11 +179,9 @@ internal static class CrossProcessReport
         {
             var uris = server.Ready.Where(l => l.StartsWith("listening ", StringComparison.Ordinal)).Select(l => l["listening ".Length..].Trim()).ToList();
 
-            // Warm every path of the server first (the JIT build compiles and re-tiers its hot methods),
-            // so the transport measured first is not also the one that paid for it.
             foreach (string uri in uris)
             {
-                await run.RunAsync(maas, ["bench", uri, "gaussian1d", "--batch", "1,4096", "--concurrency", "1,16", "--requests", quick ? "500" : "4000", "--warmup", "0", "--json"], TimeSpan.FromMinutes(10));
+                await WarmAsync(run, maas, uri, quick, []);
             }
 
             foreach (string uri in uris)
@@ -193,14 +191,7 @@ internal static class CrossProcessReport
                 {
                     int requests = Requests(batch, quick) / (transport == "http" ? 2 : 1);
                     // The cases the targets are judged on run three times; each figure is the median of the three.
-                    var repeats = new List<List<Case>>();
-                    for (int i = 0; i < (batch is 1 or 65536 ? 3 : 1); i++)
-                    {
-                        string json = await run.RunAsync(maas, ["bench", uri, "gaussian1d", "--batch", $"{batch}", "--concurrency", string.Join(',', Concurrency), "--requests", $"{requests}", "--warmup", $"{Math.Max(requests / 5, batch <= 64 ? 2000 : 20)}", "--json"], TimeSpan.FromMinutes(10));
-                        repeats.Add([.. ParseBench(json, transport, kind)]);
-                    }
-
-                    cases.AddRange(Median(repeats));
+                    cases.AddRange(await BenchAsync(run, maas, uri, transport, kind, batch, string.Join(',', Concurrency), requests, Math.Max(requests / 5, batch <= 64 ? 2000 : 20), batch is 1 or 65536 ? 3 : 1, []));
                 }
 
                 if (transport == "pipe")
@@ -220,15 +211,8 @@ internal static class CrossProcessReport
             {
                 string transport = uri[..uri.IndexOf("://", StringComparison.Ordinal)] + "+inline-io";
                 int requests = Requests(1, quick);
-                await run.RunAsync(maas, ["bench", uri, "gaussian1d", "--inline-io", "--batch", "1", "--concurrency", "1,16", "--requests", quick ? "500" : "4000", "--warmup", "0", "--json"], TimeSpan.FromMinutes(10));
-                var repeats = new List<List<Case>>();
-                for (int i = 0; i < 3; i++)
-                {
-                    string json = await run.RunAsync(maas, ["bench", uri, "gaussian1d", "--inline-io", "--batch", "1", "--concurrency", string.Join(',', Concurrency), "--requests", $"{requests}", "--warmup", $"{Math.Max(requests / 5, 2000)}", "--json"], TimeSpan.FromMinutes(10));
-                    repeats.Add([.. ParseBench(json, transport, kind)]);
-                }
-
-                cases.AddRange(Median(repeats));
+                await WarmAsync(run, maas, uri, quick, ["--inline-io"]);
+                cases.AddRange(await BenchAsync(run, maas, uri, transport, kind, 1, string.Join(',', Concurrency), requests, Math.Max(requests / 5, 2000), 3, ["--inline-io"]));
                 if (transport == "pipe+inline-io")
                 {
                     cases.AddRange(await CoalescingAsync(run, maas, uri, "pipe+inline-io+coalescing", kind, quick, ["--inline-io"]));
@@ -262,15 +246,31 @@ internal static class CrossProcessReport
     private static async Task<List<Case>> CoalescingAsync(Processes run, string maas, string uri, string transport, string kind, bool quick, string[] extra)
     {
         int requests = quick ? 10_000 : 100_000;
+        return await BenchAsync(run, maas, uri, transport, kind, 1, "64", requests, requests / 10, 3, [.. extra, "--coalesce"]);
+    }
+
+    /// <summary>
+    /// Runs `maas bench` on one batch size <paramref name="runs"/> times; each figure of the result
+    /// is the median over the runs.
+    /// </summary>
+    private static async Task<List<Case>> BenchAsync(Processes run, string maas, string uri, string transport, string kind, int batch, string concurrency, int requests, int warmup, int runs, string[] extra)
+    {
         var repeats = new List<List<Case>>();
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < runs; i++)
         {
-            string json = await run.RunAsync(maas, ["bench", uri, "gaussian1d", .. extra, "--batch", "1", "--concurrency", "64", "--requests", $"{requests}", "--warmup", $"{requests / 10}", "--coalesce", "--json"], TimeSpan.FromMinutes(10));
+            string json = await run.RunAsync(maas, ["bench", uri, "gaussian1d", .. extra, "--batch", $"{batch}", "--concurrency", concurrency, "--requests", $"{requests}", "--warmup", $"{warmup}", "--json"], TimeSpan.FromMinutes(10));
             repeats.Add([.. ParseBench(json, transport, kind)]);
         }
 
         return [.. Median(repeats)];
     }
+
+    /// <summary>
+    /// Unmeasured calls on every path of a server first (the JIT build compiles and re-tiers its hot
+    /// methods), so the transport measured first is not also the one that paid for it.
+    /// </summary>
+    private static Task<string> WarmAsync(Processes run, string maas, string uri, bool quick, string[] extra) =>
+        run.RunAsync(maas, ["bench", uri, "gaussian1d", .. extra, "--batch", "1,4096", "--concurrency", "1,16", "--requests", quick ? "500" : "4000", "--warmup", "0", "--json"], TimeSpan.FromMinutes(10));
 
     /// <summary>Per case (same batch and callers), the median of each figure over the repeated runs.</summary>
     private static IEnumerable<Case> Median(List<List<Case>> runs)

@@ -8,8 +8,8 @@ namespace Demos.Maas.Transports.Tcp;
 /// <summary>
 /// The server side of <c>tls://</c>: accepts sockets and runs each TLS handshake on its own task, so
 /// a slow or silent client cannot hold up the next one; a handshake that takes longer than 10 s or
-/// fails closes that socket only. Finished connections carry the
-/// client certificate's subject as their peer identity (mutual TLS).
+/// fails closes that socket only. Finished connections carry the client certificate's subject as
+/// their peer identity (mutual TLS).
 /// </summary>
 internal sealed class TlsListener : HandshakeListener
 {

@@ -175,32 +175,15 @@ public sealed class ServerLimitsTests
         Assert.True(allocated < 16 << 20, $"{allocated} bytes allocated for a refused body");
     }
 
-    [Fact]
-    public async Task A_client_that_stalls_inside_a_frame_is_closed_after_the_frame_read_timeout()
+    [Theory]
+    [InlineData(100)]
+    [InlineData(400_000)] // 3 MB: megabytes into it the server awaits the rest in large reads
+    public async Task A_client_that_stalls_inside_a_frame_is_closed_after_the_frame_read_timeout(int rows)
     {
-        var options = new MaasServerOptions();
-        options.Limits.FrameReadTimeout = TimeSpan.FromMilliseconds(300);
-        await using var server = new MaasServer(options, [new TcpTransport()]);
-        var uri = await server.ListenAsync("tcp://127.0.0.1:0");
-        await using var raw = await RawConnection.OpenAsync(new TcpTransport(), uri, handshake: true);
-        var frame = FrameCodec.EncodeFrame(new MaasRequest { Id = 1, Operation = Operation.LogDensity, Model = "m", X = DoubleMatrix.Zeros(100, 1) });
-        await raw.WriteAsync(frame.AsMemory(0, frame.Length / 2));
-        Assert.Empty(await raw.ReadToEndAsync());
-    }
-
-    [Fact]
-    public async Task A_client_that_stalls_inside_a_large_frame_is_closed_after_the_frame_read_timeout()
-    {
-        // Megabytes into a frame the server awaits the rest in large reads; the timeout still applies.
-        var options = new MaasServerOptions();
-        options.Limits.FrameReadTimeout = TimeSpan.FromMilliseconds(300);
-        await using var server = new MaasServer(options, [new TcpTransport()]);
-        server.AddModel(Demos.Maas.Models.GaussianModel.Create(1));
-        var uri = await server.ListenAsync("tcp://127.0.0.1:0");
-        await using var raw = await RawConnection.OpenAsync(new TcpTransport(), uri, handshake: true);
-        var frame = FrameCodec.EncodeFrame(new MaasRequest { Id = 1, Operation = Operation.LogDensity, Model = "gaussian1d", X = DoubleMatrix.Zeros(400_000, 1) });
-        await raw.WriteAsync(frame.AsMemory(0, frame.Length - 100_000));
-        Assert.Empty(await raw.ReadToEndAsync());
+        await using var h = await StartWithFrameReadTimeoutAsync(TimeSpan.FromMilliseconds(300));
+        var frame = FrameCodec.EncodeFrame(new MaasRequest { Id = 1, Operation = Operation.LogDensity, Model = "gaussian1d", X = DoubleMatrix.Zeros(rows, 1) });
+        await h.Raw.WriteAsync(frame.AsMemory(0, frame.Length / 2));
+        Assert.Empty(await h.Raw.ReadToEndAsync());
     }
 
     [Fact]
@@ -208,25 +191,21 @@ public sealed class ServerLimitsTests
     {
         // The timeout bounds how long a step of the frame (1 MiB, or the rest) may take, not the
         // whole frame: a 12 MiB request over a slow link is not cut off.
-        var options = new MaasServerOptions();
-        options.Limits.FrameReadTimeout = TimeSpan.FromSeconds(4);
-        await using var server = new MaasServer(options, [new TcpTransport()]);
-        server.AddModel(Demos.Maas.Models.GaussianModel.Create(1));
-        var uri = await server.ListenAsync("tcp://127.0.0.1:0");
-        await using var raw = await RawConnection.OpenAsync(new TcpTransport(), uri, handshake: true);
+        var timeout = TimeSpan.FromSeconds(4);
+        await using var h = await StartWithFrameReadTimeoutAsync(timeout);
         int rows = 12 * 1024 * 1024 / sizeof(double);
         var frame = FrameCodec.EncodeFrame(new MaasRequest { Id = 1, Operation = Operation.LogDensity, Model = "gaussian1d", X = DoubleMatrix.Zeros(rows, 1) });
         const int Piece = 128 * 1024;
         var started = System.Diagnostics.Stopwatch.StartNew();
         for (int offset = 0; offset < frame.Length; offset += Piece)
         {
-            await raw.WriteAsync(frame.AsMemory(offset, Math.Min(Piece, frame.Length - offset)));
+            await h.Raw.WriteAsync(frame.AsMemory(offset, Math.Min(Piece, frame.Length - offset)));
             await Task.Delay(50);
         }
 
         // 96 pieces with a pause of 50 ms after each: longer than the timeout, whatever the machine.
-        Assert.True(started.Elapsed > options.Limits.FrameReadTimeout);
-        var answer = Assert.IsType<MaasResponse>(await raw.ReceiveAsync());
+        Assert.True(started.Elapsed > timeout);
+        var answer = Assert.IsType<MaasResponse>(await h.Raw.ReceiveAsync());
         Assert.Equal(1u, answer.Id);
         Assert.Equal(rows, answer.Y!.Rows);
         Assert.Equal(Demos.Maas.Models.GaussianModel.LogDensityOf([0.0], [0.0], [1.0]), answer.Y.Span[rows - 1]);
@@ -241,6 +220,26 @@ public sealed class ServerLimitsTests
         var uri = await server.ListenAsync("tcp://127.0.0.1:0");
         await using var raw = await RawConnection.OpenAsync(new TcpTransport(), uri, handshake: true);
         Assert.Empty(await raw.ReadToEndAsync());
+    }
+
+    /// <summary>A TCP server of gaussian1d with the given frame read timeout, and a raw connection to it past the handshake.</summary>
+    private static async Task<RawHarness> StartWithFrameReadTimeoutAsync(TimeSpan timeout)
+    {
+        var options = new MaasServerOptions();
+        options.Limits.FrameReadTimeout = timeout;
+        var server = new MaasServer(options, [new TcpTransport()]);
+        server.AddModel(Demos.Maas.Models.GaussianModel.Create(1));
+        var uri = await server.ListenAsync("tcp://127.0.0.1:0");
+        return new RawHarness(server, await RawConnection.OpenAsync(new TcpTransport(), uri, handshake: true));
+    }
+
+    private sealed record RawHarness(MaasServer Server, RawConnection Raw) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Raw.DisposeAsync();
+            await Server.DisposeAsync();
+        }
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)

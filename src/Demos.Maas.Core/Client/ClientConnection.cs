@@ -34,7 +34,7 @@ internal sealed partial class ClientConnection : MaasCallInvoker
         _connection = connection;
         _options = options;
         _logger = logger;
-        _channel = new FrameChannel(connection.Transport, options.MaxFrameBytes) { LargeFrameReads = connection is StreamConnection };
+        _channel = new FrameChannel(connection, options.MaxFrameBytes);
     }
 
     public override Uri Uri { get; }

@@ -175,20 +175,7 @@ public sealed class DynamicBatcher : IDisposable
                 }
             }
 
-            if (full is not null)
-            {
-                if (reason == "idle")
-                {
-                    Interlocked.Increment(ref _batcher._idleFlushes);
-                }
-                else
-                {
-                    Interlocked.Increment(ref _batcher._sizeFlushes);
-                }
-
-                _ = RunAsync(full, reason);
-            }
-
+            Start(full, reason);
             Interlocked.Increment(ref _batcher._mergedRequests);
             var rows = await item.Result.Task.WaitAsync(context.CancellationToken).ConfigureAwait(false);
             context.Response = new MaasResponse { Y = rows };
@@ -210,11 +197,31 @@ public sealed class DynamicBatcher : IDisposable
                 }
             }
 
-            if (batch is not null)
+            Start(batch, "timer");
+        }
+
+        // Counts a flush by its reason and runs its batch; called outside the lock.
+        private void Start(List<Item>? batch, string reason)
+        {
+            if (batch is null)
             {
-                Interlocked.Increment(ref _batcher._timerFlushes);
-                _ = RunAsync(batch, "timer");
+                return;
             }
+
+            switch (reason)
+            {
+                case "size":
+                    Interlocked.Increment(ref _batcher._sizeFlushes);
+                    break;
+                case "timer":
+                    Interlocked.Increment(ref _batcher._timerFlushes);
+                    break;
+                default:
+                    Interlocked.Increment(ref _batcher._idleFlushes);
+                    break;
+            }
+
+            _ = RunAsync(batch, reason);
         }
 
         // Takes the oldest requests that fit in one batch (at least one) and counts the batch as
@@ -260,11 +267,7 @@ public sealed class DynamicBatcher : IDisposable
                     }
                 }
 
-                if (next is not null)
-                {
-                    Interlocked.Increment(ref _batcher._idleFlushes);
-                    _ = RunAsync(next, "idle");
-                }
+                Start(next, "idle");
             }
         }
 

@@ -44,7 +44,7 @@ internal sealed partial class FrameChannel
                     }
                     catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                     {
-                        throw new TimeoutException($"No bytes of a partly received frame arrived for {FrameReadTimeout.TotalSeconds:0.#} s.");
+                        throw new TimeoutException($"The next part of a partly received frame did not arrive within {FrameReadTimeout.TotalSeconds:0.#} s.");
                     }
 
                     if (!frameTimer.TryReset())
@@ -199,7 +199,7 @@ internal sealed partial class FrameChannel
     /// <see cref="System.IO.Pipelines.Pipe"/>'s ReadAtLeastAsync waits for a new flush even when
     /// enough bytes are already there (the shm:// and inproc:// conformance suites hang on it).
     /// </summary>
-    public bool LargeFrameReads { get; init; }
+    public bool LargeFrameReads { get; private init; }
 
     private ValueTask<ReadResult> ReadAsync(long awaitedBytes, long bufferedBytes, CancellationToken cancellationToken) =>
         LargeFrameReads && awaitedBytes - bufferedBytes >= LargeFrameReadBytes

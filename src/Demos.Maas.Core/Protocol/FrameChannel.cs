@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
+using Demos.Maas.Transport;
 
 namespace Demos.Maas.Protocol;
 
@@ -25,6 +26,13 @@ internal sealed partial class FrameChannel : IDisposable
         _input = pipe.Input;
         _output = pipe.Output;
         MaxIncomingFrameBytes = maxIncomingFrameBytes;
+    }
+
+    /// <summary>The channel of a connection; a socket's stream gets large-frame reads (<see cref="LargeFrameReads"/>).</summary>
+    public FrameChannel(MaasConnection connection, int maxIncomingFrameBytes)
+        : this(connection.Transport, maxIncomingFrameBytes)
+    {
+        LargeFrameReads = connection is StreamConnection;
     }
 
     /// <summary>Largest payload this side accepts (a server starts small and raises it after the handshake).</summary>
@@ -294,7 +302,7 @@ internal sealed partial class FrameChannel : IDisposable
     {
         // One buffer that holds the whole frame: a socket writer then sends it with one write
         // call instead of one per default-sized segment.
-        var header = _output.GetMemory((int)(FrameCodec.HeaderSize + arrayBytes + SmallContentBound))[..FrameCodec.HeaderSize];
+        var header = _output.GetMemory((int)Math.Min(int.MaxValue, FrameCodec.HeaderSize + arrayBytes + SmallContentBound))[..FrameCodec.HeaderSize];
         _output.Advance(FrameCodec.HeaderSize);
         long before = _output.UnflushedBytes;
         MessageCodec.Write(_output, message);

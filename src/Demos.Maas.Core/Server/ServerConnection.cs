@@ -29,11 +29,10 @@ internal sealed partial class ServerConnection
         _maxInFlight = server.Options.MaxInFlightPerConnection;
         var limits = server.Options.Limits;
         // Until the handshake a frame can only be a Hello: a peer that has not said who it is may not make the server buffer megabytes.
-        _channel = new FrameChannel(connection.Transport, Math.Min(limits.MaxHelloBytes, server.Options.MaxFrameBytes))
+        _channel = new FrameChannel(connection, Math.Min(limits.MaxHelloBytes, server.Options.MaxFrameBytes))
         {
             Budget = new WriteBudget(limits.MaxQueuedWriteBytes, limits.WriteTimeout, OnWriteStalled),
             FrameReadTimeout = limits.FrameReadTimeout,
-            LargeFrameReads = connection is StreamConnection,
         };
     }
 
