@@ -6,6 +6,11 @@ namespace Demos.Maas;
 /// One call travelling through a middleware pipeline, on the client or the server: the request,
 /// its cancellation and deadline, and (once the terminal handler ran) its result.
 /// </summary>
+/// <remarks>
+/// On the server a context, like its <see cref="Request"/>, is valid until the call ends: a server
+/// connection reuses both for a later call (as ASP.NET Core reuses an <c>HttpContext</c>).
+/// Middleware that keeps anything of a call beyond its end copies it.
+/// </remarks>
 public sealed class MaasCallContext
 {
     private Dictionary<string, object?>? _items;
@@ -19,7 +24,7 @@ public sealed class MaasCallContext
     }
 
     /// <summary>The request.</summary>
-    public MaasRequest Request { get; }
+    public MaasRequest Request { get; private set; }
 
     /// <summary>Fires on cancel, deadline or shutdown.</summary>
     public CancellationToken CancellationToken { get; set; }
@@ -59,6 +64,27 @@ public sealed class MaasCallContext
 
     /// <summary>Free slots for middleware.</summary>
     public IDictionary<string, object?> Items => _items ??= new Dictionary<string, object?>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Makes this context the one of the next call on a server connection: every property back to
+    /// what a new context has, the items emptied (their dictionary kept).
+    /// </summary>
+    internal void Reset(MaasRequest request, CancellationToken cancellationToken)
+    {
+        Request = request;
+        CancellationToken = cancellationToken;
+        Timeout = null;
+        CallerIdentity = null;
+        Credentials = null;
+        User = null;
+        RemoteAddress = null;
+        Model = null;
+        Response = null;
+        Stream = null;
+        StreamSeed = null;
+        PeerMaxFrameBytes = Protocol.FrameCodec.DefaultMaxFrameBytes;
+        _items?.Clear();
+    }
 
     /// <summary>Reads an item without creating the dictionary when no middleware set any (the common case).</summary>
     internal bool TryGetItem(string key, out object? value)

@@ -126,7 +126,7 @@ internal sealed partial class FrameChannel
                         MaasMessage message;
                         try
                         {
-                            message = MessageCodec.Read(payload);
+                            message = MessageCodec.Read(payload, RequestFactory);
                         }
                         catch (MaasProtocolException ex) when (ex.Code != MaasErrorCode.ProtocolError && ex.RequestId != 0)
                         {
@@ -262,7 +262,7 @@ internal sealed partial class FrameChannel
         try
         {
             compressor.Decompress(wrapped, buffer.AsSpan(0, (int)wrapped.RawLength));
-            var inner = MessageCodec.Read(buffer.AsMemory(0, (int)wrapped.RawLength));
+            var inner = MessageCodec.Read(new ReadOnlySequence<byte>(buffer.AsMemory(0, (int)wrapped.RawLength)), RequestFactory);
             if (inner is CompressedMessage || inner.Id != wrapped.Id)
             {
                 throw new MaasProtocolException(MaasErrorCode.ProtocolError, inner is CompressedMessage

@@ -56,6 +56,9 @@ internal sealed partial class FrameChannel : IDisposable
     /// <summary>The compression the handshake chose; null until then, and on connections without it.</summary>
     public FrameCompressor? Compressor { get; set; }
 
+    /// <summary>Where decoded requests come from: a server connection hands out recycled ones; null = a new one each.</summary>
+    public Func<MaasRequest>? RequestFactory { get; set; }
+
     /// <summary>Encodes and writes one frame. Frames of concurrent callers never interleave.</summary>
     /// <exception cref="MaasException">ResourceExhausted when the frame is over the peer's limit (nothing is sent); Unavailable when the connection is closed.</exception>
     public async ValueTask SendAsync(MaasMessage message, CancellationToken cancellationToken = default)

@@ -56,7 +56,10 @@ public static partial class MessageCodec
 
     /// <summary>Decodes one message that fills <paramref name="payload"/> exactly.</summary>
     /// <exception cref="MaasProtocolException">The bytes are not a valid message.</exception>
-    public static MaasMessage Read(ReadOnlySequence<byte> payload)
+    public static MaasMessage Read(ReadOnlySequence<byte> payload) => Read(payload, newRequest: null);
+
+    /// <summary>Decodes one message; a request is decoded into the object <paramref name="newRequest"/> gives (a server connection's recycled one).</summary>
+    internal static MaasMessage Read(ReadOnlySequence<byte> payload, Func<MaasRequest>? newRequest)
     {
         var reader = new MessagePackReader(payload);
         uint id = 0;
@@ -74,7 +77,7 @@ public static partial class MessageCodec
             {
                 MessageType.Hello => ReadHello(ref reader),
                 MessageType.Welcome => ReadWelcome(ref reader),
-                MessageType.Request => ReadRequest(ref reader, id),
+                MessageType.Request => ReadRequest(ref reader, id, newRequest),
                 MessageType.Response => ReadResponse(ref reader, id),
                 MessageType.StreamChunk => ReadChunk(ref reader, id),
                 MessageType.StreamEnd => ReadEnd(ref reader),
@@ -307,9 +310,10 @@ public static partial class MessageCodec
         if (m.TimeoutMicros is { } timeout) { w.WriteString("timeout_us"u8); w.Write((ulong)Math.Max(0, timeout)); }
     }
 
-    private static MaasRequest ReadRequest(ref MessagePackReader r, uint id)
+    private static MaasRequest ReadRequest(ref MessagePackReader r, uint id, Func<MaasRequest>? newRequest)
     {
-        var m = new MaasRequest { Id = id };
+        var m = newRequest?.Invoke() ?? new MaasRequest();
+        m.Id = id;
         bool hasOp = false;
         Dictionary<string, double[]>? values = null;
         string? updateId = null;

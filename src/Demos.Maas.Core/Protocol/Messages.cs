@@ -185,6 +185,27 @@ public sealed class MaasRequest : MaasMessage
 
     /// <summary>Time left until the caller's deadline, in microseconds; null = none.</summary>
     public long? TimeoutMicros { get; set; }
+
+    /// <summary>Clears every field, so a server connection can decode its next request into this one.</summary>
+    internal void Reset()
+    {
+        Id = 0;
+        Operation = default;
+        Model = null;
+        X = null;
+        Theta = default;
+        Vector = null;
+        GradientKind = default;
+        Count = -1;
+        Seed = null;
+        ChunkRows = 0;
+        Dataset = null;
+        Offset = 0;
+        Update = null;
+        TraceParent = null;
+        Cache = default;
+        TimeoutMicros = null;
+    }
 }
 
 /// <summary>The result of a unary request. Which field is set depends on the operation.</summary>

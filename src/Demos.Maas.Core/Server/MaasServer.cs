@@ -248,7 +248,16 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
         {
             if (!streaming)
             {
-                call.Dispose();
+                // A connection's call keeps its token source: the connection may restart the call.
+                if (call.Context is null)
+                {
+                    call.Dispose();
+                }
+                else
+                {
+                    call.End();
+                }
+
                 _calls.Leave();
             }
         }

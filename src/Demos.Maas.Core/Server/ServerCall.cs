@@ -9,8 +9,8 @@ namespace Demos.Maas.Server;
 /// </summary>
 internal sealed class ServerCall : IDisposable
 {
-    private readonly CancellationTokenSource _cts = new();
-    private readonly Timer? _deadline;
+    private CancellationTokenSource _cts = new();
+    private Timer? _deadline;
     private CancellationTokenRegistration _onCaller;
     private CancellationTokenRegistration _onShutdown;
     private int _reason;
@@ -18,7 +18,51 @@ internal sealed class ServerCall : IDisposable
     public ServerCall(MaasRequest request, TimeSpan? timeout, CancellationToken caller, CancellationToken shutdown)
     {
         Request = request;
-        Timeout = timeout is { } given ? (given.TotalMilliseconds < uint.MaxValue - 1 ? given : null) : FromMicros(request.TimeoutMicros);
+        Begin(timeout, caller, shutdown);
+    }
+
+    private ServerCall(MaasRequest request)
+    {
+        Request = request;
+        Begin(timeout: null, CancellationToken.None, CancellationToken.None);
+        Context = new MaasCallContext(request, isServer: true, _cts.Token);
+    }
+
+    /// <summary>
+    /// A call of a framed server connection: it owns its context, and when it ends cleanly the
+    /// connection may <see cref="Restart"/> it for a later request (framed connections pass no
+    /// tokens; they cancel their calls themselves).
+    /// </summary>
+    public static ServerCall ForConnection(MaasRequest request) => new(request);
+
+    /// <summary>The context a connection's call runs with; null for calls of <see cref="MaasServer.InvokeAsync"/>.</summary>
+    public MaasCallContext? Context { get; }
+
+    /// <summary>
+    /// True when nothing of this call can still act on it: it ran without a deadline (a timer's
+    /// callback may fire after the timer is disposed) and was never cancelled.
+    /// </summary>
+    public bool Recyclable => Context is not null && _deadline is null && Volatile.Read(ref _reason) == 0;
+
+    /// <summary>Reuses this call, which ended and was <see cref="Recyclable"/>, for <paramref name="request"/>.</summary>
+    public void Restart(MaasRequest request)
+    {
+        Request = request;
+        Volatile.Write(ref _reason, 0);
+        if (!_cts.TryReset())
+        {
+            // Cancelled after it ended (a late Cancel for its old id): a fresh source, not a cancelled one.
+            _cts.Dispose();
+            _cts = new CancellationTokenSource();
+        }
+
+        Begin(timeout: null, CancellationToken.None, CancellationToken.None);
+        Context!.Reset(request, _cts.Token);
+    }
+
+    private void Begin(TimeSpan? timeout, CancellationToken caller, CancellationToken shutdown)
+    {
+        Timeout = timeout is { } given ? (given.TotalMilliseconds < uint.MaxValue - 1 ? given : null) : FromMicros(Request.TimeoutMicros);
         if (Timeout is { } t)
         {
             if (t <= TimeSpan.Zero)
@@ -32,7 +76,6 @@ internal sealed class ServerCall : IDisposable
             }
         }
 
-        // Framed connections pass no tokens and cancel their calls themselves (one registration per connection).
         if (caller.CanBeCanceled)
         {
             _onCaller = caller.UnsafeRegister(static s => ((ServerCall)s!).Cancel(CallEndReason.Caller), this);
@@ -44,9 +87,9 @@ internal sealed class ServerCall : IDisposable
         }
     }
 
-    public MaasRequest Request { get; }
+    public MaasRequest Request { get; private set; }
 
-    public TimeSpan? Timeout { get; }
+    public TimeSpan? Timeout { get; private set; }
 
     public CancellationToken Token => _cts.Token;
 
@@ -90,11 +133,19 @@ internal sealed class ServerCall : IDisposable
         };
     }
 
-    public void Dispose()
+    /// <summary>Ends the call: its deadline and its registrations go; its token source stays for a restart.</summary>
+    public void End()
     {
         _onCaller.Dispose();
+        _onCaller = default;
         _onShutdown.Dispose();
+        _onShutdown = default;
         _deadline?.Dispose();
+    }
+
+    public void Dispose()
+    {
+        End();
         _cts.Dispose();
     }
 

@@ -30,7 +30,7 @@ internal sealed partial class ServerConnection
             return;
         }
 
-        var call = new ServerCall(request, timeout: null, CancellationToken.None, CancellationToken.None);
+        var call = _pool.RentCall(request);
         if (!_active.TryAdd(request.Id, call))
         {
             call.Dispose();
@@ -66,15 +66,16 @@ internal sealed partial class ServerConnection
     private async Task ProcessAsync(ServerCall call)
     {
         var request = call.Request;
-        var context = new MaasCallContext(request, isServer: true, call.Token)
-        {
-            Timeout = call.Timeout,
-            CallerIdentity = _user?.Identity?.Name ?? _connection.PeerIdentity,
-            Credentials = _credentials,
-            User = _user,
-            RemoteAddress = RemoteAddress,
-            PeerMaxFrameBytes = _channel.MaxOutgoingFrameBytes,
-        };
+        var context = call.Context!;
+        context.Timeout = call.Timeout;
+        context.CallerIdentity = _user?.Identity?.Name ?? _connection.PeerIdentity;
+        context.Credentials = _credentials;
+        context.User = _user;
+        context.RemoteAddress = RemoteAddress;
+        context.PeerMaxFrameBytes = _channel.MaxOutgoingFrameBytes;
+
+        // Answered without a failure: nothing can still use the call, its context or its request.
+        bool answered = false;
         try
         {
             long started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -139,6 +140,7 @@ internal sealed partial class ServerConnection
                 try
                 {
                     await _channel.SendAsync(response).ConfigureAwait(false);
+                    answered = true;
                 }
                 finally
                 {
@@ -165,6 +167,15 @@ internal sealed partial class ServerConnection
         {
             _active.Remove(call);
             DisposeInputs(request);
+            if (answered && call.Recyclable)
+            {
+                _pool.Return(call);
+            }
+            else
+            {
+                call.Dispose();
+            }
+
             _idle?.Touch();
             _calls.Leave();
         }

@@ -14,6 +14,7 @@ internal sealed partial class ServerConnection
     private readonly ILogger _logger;
     private readonly ActiveCalls _active = new();
     private readonly CallTracker _calls = new();
+    private readonly CallPool _pool = new();
     private readonly CancellationTokenSource _closed = new();
     private readonly int _maxInFlight;
     private bool _welcomed;
@@ -34,6 +35,7 @@ internal sealed partial class ServerConnection
             Budget = new WriteBudget(limits.MaxQueuedWriteBytes, limits.WriteTimeout, OnWriteStalled),
             FrameReadTimeout = limits.FrameReadTimeout,
         };
+        _channel.RequestFactory = _pool.RentRequest;
     }
 
     public string RemoteAddress => _connection.RemoteAddress;
