@@ -198,6 +198,13 @@ internal static class CrossProcessReport
                 {
                     cases.AddRange(await CoalescingAsync(run, maas, uri, "pipe+coalescing", kind, quick, []));
                 }
+
+                if (transport == "shm")
+                {
+                    // Each caller resumed on the connection's receiving thread: no thread-pool hop on the client.
+                    int requests = Requests(1, quick);
+                    cases.AddRange(await BenchAsync(run, maas, uri, "shm+inline-completions", kind, 1, string.Join(',', Concurrency), requests, Math.Max(requests / 5, 2000), 3, ["--inline-completions"]));
+                }
             }
         }
 
@@ -213,6 +220,7 @@ internal static class CrossProcessReport
                 int requests = Requests(1, quick);
                 await WarmAsync(run, maas, uri, quick, ["--inline-io"]);
                 cases.AddRange(await BenchAsync(run, maas, uri, transport, kind, 1, string.Join(',', Concurrency), requests, Math.Max(requests / 5, 2000), 3, ["--inline-io"]));
+                cases.AddRange(await BenchAsync(run, maas, uri, transport + "+inline-completions", kind, 1, string.Join(',', Concurrency), requests, Math.Max(requests / 5, 2000), 3, ["--inline-io", "--inline-completions"]));
                 if (transport == "pipe+inline-io")
                 {
                     cases.AddRange(await CoalescingAsync(run, maas, uri, "pipe+inline-io+coalescing", kind, quick, ["--inline-io"]));
@@ -357,7 +365,7 @@ internal static class CrossProcessReport
         return Encoding.UTF8.GetString(stream.ToArray());
     }
 
-    private static readonly string[] TransportOrder = ["inproc", "shm", "pipe", "tcp", "http", "mpi", "pipe+inline-io", "tcp+inline-io", "pipe+coalescing", "pipe+inline-io+coalescing"];
+    private static readonly string[] TransportOrder = ["inproc", "shm", "shm+inline-completions", "pipe", "tcp", "http", "mpi", "pipe+inline-io", "tcp+inline-io", "pipe+inline-io+inline-completions", "tcp+inline-io+inline-completions", "pipe+coalescing", "pipe+inline-io+coalescing"];
 
     private static void Picture(string path, List<Floor> floors, List<Case> cases, string server)
     {
@@ -392,7 +400,8 @@ internal static class CrossProcessReport
     private static string Label(string transport) => transport switch
     {
         "inproc" => "`inproc://` (in-process)",
-        _ when transport.EndsWith("+inline-io", StringComparison.Ordinal) => $"`{transport[..transport.IndexOf('+', StringComparison.Ordinal)]}://` with `--inline-io`",
+        _ when transport.Contains('+', StringComparison.Ordinal) && !transport.EndsWith("+coalescing", StringComparison.Ordinal) =>
+            $"`{transport[..transport.IndexOf('+', StringComparison.Ordinal)]}://` with " + string.Join(' ', transport.Split('+')[1..].Select(flag => $"`--{flag}`")),
         _ => $"`{transport}://`",
     };
 
@@ -448,9 +457,13 @@ internal static class CrossProcessReport
         Target("`tcp://` p50 ≤ 1.5 × .NET async TCP ping-pong", s => Ratio(Find("tcp", s, 1, 1)?.P50, FloorP50(".NET async, TCP loopback", 1), 1.5), " ×");
         Target("`pipe://` with `--inline-io` p50 ≤ 1.5 × .NET async Unix-socket ping-pong", s => Ratio(Find("pipe+inline-io", s, 1, 1)?.P50, FloorP50(".NET async, Unix socket", 1), 1.5), " ×");
         Target("`tcp://` with `--inline-io` p50 ≤ 1.5 × .NET async TCP ping-pong", s => Ratio(Find("tcp+inline-io", s, 1, 1)?.P50, FloorP50(".NET async, TCP loopback", 1), 1.5), " ×");
+        Target("`pipe://` with `--inline-io --inline-completions` p50 ≤ 1.5 × .NET async Unix-socket ping-pong", s => Ratio(Find("pipe+inline-io+inline-completions", s, 1, 1)?.P50, FloorP50(".NET async, Unix socket", 1), 1.5), " ×");
+        Target("`tcp://` with `--inline-io --inline-completions` p50 ≤ 1.5 × .NET async TCP ping-pong", s => Ratio(Find("tcp+inline-io+inline-completions", s, 1, 1)?.P50, FloorP50(".NET async, TCP loopback", 1), 1.5), " ×");
         Target("`http://` p50 ≤ 2 × `tcp://`", s => Ratio(Find("http", s, 1, 1)?.P50, Find("tcp", s, 1, 1)?.P50, 2), " ×");
         Target("`shm://` p50 ≤ 0.3 × `pipe://`", s => Ratio(Find("shm", s, 1, 1)?.P50, Find("pipe", s, 1, 1)?.P50, 0.3), " ×");
         Target("`shm://` p50 ≤ 2 × C busy-poll shared memory", s => Ratio(Find("shm", s, 1, 1)?.P50, FloorP50("C, shared memory, busy-poll", 1), 2), " ×");
+        Target("`shm://` with `--inline-completions` p50 ≤ 0.3 × `pipe://`", s => Ratio(Find("shm+inline-completions", s, 1, 1)?.P50, Find("pipe", s, 1, 1)?.P50, 0.3), " ×");
+        Target("`shm://` with `--inline-completions` p50 ≤ 2 × C busy-poll shared memory", s => Ratio(Find("shm+inline-completions", s, 1, 1)?.P50, FloorP50("C, shared memory, busy-poll", 1), 2), " ×");
         Target("`shm://` batch 65,536 throughput ≥ 70 % of memcpy there and back", s => Ratio(FloorP50("memcpy there and back, in one process", 65536), Find("shm", s, 65536, 1)?.P50, 0.7, atMost: false), "");
         Target("`pipe://` batch 65,536 payload throughput ≥ 50 % of the C Unix-socket ping-pong", s => Ratio(FloorP50("C, Unix socket", 65536), Find("pipe", s, 65536, 1)?.P50, 0.5, atMost: false), "");
         Target("`pipe://` 64 callers × 1 point ≥ 100,000 calls/s", s => Find("pipe", s, 1, 64) is { } c ? (c.CallsPerSecond / 100_000, c.CallsPerSecond >= 100_000) : null, " × 100k/s");

@@ -27,7 +27,8 @@ internal static class BenchCommand
         var coalesce = new Option<bool>("--coalesce") { Description = "Merge the concurrent callers' small calls into batched requests (client coalescing)" };
         var plot = new Option<string?>("--plot") { Description = "Also draw the results into this PNG: latency against batch size, throughput against concurrency" };
         var inlineIo = new Option<bool>("--inline-io") { Description = "Run this client's socket completions on the I/O thread (one thread wake-up less per answer)" };
-        var command = new Command("bench", "Measure latency percentiles and throughput.") { uri, model, op, batches, concurrency, requests, warmup, json, compression, coalesce, plot, inlineIo };
+        var inlineCompletions = new Option<bool>("--inline-completions") { Description = "Resume each caller on the thread that read its answer (MaasClientOptions.InlineCompletions: one thread wake-up less per call)" };
+        var command = new Command("bench", "Measure latency percentiles and throughput.") { uri, model, op, batches, concurrency, requests, warmup, json, compression, coalesce, plot, inlineIo, inlineCompletions };
         command.SetAction((result, ct) => Failures.RunAsync(async () =>
         {
             if (result.GetValue(inlineIo))
@@ -46,6 +47,7 @@ internal static class BenchCommand
 
             var options = Transports.ClientOptions();
             options.Retry = null;
+            options.InlineCompletions = result.GetValue(inlineCompletions);
             if (result.GetValue(coalesce))
             {
                 options.Coalescing = new Middleware.BatchingOptions { FlushWhenIdle = true };

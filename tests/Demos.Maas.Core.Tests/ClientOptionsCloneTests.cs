@@ -28,6 +28,7 @@ public sealed class ClientOptionsCloneTests
             Retry = null,
             Coalescing = new BatchingOptions(),
             UsageLog = true,
+            InlineCompletions = true,
             LoggerFactory = NullLoggerFactory.Instance,
         };
         original.Transports.Add(new InProcessTransport());

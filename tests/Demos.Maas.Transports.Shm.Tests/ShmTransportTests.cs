@@ -131,6 +131,50 @@ public sealed class ShmTransportTests
         Directory.Delete(rings);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task With_inline_completions_callers_resume_on_the_receiving_thread_and_may_call_again_there(bool inline)
+    {
+        string uri = $"shm://{SocketPath()}";
+        await using var server = new MaasServer(transports: [new ShmTransport()]);
+        server.AddModel(GaussianModel.Create(1));
+        await server.ListenAsync(uri);
+        var options = Options();
+        options.InlineCompletions = inline;
+        await using var client = await MaasClient.ConnectAsync(uri, options);
+        var model = await client.GetModelAsync("gaussian1d");
+
+        // Sequential callers and concurrent ones; each continuation makes its next call from where it resumed.
+        int onReceiver = 0;
+        async Task CallerAsync(int caller)
+        {
+            for (int i = 0; i < 50; i++)
+            {
+                double x = caller + (i * 0.01);
+                using var y = await model.LogDensityAsync(DoubleMatrix.FromColumn(x));
+                if (Thread.CurrentThread.Name == "maas shm receive")
+                {
+                    Interlocked.Increment(ref onReceiver);
+                }
+
+                Assert.Equal(GaussianModel.LogDensityOf([x], [0.0], [1.0]), y.Span[0], 12);
+            }
+        }
+
+        await CallerAsync(0).WaitAsync(TimeSpan.FromMinutes(1));
+        await Task.WhenAll(Enumerable.Range(1, 8).Select(c => Task.Run(() => CallerAsync(c)))).WaitAsync(TimeSpan.FromMinutes(1));
+        if (inline)
+        {
+            // An answer can beat the caller to its await (then it goes on where it was), but not every time.
+            Assert.True(onReceiver > 0, "no caller resumed on the receiving thread");
+        }
+        else
+        {
+            Assert.Equal(0, onReceiver);
+        }
+    }
+
     [Fact]
     public async Task Many_concurrent_callers_on_many_connections_each_get_their_own_answer()
     {

@@ -217,7 +217,7 @@ internal sealed partial class ClientConnection : MaasCallInvoker
     {
         cancellationToken.ThrowIfCancellationRequested();
         uint id = NextId();
-        var pending = new PendingCall(id, streaming);
+        var pending = new PendingCall(id, streaming, _options.InlineCompletions);
         request.Id = id;
         _pending[id] = pending;
         try

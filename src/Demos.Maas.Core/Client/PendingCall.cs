@@ -9,7 +9,7 @@ internal sealed class PendingCall
     private readonly TaskCompletionSource<MaasResponse>? _unary;
     private readonly Channel<DoubleMatrix>? _stream;
 
-    public PendingCall(uint id, bool streaming)
+    public PendingCall(uint id, bool streaming, bool inlineCompletion = false)
     {
         Id = id;
         if (streaming)
@@ -18,7 +18,8 @@ internal sealed class PendingCall
         }
         else
         {
-            _unary = new TaskCompletionSource<MaasResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+            // Inline: the awaiting caller resumes on the read loop (MaasClientOptions.InlineCompletions).
+            _unary = new TaskCompletionSource<MaasResponse>(inlineCompletion ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
         }
     }
 
