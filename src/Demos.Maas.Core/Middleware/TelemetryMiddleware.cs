@@ -13,7 +13,18 @@ namespace Demos.Maas.Middleware;
 public static partial class TelemetryMiddleware
 {
     /// <summary>The middleware; <paramref name="usageLog"/> receives the usage lines (null: none).</summary>
-    public static Func<MaasDelegate, MaasDelegate> Create(ILogger? usageLog = null) => next => async context =>
+    public static Func<MaasDelegate, MaasDelegate> Create(ILogger? usageLog = null) => next => context =>
+        usageLog is null && !Observed ? next(context) : ObserveAsync(next, context, usageLog);
+
+    // Whether anything takes what a call would record: a meter listener on one of the call
+    // instruments, or a span listener. Decided once per call, so a listener that attaches while a
+    // call runs sees neither its start nor its end (the in-flight count stays balanced). A call
+    // nobody observes then costs no timestamps, tag lists or async frame of its own.
+    private static bool Observed =>
+        MaasTelemetry.Calls.Enabled || MaasTelemetry.Duration.Enabled || MaasTelemetry.Active.Enabled || MaasTelemetry.Points.Enabled
+        || MaasTelemetry.Errors.Enabled || MaasTelemetry.ActivitySource.HasListeners();
+
+    private static async ValueTask ObserveAsync(MaasDelegate next, MaasCallContext context, ILogger? usageLog)
     {
         string side = MaasTelemetry.Side(context);
         string operation = MaasTelemetry.OperationName(context.Request.Operation);
@@ -43,7 +54,7 @@ public static partial class TelemetryMiddleware
             activity?.Dispose();
             throw;
         }
-    };
+    }
 
     private static Activity? StartActivity(MaasCallContext context, string side, string operation)
     {

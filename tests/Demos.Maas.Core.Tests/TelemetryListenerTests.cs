@@ -1,0 +1,72 @@
+using System.Diagnostics.Metrics;
+using Demos.Maas.Middleware;
+using Demos.Maas.Protocol;
+
+namespace Demos.Maas.Core.Tests;
+
+/// <summary>Runs alone: meter listeners are process-wide, and another test's would make every call observed.</summary>
+[CollectionDefinition(nameof(TelemetryAlone), DisableParallelization = true)]
+public sealed class TelemetryAlone;
+
+/// <summary>
+/// The telemetry middleware records a call only when something listens, deciding once per call:
+/// a listener that attaches while a call runs never sees a call end that it did not see start.
+/// </summary>
+[Collection(nameof(TelemetryAlone))]
+public sealed class TelemetryListenerTests
+{
+    [Fact]
+    public async Task A_listener_that_attaches_during_a_call_sees_the_in_flight_count_balanced_and_later_calls_whole()
+    {
+        string name = $"telemetry-{Guid.NewGuid():N}";
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var pipeline = TelemetryMiddleware.Create()(async context =>
+        {
+            entered.TrySetResult();
+            await gate.Task;
+            context.Response = new MaasResponse();
+        });
+        MaasCallContext Call() => new(new MaasRequest { Operation = Operation.GetParameters, Model = name }, isServer: true, CancellationToken.None);
+
+        var first = pipeline(Call()).AsTask();
+        await entered.Task.WaitAsync(TimeSpan.FromMinutes(1));
+
+        long active = 0, calls = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == MaasTelemetry.Name)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            if (instrument == MaasTelemetry.Active)
+            {
+                Interlocked.Add(ref active, value);
+            }
+            else if (instrument == MaasTelemetry.Calls)
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "maas.model" && tag.Value as string == name)
+                    {
+                        Interlocked.Add(ref calls, value);
+                    }
+                }
+            }
+        });
+        listener.Start();
+
+        gate.SetResult();
+        await first.WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(0, Interlocked.Read(ref active));
+        Assert.Equal(0, Interlocked.Read(ref calls));
+
+        await pipeline(Call()).AsTask().WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(0, Interlocked.Read(ref active));
+        Assert.Equal(1, Interlocked.Read(ref calls));
+    }
+}
