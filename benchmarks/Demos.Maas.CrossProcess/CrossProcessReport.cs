@@ -190,8 +190,16 @@ internal static class CrossProcessReport
                 foreach (int batch in Batches)
                 {
                     int requests = Requests(batch, quick) / (transport == "http" ? 2 : 1);
+                    int warmup = Math.Max(requests / 5, batch <= 64 ? 2000 : 20);
+                    if (transport == "shm" && batch == 1)
+                    {
+                        // With and without resuming callers on the receiving thread, in alternating runs.
+                        cases.AddRange(await AlternatingAsync(run, maas, uri, kind, batch, requests, warmup, (transport, []), ("shm+inline-completions", ["--inline-completions"])));
+                        continue;
+                    }
+
                     // The cases the targets are judged on run three times; each figure is the median of the three.
-                    cases.AddRange(await BenchAsync(run, maas, uri, transport, kind, batch, string.Join(',', Concurrency), requests, Math.Max(requests / 5, batch <= 64 ? 2000 : 20), batch is 1 or 65536 ? 3 : 1, []));
+                    cases.AddRange(await BenchAsync(run, maas, uri, transport, kind, batch, string.Join(',', Concurrency), requests, warmup, batch is 1 or 65536 ? 3 : 1, []));
                 }
 
                 if (transport == "pipe")
@@ -199,12 +207,6 @@ internal static class CrossProcessReport
                     cases.AddRange(await CoalescingAsync(run, maas, uri, "pipe+coalescing", kind, quick, []));
                 }
 
-                if (transport == "shm")
-                {
-                    // Each caller resumed on the connection's receiving thread: no thread-pool hop on the client.
-                    int requests = Requests(1, quick);
-                    cases.AddRange(await BenchAsync(run, maas, uri, "shm+inline-completions", kind, 1, string.Join(',', Concurrency), requests, Math.Max(requests / 5, 2000), 3, ["--inline-completions"]));
-                }
             }
         }
 
@@ -219,8 +221,7 @@ internal static class CrossProcessReport
                 string transport = uri[..uri.IndexOf("://", StringComparison.Ordinal)] + "+inline-io";
                 int requests = Requests(1, quick);
                 await WarmAsync(run, maas, uri, quick, ["--inline-io"]);
-                cases.AddRange(await BenchAsync(run, maas, uri, transport, kind, 1, string.Join(',', Concurrency), requests, Math.Max(requests / 5, 2000), 3, ["--inline-io"]));
-                cases.AddRange(await BenchAsync(run, maas, uri, transport + "+inline-completions", kind, 1, string.Join(',', Concurrency), requests, Math.Max(requests / 5, 2000), 3, ["--inline-io", "--inline-completions"]));
+                cases.AddRange(await AlternatingAsync(run, maas, uri, kind, 1, requests, Math.Max(requests / 5, 2000), (transport, ["--inline-io"]), (transport + "+inline-completions", ["--inline-io", "--inline-completions"])));
                 if (transport == "pipe+inline-io")
                 {
                     cases.AddRange(await CoalescingAsync(run, maas, uri, "pipe+inline-io+coalescing", kind, quick, ["--inline-io"]));
@@ -271,6 +272,23 @@ internal static class CrossProcessReport
         }
 
         return [.. Median(repeats)];
+    }
+
+    /// <summary>
+    /// Two variants of one case, run three times each in turns (a, b, a, b, a, b), so that the
+    /// machine's drift between minutes falls on both alike; each figure is the median of its three.
+    /// </summary>
+    private static async Task<List<Case>> AlternatingAsync(Processes run, string maas, string uri, string kind, int batch, int requests, int warmup, (string Transport, string[] Extra) a, (string Transport, string[] Extra) b)
+    {
+        var first = new List<List<Case>>();
+        var second = new List<List<Case>>();
+        for (int i = 0; i < 3; i++)
+        {
+            first.Add(await BenchAsync(run, maas, uri, a.Transport, kind, batch, string.Join(',', Concurrency), requests, warmup, 1, a.Extra));
+            second.Add(await BenchAsync(run, maas, uri, b.Transport, kind, batch, string.Join(',', Concurrency), requests, warmup, 1, b.Extra));
+        }
+
+        return [.. Median(first), .. Median(second)];
     }
 
     /// <summary>
