@@ -17,6 +17,35 @@ namespace Demos.Maas.Benchmarks;
 /// </summary>
 internal static class AllocationProbe
 {
+    /// <summary>
+    /// The client's side: sequential 1-point LogDensity calls against a server in another process
+    /// (<c>maas serve --model gaussian1d --listen URI</c>), so every byte counted is the client's.
+    /// Run: <c>dotnet run -c Release --project benchmarks/Demos.Maas.Benchmarks -- alloc-probe client URI [calls]</c>.
+    /// </summary>
+    public static async Task RunClientAsync(string uri, int calls)
+    {
+        var options = new Client.MaasClientOptions { Retry = null };
+        options.Transports.Add(new PipeTransport());
+        options.Transports.Add(new Transports.Tcp.TcpTransport());
+        await using var client = await Client.MaasClient.ConnectAsync(uri, options);
+        var model = await client.GetModelAsync("gaussian1d");
+        using var x = Fixture.Points(1);
+        for (int i = 0; i < 20_000; i++)
+        {
+            using var warm = await model.LogDensityAsync(x);
+        }
+
+        using var ticks = new AllocationTicks();
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        for (int i = 0; i < calls; i++)
+        {
+            using var y = await model.LogDensityAsync(x);
+        }
+
+        long after = GC.GetTotalAllocatedBytes(precise: true);
+        Report($"{(after - before) / (double)calls:0.0} B per call over {calls:N0} sequential calls (the client process; the server runs in its own)", ticks);
+    }
+
     public static async Task RunAsync(int roundTrips)
     {
         string path = Path.Combine(Path.GetTempPath(), $"maas-probe-{Guid.NewGuid():N}.sock");
@@ -69,7 +98,12 @@ internal static class AllocationProbe
         });
         client.Start();
         client.Join();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{(after - before) / (double)roundTrips:0.0} B per round trip over {roundTrips:N0} round trips (the whole process; the client allocates nothing)"));
+        Report($"{(after - before) / (double)roundTrips:0.0} B per round trip over {roundTrips:N0} round trips (the whole process; the client allocates nothing)", ticks);
+    }
+
+    private static void Report(FormattableString total, AllocationTicks ticks)
+    {
+        Console.WriteLine(FormattableString.Invariant(total));
         Console.WriteLine("allocation-tick samples by type (in proportion to bytes):");
         foreach (var (type, samples) in ticks.Snapshot().OrderByDescending(kv => kv.Value))
         {

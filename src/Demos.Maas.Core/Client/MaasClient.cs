@@ -130,6 +130,7 @@ public sealed class MaasClient : IAsyncDisposable
     public long KnownParameterVersion(Guid model) => _parameterVersions.TryGetValue(model, out long v) ? v : 0;
 
     /// <summary>Runs a request through the client pipeline (used by <see cref="RemoteModel"/>).</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<MaasCallContext> InvokeAsync(MaasRequest request, IModel? model, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         var context = new MaasCallContext(request, isServer: false, cancellationToken) { Model = model, Timeout = timeout };
@@ -172,6 +173,7 @@ public sealed class MaasClient : IAsyncDisposable
         return CallIntoAsync(context);
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask CallIntoAsync(MaasCallContext context)
     {
         var connection = await GetConnectionAsync(context.CancellationToken).ConfigureAwait(false);

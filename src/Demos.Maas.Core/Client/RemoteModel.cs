@@ -40,7 +40,11 @@ public sealed class RemoteModel : IModel, IVersionedParameters
     /// <summary>The same model with a deadline on every call.</summary>
     public RemoteModel WithTimeout(TimeSpan timeout) => WithOptions(_options with { Timeout = timeout });
 
+    // The per-call methods reuse their state machines (a fitter makes millions of calls): a
+    // ValueTask they return is awaited once, as any ValueTask (or turned into a Task with AsTask).
+
     /// <inheritdoc/>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<DoubleMatrix> EvaluateAsync(DoubleMatrix x, ReadOnlyMemory<double> theta = default, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(x);
@@ -49,6 +53,7 @@ public sealed class RemoteModel : IModel, IVersionedParameters
     }
 
     /// <inheritdoc/>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<DoubleMatrix> LogDensityAsync(DoubleMatrix x, ReadOnlyMemory<double> theta = default, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(x);
@@ -57,6 +62,7 @@ public sealed class RemoteModel : IModel, IVersionedParameters
     }
 
     /// <inheritdoc/>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<DoubleMatrix> GradientAsync(GradientKind kind, DoubleMatrix x, DoubleMatrix? vector = null, ReadOnlyMemory<double> theta = default, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(x);
