@@ -1,15 +1,40 @@
 using System.Globalization;
 using BenchmarkDotNet.Running;
 
-if (args is ["alloc-probe", "client", var uri, ..])
-{
-    await Demos.Maas.Benchmarks.AllocationProbe.RunClientAsync(uri, args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 100_000);
-    return;
-}
-
 if (args is ["alloc-probe", ..])
 {
-    await Demos.Maas.Benchmarks.AllocationProbe.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200_000);
+    const string usage = "usage: alloc-probe [ROUND-TRIPS] | alloc-probe client URI [CALLS] (counts are positive integers)";
+    static int Count(string[] args, int index, int fallback) =>
+        args.Length <= index ? fallback
+        : int.TryParse(args[index], NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n
+        : throw new ArgumentException($"'{args[index]}' is not a positive count; {usage}");
+
+    try
+    {
+        if (args is [_, "client", var uri, ..])
+        {
+            await Demos.Maas.Benchmarks.AllocationProbe.RunClientAsync(uri, Count(args, 3, 100_000));
+        }
+        else if (args is [_, "client"])
+        {
+            throw new ArgumentException($"alloc-probe client needs the server's URI; {usage}");
+        }
+        else
+        {
+            await Demos.Maas.Benchmarks.AllocationProbe.RunAsync(Count(args, 1, 200_000));
+        }
+    }
+    catch (ArgumentException ex)
+    {
+        Console.Error.WriteLine(ex.Message);
+        Environment.Exit(2);
+    }
+    catch (Demos.Maas.MaasException ex)
+    {
+        Console.Error.WriteLine($"alloc-probe: {ex.Message}");
+        Environment.Exit(1);
+    }
+
     return;
 }
 

@@ -206,7 +206,6 @@ internal static class CrossProcessReport
                 {
                     cases.AddRange(await CoalescingAsync(run, maas, uri, "pipe+coalescing", kind, quick, []));
                 }
-
             }
         }
 

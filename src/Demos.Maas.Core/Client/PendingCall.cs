@@ -9,7 +9,7 @@ internal sealed class PendingCall
     private readonly TaskCompletionSource<MaasResponse>? _unary;
     private readonly Channel<DoubleMatrix>? _stream;
 
-    public PendingCall(uint id, bool streaming, bool inlineCompletion = false)
+    public PendingCall(uint id, bool streaming, bool inlineCompletion)
     {
         Id = id;
         if (streaming)

@@ -13,12 +13,12 @@ internal sealed class CallPool
     private const int Capacity = 64;
 
     private readonly Lock _lock = new();
-    private readonly MaasRequest?[] _requests = new MaasRequest?[Capacity];
-    private readonly ServerCall?[] _calls = new ServerCall?[Capacity];
-    private int _requestCount;
-    private int _callCount;
 
-    /// <summary>Calls that reused a pooled call object (for tests and the allocation profile).</summary>
+    // Stacks grown once to their capacity allocate nothing per push or pop.
+    private readonly Stack<MaasRequest> _requests = new(Capacity);
+    private readonly Stack<ServerCall> _calls = new(Capacity);
+
+    /// <summary>Calls that reused a pooled call object (for tests).</summary>
     public long Reused { get; private set; }
 
     /// <summary>An empty request for the decoder to fill.</summary>
@@ -26,10 +26,8 @@ internal sealed class CallPool
     {
         lock (_lock)
         {
-            if (_requestCount > 0)
+            if (_requests.TryPop(out var request))
             {
-                var request = _requests[--_requestCount]!;
-                _requests[_requestCount] = null;
                 return request;
             }
         }
@@ -40,13 +38,11 @@ internal sealed class CallPool
     /// <summary>A call for <paramref name="request"/>: a recycled one restarted, or a new one.</summary>
     public ServerCall RentCall(MaasRequest request)
     {
-        ServerCall? call = null;
+        ServerCall? call;
         lock (_lock)
         {
-            if (_callCount > 0)
+            if (_calls.TryPop(out call))
             {
-                call = _calls[--_callCount];
-                _calls[_callCount] = null;
                 Reused++;
             }
         }
@@ -71,14 +67,14 @@ internal sealed class CallPool
         call.Context!.Reset(request, CancellationToken.None);
         lock (_lock)
         {
-            if (_requestCount < Capacity)
+            if (_requests.Count < Capacity)
             {
-                _requests[_requestCount++] = request;
+                _requests.Push(request);
             }
 
-            if (_callCount < Capacity)
+            if (_calls.Count < Capacity)
             {
-                _calls[_callCount++] = call;
+                _calls.Push(call);
             }
         }
     }
