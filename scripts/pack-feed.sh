@@ -14,8 +14,16 @@ feed=$(realpath -m "${1:-$root/feed}")
 version=("${2:+-p:Version=$2}")
 [ -z "${2:-}" ] && version=()
 
+# Packed from a copy of the sources: packing builds every project again (with the version given),
+# and the checkout's own build output, which tests and a running `maas` use, must not change
+# under them.
+copy=$(mktemp -d /tmp/maas-pack-src-XXXXXX)
+trap 'rm -rf "$copy"' EXIT
+tar -C "$root" --exclude='*/bin' --exclude='*/obj' -cf - src Directory.Build.props Directory.Packages.props nuget.config LICENSE README.md \
+  | tar -C "$copy" -xf -
+
 mkdir -p "$feed"
-for project in "$root"/src/*/*.csproj; do
+for project in "$copy"/src/*/*.csproj; do
   # Projects with IsPackable=false (the NativeAOT library) produce nothing.
   dotnet pack "$project" -c Release -o "$feed" "${version[@]}" --nologo -v quiet
 done
