@@ -6,10 +6,12 @@ using Demos.Maas.Transport;
 namespace Demos.Maas.Transports.Shm;
 
 /// <summary>
-/// One shm:// connection as a byte stream: what the application writes goes into the outgoing ring,
-/// what the peer wrote is copied from the incoming ring into the input pipe. A dedicated thread per
-/// connection waits for the peer (spins briefly, then sleeps on a futex); the rendezvous socket stays
-/// open only so that the death of the peer process is seen at once (end of stream).
+/// One shm:// connection as a byte stream. The application writes into the outgoing ring and reads
+/// from the incoming ring in place (<see cref="ShmRingWriter"/>, <see cref="ShmRingReader"/>): a frame
+/// is copied once, by its encoder, on its way from one process to the other. A dedicated thread per
+/// connection waits for the peer (spins briefly, then sleeps on a futex) and completes the waiting
+/// read; the rendezvous socket stays open only so that the death of the peer process is seen at
+/// once (end of stream).
 /// </summary>
 internal sealed class ShmConnection : MaasConnection
 {
@@ -21,11 +23,10 @@ internal sealed class ShmConnection : MaasConnection
     private readonly ShmRing _out;
     private readonly Doorbell _myBell;
     private readonly Doorbell _peerBell;
-    private readonly Pipe _input;
-    private readonly Pipe _output;
+    private readonly ShmRingReader _reader;
+    private readonly ShmRingWriter _writer;
     private readonly DuplexPipe _pipe;
     private readonly long _spinTicks;
-    private readonly Task _sender;
     private TaskCompletionSource? _spaceWaiter;
     private int _refs = 1;
     private int _closing;
@@ -41,18 +42,13 @@ internal sealed class ShmConnection : MaasConnection
         (_in, _out) = isServer ? (region.Requests, region.Responses) : (region.Responses, region.Requests);
         (_myBell, _peerBell) = isServer ? (region.ServerBell, region.ClientBell) : (region.ClientBell, region.ServerBell);
         _spinTicks = (long)(spin.TotalSeconds * Stopwatch.Frequency);
+        _reader = new ShmRingReader(this, _in, isServer ? region.RequestMemory : region.ResponseMemory);
+        _writer = new ShmRingWriter(this, _out, isServer ? region.ResponseMemory : region.RequestMemory);
+        _pipe = new DuplexPipe(_reader, _writer);
 
-        // The input pipe hands data to the reader on the receiving thread (no thread-pool hop) and never
-        // pauses it: the ring is the flow control. The output pipe runs the sender where the writer flushes.
-        _input = new Pipe(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.ThreadPool, pauseWriterThreshold: 0, useSynchronizationContext: false));
-        int pause = Math.Max(64 * 1024, region.RingSize);
-        _output = new Pipe(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.ThreadPool, pauseWriterThreshold: pause, resumeWriterThreshold: pause / 2, minimumSegmentSize: 64 * 1024, useSynchronizationContext: false));
-        _pipe = new DuplexPipe(_input.Reader, _output.Writer);
-
-        _refs = 3; // the owner, the receiving thread, the sender
+        _refs = 4; // the owner, the receiving thread, the reader, the writer
         var receiver = new Thread(Receive) { IsBackground = true, Name = "maas shm receive" };
         receiver.Start();
-        _sender = SendAsync();
         _ = WatchPeerAsync();
     }
 
@@ -60,7 +56,20 @@ internal sealed class ShmConnection : MaasConnection
 
     public override string RemoteAddress { get; }
 
-    private bool Closing => Volatile.Read(ref _closing) != 0 || _region.Closed;
+    /// <summary>A frame is written in the pieces the ring hands out, not into one buffer the size of the frame.</summary>
+    public override bool WritesWholeFrames => false;
+
+    /// <summary>Either side closed; callers hold a reference on the mapping.</summary>
+    internal bool Closing => Volatile.Read(ref _closing) != 0 || _region.Closed;
+
+    /// <summary>Wakes the receiving thread (a read began to wait).</summary>
+    internal void WakeReceiver() => _myBell.Ring();
+
+    /// <summary>Wakes the peer: bytes were published, or space freed that it waits for.</summary>
+    internal void WakePeer() => _peerBell.Ring();
+
+    /// <summary>A flush is copying into the ring (an abort lets it finish first).</summary>
+    internal void SetSending(bool sending) => Volatile.Write(ref _sending, sending ? 1 : 0);
 
     public override void Abort()
     {
@@ -90,13 +99,12 @@ internal sealed class ShmConnection : MaasConnection
     private async Task CloseAfterSendingAsync()
     {
         var limit = Stopwatch.StartNew();
-        while (!_sender.IsCompleted && Volatile.Read(ref _sending) != 0 && limit.Elapsed < TimeSpan.FromSeconds(2))
+        while (Volatile.Read(ref _sending) != 0 && limit.Elapsed < TimeSpan.FromSeconds(2))
         {
-            await Task.WhenAny(_sender, Task.Delay(5)).ConfigureAwait(false);
+            await Task.Delay(5).ConfigureAwait(false);
         }
 
         Close();
-        _output.Reader.CancelPendingRead();
     }
 
     public override async ValueTask DisposeAsync()
@@ -107,18 +115,9 @@ internal sealed class ShmConnection : MaasConnection
         }
 
         // Let what the application wrote reach the ring (the peer may still read it), then close.
-        try
-        {
-            await _output.Writer.CompleteAsync().ConfigureAwait(false);
-        }
-        catch (InvalidOperationException)
-        {
-            // Completed already.
-        }
-
-        await Task.WhenAny(_sender, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+        await Task.WhenAny(_writer.CompleteAsync().AsTask(), Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
         Close();
-        await _input.Reader.CompleteAsync().ConfigureAwait(false);
+        _reader.Complete();
         try
         {
             _socket.Shutdown(SocketShutdown.Both);
@@ -173,61 +172,29 @@ internal sealed class ShmConnection : MaasConnection
         Close();
     }
 
-    // The receiving thread: ring → input pipe; also wakes a sender that waits for space.
+    // The receiving thread: completes the waiting read when bytes arrive or the connection closes,
+    // drops what arrives once the application stopped reading, and wakes a flush that waits for space.
     private void Receive()
     {
         Exception? error = null;
-        bool inputDone = false;
+        bool failed = false;
         try
         {
-            long position = _in.ReadPosition;
             long spinStart = 0;
-            bool discard = false;
-            var writer = _input.Writer;
             while (true)
             {
-                if (!inputDone && Volatile.Read(ref _aborted) != 0)
+                if (!failed && Volatile.Read(ref _aborted) != 0)
                 {
-                    // Reading fails at once; the doorbell is still served until the close, for the sender.
-                    writer.Complete(new IOException("The shm:// connection was aborted."));
-                    inputDone = discard = true;
+                    // Reading fails at once; the doorbell is still served until the close, for the writer.
+                    _reader.Fail(new IOException("The shm:// connection was aborted."));
+                    failed = true;
                 }
 
                 bool closing = Closing;
-                long available = _in.Available(position);
-                if (available > 0)
+                bool dropping = failed || _reader.IsCompleted;
+                bool worked = dropping ? _reader.Discard() : _reader.IsWaiting && (closing || _reader.HasNewBytes) && _reader.Wake();
+                if (worked)
                 {
-                    if (discard)
-                    {
-                        position += available;
-                    }
-                    else
-                    {
-                        while (available > 0)
-                        {
-                            var memory = writer.GetMemory((int)Math.Min(available, _in.Size));
-                            int n = _in.Peek(position, memory.Span);
-                            writer.Advance(n);
-                            position += n;
-                            available -= n;
-                        }
-                    }
-
-                    if (_in.Release(position))
-                    {
-                        _peerBell.Ring();
-                    }
-
-                    if (!discard)
-                    {
-                        var flush = writer.FlushAsync();
-                        var flushed = flush.IsCompleted ? flush.Result : flush.AsTask().GetAwaiter().GetResult();
-
-                        // The application stopped reading but may still be writing (a server draining its
-                        // last answers): keep serving the doorbell, and drop what arrives.
-                        discard = flushed.IsCompleted;
-                    }
-
                     spinStart = 0;
                     continue;
                 }
@@ -235,7 +202,7 @@ internal sealed class ShmConnection : MaasConnection
                 WakeSender();
                 if (closing)
                 {
-                    break; // drained: end of stream
+                    break; // a read from now on sees the end itself
                 }
 
                 long now = Stopwatch.GetTimestamp();
@@ -251,7 +218,7 @@ internal sealed class ShmConnection : MaasConnection
                 }
 
                 int seen = _myBell.Prepare();
-                if (_in.Available(position) > 0 || Closing || SenderCanGo())
+                if (((dropping || _reader.IsWaiting) && _reader.HasNewBytes) || Closing || SenderCanGo())
                 {
                     _myBell.Cancel();
                 }
@@ -269,9 +236,9 @@ internal sealed class ShmConnection : MaasConnection
         }
         finally
         {
-            if (!inputDone)
+            if (error is not null)
             {
-                _input.Writer.Complete(error);
+                _reader.Fail(error);
             }
 
             Close();
@@ -289,70 +256,8 @@ internal sealed class ShmConnection : MaasConnection
         }
     }
 
-    // The sender: output pipe → ring, in pieces as large as the ring has room for.
-    private async Task SendAsync()
-    {
-        Exception? error = null;
-        var reader = _output.Reader;
-        try
-        {
-            while (true)
-            {
-                Volatile.Write(ref _sending, 0);
-                var result = await reader.ReadAsync().ConfigureAwait(false);
-                Volatile.Write(ref _sending, 1);
-                var buffer = result.Buffer;
-                while (!buffer.IsEmpty)
-                {
-                    if (Closing)
-                    {
-                        throw new IOException("The shm:// peer has closed the connection.");
-                    }
-
-                    // Copy every segment that fits, then ring once: a large frame is one wake-up per ring-full, not per segment.
-                    long written = 0;
-                    foreach (var segment in buffer)
-                    {
-                        int n = _out.Write(segment.Span);
-                        written += n;
-                        if (n < segment.Length)
-                        {
-                            break;
-                        }
-                    }
-
-                    buffer = buffer.Slice(written);
-                    if (written > 0)
-                    {
-                        _peerBell.Ring();
-                    }
-
-                    if (!buffer.IsEmpty)
-                    {
-                        await WaitForSpaceAsync().ConfigureAwait(false);
-                    }
-                }
-
-                reader.AdvanceTo(buffer.End);
-                if (result.IsCompleted || result.IsCanceled)
-                {
-                    break;
-                }
-            }
-        }
-        catch (Exception ex)
-        {
-            error = ex;
-        }
-        finally
-        {
-            Volatile.Write(ref _sending, 0);
-            await reader.CompleteAsync(error).ConfigureAwait(false);
-            Release();
-        }
-    }
-
-    private Task WaitForSpaceAsync()
+    /// <summary>Waits until the peer frees space in the outgoing ring, or the connection closes.</summary>
+    internal Task WaitForSpaceAsync()
     {
         var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref _spaceWaiter, waiter);
@@ -383,7 +288,8 @@ internal sealed class ShmConnection : MaasConnection
         return false;
     }
 
-    private void Release()
+    /// <summary>Drops one reference on the mapping; the last unmaps it.</summary>
+    internal void Release()
     {
         if (Interlocked.Decrement(ref _refs) == 0)
         {

@@ -34,6 +34,8 @@ internal sealed unsafe class ShmRegion : IDisposable
         RingSize = ringSize;
         Requests = new ShmRing(_base + 128, _base + 192, _base + 256, _base + HeaderSize, ringSize);
         Responses = new ShmRing(_base + 320, _base + 384, _base + 448, _base + HeaderSize + ringSize, ringSize);
+        RequestMemory = new RingMemory(_base + HeaderSize, ringSize).Memory;
+        ResponseMemory = new RingMemory(_base + HeaderSize + ringSize, ringSize).Memory;
         ServerBell = new Doorbell((int*)(_base + 512), (int*)(_base + 516));
         ClientBell = new Doorbell((int*)(_base + 576), (int*)(_base + 580));
     }
@@ -43,6 +45,12 @@ internal sealed unsafe class ShmRegion : IDisposable
     public ShmRing Requests { get; }
 
     public ShmRing Responses { get; }
+
+    /// <summary>The request ring's bytes (valid while the region is mapped).</summary>
+    public Memory<byte> RequestMemory { get; }
+
+    /// <summary>The response ring's bytes.</summary>
+    public Memory<byte> ResponseMemory { get; }
 
     public Doorbell ServerBell { get; }
 
@@ -202,6 +210,15 @@ internal readonly unsafe struct ShmRing(byte* head, byte* tail, byte* wantSpace,
 
     public int Size => size;
 
+    /// <summary>The ring's bytes, for the reader and writer that work in place.</summary>
+    public byte* Data => data;
+
+    /// <summary>The producer's position (its own word): everything before it is published.</summary>
+    public long WritePosition => Volatile.Read(ref Head);
+
+    /// <summary>Producer: makes everything before <paramref name="position"/> visible to the consumer (bytes written in place first).</summary>
+    public void Publish(long position) => Volatile.Write(ref Head, position);
+
     /// <summary>Bytes the consumer may read now.</summary>
     public long Available(long consumed) => Volatile.Read(ref Head) - consumed;
 
@@ -267,5 +284,23 @@ internal readonly unsafe struct ShmRing(byte* head, byte* tail, byte* wantSpace,
     {
         Interlocked.Exchange(ref WantSpace, 1);
         return Free > 0;
+    }
+}
+
+/// <summary>A ring's bytes as <see cref="Memory{T}"/>: the reader hands them out as its buffer, the writer as space to write into.</summary>
+internal sealed unsafe class RingMemory(byte* data, int size) : System.Buffers.MemoryManager<byte>
+{
+    public override Span<byte> GetSpan() => new(data, size);
+
+    public override System.Buffers.MemoryHandle Pin(int elementIndex = 0) => new(data + elementIndex);
+
+    public override void Unpin()
+    {
+        // Mapped memory does not move.
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        // The mapping belongs to the region.
     }
 }

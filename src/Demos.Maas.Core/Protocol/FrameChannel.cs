@@ -33,7 +33,11 @@ internal sealed partial class FrameChannel : IDisposable
         : this(connection.Transport, maxIncomingFrameBytes)
     {
         LargeFrameReads = connection is StreamConnection;
+        WholeFrameWrites = connection.WritesWholeFrames;
     }
+
+    /// <summary>Whether a large frame is written into one buffer the size of the frame (<see cref="MaasConnection.WritesWholeFrames"/>).</summary>
+    public bool WholeFrameWrites { get; private init; } = true;
 
     /// <summary>Largest payload this side accepts (a server starts small and raises it after the handshake).</summary>
     public int MaxIncomingFrameBytes { get; set; }
@@ -305,7 +309,8 @@ internal sealed partial class FrameChannel : IDisposable
     {
         // One buffer that holds the whole frame: a socket writer then sends it with one write
         // call instead of one per default-sized segment.
-        var header = _output.GetMemory((int)Math.Min(int.MaxValue, FrameCodec.HeaderSize + arrayBytes + SmallContentBound))[..FrameCodec.HeaderSize];
+        int bufferBytes = WholeFrameWrites ? (int)Math.Min(int.MaxValue, FrameCodec.HeaderSize + arrayBytes + SmallContentBound) : FrameCodec.HeaderSize;
+        var header = _output.GetMemory(bufferBytes)[..FrameCodec.HeaderSize];
         _output.Advance(FrameCodec.HeaderSize);
         long before = _output.UnflushedBytes;
         MessageCodec.Write(_output, message);

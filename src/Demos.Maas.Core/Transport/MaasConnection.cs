@@ -17,6 +17,13 @@ public abstract class MaasConnection : IAsyncDisposable
     /// <summary>An identity the transport established for the peer (e.g. a TLS client certificate subject), or null.</summary>
     public virtual string? PeerIdentity => null;
 
+    /// <summary>
+    /// Whether a large frame is best written into one buffer as large as the frame (a socket then sends
+    /// it with one call), or in the pieces <see cref="Transport"/>'s output hands out (a shared-memory
+    /// ring, whose free space is the buffer). True unless the transport says otherwise.
+    /// </summary>
+    public virtual bool WritesWholeFrames => true;
+
     /// <summary>Closes the connection at once; pending reads and writes fail.</summary>
     public abstract void Abort();
 
