@@ -84,7 +84,7 @@ public sealed class ShmTransport : IMaasConnectionFactory, IMaasListenerFactory
             timeout.CancelAfter(RendezvousTimeout);
             try
             {
-                await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), timeout.Token).ConfigureAwait(false);
+                await UnixSocketFile.ConnectAsync(socket, new UnixDomainSocketEndPoint(path), timeout.Token).ConfigureAwait(false);
             }
             catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionRefused or SocketError.AddressNotAvailable)
             {

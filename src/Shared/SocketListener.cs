@@ -85,7 +85,15 @@ internal static class SocketConnections
     {
         try
         {
-            await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
+            if (endPoint is UnixDomainSocketEndPoint)
+            {
+                await UnixSocketFile.ConnectAsync(socket, endPoint, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
+            }
+
             return socket;
         }
         catch (SocketException ex)

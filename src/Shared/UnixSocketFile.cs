@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 
 namespace Demos.Maas.Transports;
@@ -59,4 +60,33 @@ internal static class UnixSocketFile
             throw new MaasException(MaasErrorCode.Unavailable, $"Cannot listen on {uri}: {ex.Message}", ex);
         }
     }
+
+    /// <summary>
+    /// Connects <paramref name="socket"/> to a Unix domain listener, waiting while its accept queue is full.
+    /// TCP queues a connect the server has no room for and the kernel retries it; a Unix domain socket
+    /// answers EAGAIN at once instead, so a burst of connects (an HTTP/1.1 client opening a connection
+    /// per concurrent request, say) would fail although the server is healthy and about to accept.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">When <paramref name="cancellationToken"/> is cancelled while waiting.</exception>
+    /// <exception cref="SocketException">Any other connect error.</exception>
+    public static async ValueTask ConnectAsync(Socket socket, EndPoint endPoint, CancellationToken cancellationToken)
+    {
+        var backoff = TimeSpan.FromMilliseconds(1);
+        while (true)
+        {
+            try
+            {
+                await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.WouldBlock)
+            {
+                await Task.Delay(backoff, cancellationToken).ConfigureAwait(false);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxConnectBackoff.Ticks));
+            }
+        }
+    }
+
+    // Short enough that a queue drained by a live accept loop is noticed at once, long enough not to spin.
+    private static readonly TimeSpan MaxConnectBackoff = TimeSpan.FromMilliseconds(20);
 }

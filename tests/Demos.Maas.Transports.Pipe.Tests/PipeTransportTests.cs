@@ -110,3 +110,59 @@ public sealed class PipeTransportTests
         return options;
     }
 }
+
+/// <summary>Connects meeting a full accept queue (EAGAIN on a Unix domain socket).</summary>
+public sealed class PipeConnectBacklogTests
+{
+    [Fact]
+    public async Task Connects_wait_while_the_accept_queue_is_full_and_complete_once_the_server_accepts()
+    {
+        using var listener = await FullUnixListener.CreateAsync();
+        var transport = new PipeTransport();
+        var uri = new Uri($"pipe://{listener.Path}");
+        var connecting = Enumerable.Range(0, 3).Select(_ => transport.ConnectAsync(uri).AsTask()).ToArray();
+
+        // Without waiting, each of these failed at once with "Resource temporarily unavailable".
+        await Task.Delay(200);
+        Assert.All(connecting, c => Assert.False(c.IsCompleted));
+
+        var accepted = new List<System.Net.Sockets.Socket>();
+        try
+        {
+            for (int i = 0; i < listener.Queued + connecting.Length; i++)
+            {
+                accepted.Add(await listener.Socket.AcceptAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+            }
+
+            foreach (var connection in await Task.WhenAll(connecting).WaitAsync(TimeSpan.FromSeconds(30)))
+            {
+                await connection.DisposeAsync();
+            }
+        }
+        finally
+        {
+            accepted.ForEach(s => s.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task A_connect_waiting_on_a_full_queue_ends_when_cancelled()
+    {
+        using var listener = await FullUnixListener.CreateAsync();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            () => new PipeTransport().ConnectAsync(new Uri($"pipe://{listener.Path}"), cancel.Token).AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task A_client_that_never_gets_through_a_full_queue_fails_with_Unavailable_at_its_connect_timeout()
+    {
+        using var listener = await FullUnixListener.CreateAsync();
+        var options = new MaasClientOptions { ConnectTimeout = TimeSpan.FromMilliseconds(300), Retry = null, Reconnect = false };
+        options.Transports.Add(new PipeTransport());
+        var error = await Assert.ThrowsAsync<MaasException>(() => MaasClient.ConnectAsync($"pipe://{listener.Path}", options).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(MaasErrorCode.Unavailable, error.Code);
+        Assert.Contains("timed out", error.Message, StringComparison.Ordinal);
+    }
+}
+
