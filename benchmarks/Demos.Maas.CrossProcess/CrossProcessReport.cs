@@ -166,13 +166,13 @@ internal static class CrossProcessReport
         Background server;
         try
         {
-            server = await run.StartAsync(maas, ["serve", "--model", "gaussian1d", .. listen.SelectMany(l => new[] { "--listen", l })], "listening", listen.Length);
+            server = await run.StartAsync(maas, ["serve", "--model", "gaussian1d", "--model", "copy", .. listen.SelectMany(l => new[] { "--listen", l })], "listening", listen.Length);
         }
         catch (InvalidOperationException ex) when (ex.Message.Contains("shm", StringComparison.Ordinal))
         {
             notes.Add($"shm:// is not in this build of maas ({kind}): {ex.Message.Split('\n')[0]}");
             listen = listen[..^1];
-            server = await run.StartAsync(maas, ["serve", "--model", "gaussian1d", .. listen.SelectMany(l => new[] { "--listen", l })], "listening", listen.Length);
+            server = await run.StartAsync(maas, ["serve", "--model", "gaussian1d", "--model", "copy", .. listen.SelectMany(l => new[] { "--listen", l })], "listening", listen.Length);
         }
 
         await using (server)
@@ -200,6 +200,13 @@ internal static class CrossProcessReport
 
                     // The cases the targets are judged on run three times; each figure is the median of the three.
                     cases.AddRange(await BenchAsync(run, maas, uri, transport, kind, batch, string.Join(',', Concurrency), requests, warmup, batch is 1 or 65536 ? 3 : 1, []));
+                }
+
+                if (transport is "pipe" or "tcp" or "shm")
+                {
+                    // Payload throughput: the same bytes with a model that does no work (its log-density is its input).
+                    int requests = Requests(65536, quick);
+                    cases.AddRange(await BenchAsync(run, maas, uri, transport + CopySuffix, kind, 65536, "1", requests, 20, 3, [], CopyModel));
                 }
 
                 if (transport == "pipe")
@@ -261,12 +268,12 @@ internal static class CrossProcessReport
     /// Runs `maas bench` on one batch size <paramref name="runs"/> times; each figure of the result
     /// is the median over the runs.
     /// </summary>
-    private static async Task<List<Case>> BenchAsync(Processes run, string maas, string uri, string transport, string kind, int batch, string concurrency, int requests, int warmup, int runs, string[] extra)
+    private static async Task<List<Case>> BenchAsync(Processes run, string maas, string uri, string transport, string kind, int batch, string concurrency, int requests, int warmup, int runs, string[] extra, string model = "gaussian1d")
     {
         var repeats = new List<List<Case>>();
         for (int i = 0; i < runs; i++)
         {
-            string json = await run.RunAsync(maas, ["bench", uri, "gaussian1d", .. extra, "--batch", $"{batch}", "--concurrency", concurrency, "--requests", $"{requests}", "--warmup", $"{warmup}", "--json"], TimeSpan.FromMinutes(10));
+            string json = await run.RunAsync(maas, ["bench", uri, model, .. extra, "--batch", $"{batch}", "--concurrency", concurrency, "--requests", $"{requests}", "--warmup", $"{warmup}", "--json"], TimeSpan.FromMinutes(10));
             repeats.Add([.. ParseBench(json, transport, kind)]);
         }
 
@@ -382,13 +389,17 @@ internal static class CrossProcessReport
         return Encoding.UTF8.GetString(stream.ToArray());
     }
 
-    private static readonly string[] TransportOrder = ["inproc", "shm", "shm+inline-completions", "pipe", "tcp", "http", "mpi", "pipe+inline-io", "tcp+inline-io", "pipe+inline-io+inline-completions", "tcp+inline-io+inline-completions", "pipe+coalescing", "pipe+inline-io+coalescing"];
+    /// <summary>The model without work (maas serve --model copy) and how its cases are named.</summary>
+    private const string CopyModel = "copy";
+    private const string CopySuffix = " (copy model)";
+
+    private static readonly string[] TransportOrder = ["inproc", "shm", "shm+inline-completions", "pipe", "tcp", "http", "mpi", "pipe+inline-io", "tcp+inline-io", "pipe+inline-io+inline-completions", "tcp+inline-io+inline-completions", "pipe+coalescing", "pipe+inline-io+coalescing", "shm" + CopySuffix, "pipe" + CopySuffix, "tcp" + CopySuffix];
 
     private static void Picture(string path, List<Floor> floors, List<Case> cases, string server)
     {
         var latency = new List<BenchSeries>();
         var throughput = new List<BenchSeries>();
-        foreach (var t in TransportOrder)
+        foreach (var t in TransportOrder.Where(t => !t.EndsWith(CopySuffix, StringComparison.Ordinal)))
         {
             var mine = cases.Where(c => c.Transport == t && (c.Server == server || c.Server == "in-process")).ToList();
             var single = mine.Where(c => c.Callers == 1).OrderBy(c => c.Batch).ToList();
@@ -430,7 +441,8 @@ internal static class CrossProcessReport
         Case? Find(string t, string server, int batch, int callers) => cases.FirstOrDefault(c => c.Transport == t && (c.Server == server || c.Server == "in-process") && c.Batch == batch && c.Callers == callers);
         string[] servers = [.. cases.Select(c => c.Server).Where(s => s != "in-process").Distinct()];
 
-        md.AppendLine(CultureInfo.InvariantCulture, $"Machine: {machine}. Model: `gaussian1d` LogDensity. Client and server are separate processes");
+        md.AppendLine(CultureInfo.InvariantCulture, $"Machine: {machine}. Model: `gaussian1d` LogDensity; at 65,536 points also `copy`, whose log-density is");
+        md.AppendLine("its input (no model work: the payload throughput of the transport and the protocol). Client and server are separate processes");
         md.AppendLine("(`maas bench` against `maas serve`, the same build for both: JIT = `dotnet maas.dll`, AOT = the NativeAOT");
         md.AppendLine("binary); `inproc` runs both in one process and is labelled in-process. Floors move exactly the bytes of the");
         md.AppendLine("same request and response frames, with no protocol, measured in the same run (best of three runs each,");
@@ -483,6 +495,8 @@ internal static class CrossProcessReport
         Target("`shm://` with `--inline-completions` p50 ≤ 2 × C busy-poll shared memory", s => Ratio(Find("shm+inline-completions", s, 1, 1)?.P50, FloorP50("C, shared memory, busy-poll", 1), 2), " ×");
         Target("`shm://` batch 65,536 throughput ≥ 70 % of memcpy there and back", s => Ratio(FloorP50("memcpy there and back, in one process", 65536), Find("shm", s, 65536, 1)?.P50, 0.7, atMost: false), "");
         Target("`pipe://` batch 65,536 payload throughput ≥ 50 % of the C Unix-socket ping-pong", s => Ratio(FloorP50("C, Unix socket", 65536), Find("pipe", s, 65536, 1)?.P50, 0.5, atMost: false), "");
+        Target("`shm://` batch 65,536, `copy` model: throughput ≥ 70 % of memcpy there and back", s => Ratio(FloorP50("memcpy there and back, in one process", 65536), Find("shm" + CopySuffix, s, 65536, 1)?.P50, 0.7, atMost: false), "");
+        Target("`pipe://` batch 65,536, `copy` model: payload throughput ≥ 50 % of the C Unix-socket ping-pong", s => Ratio(FloorP50("C, Unix socket", 65536), Find("pipe" + CopySuffix, s, 65536, 1)?.P50, 0.5, atMost: false), "");
         Target("`pipe://` 64 callers × 1 point ≥ 100,000 calls/s", s => Find("pipe", s, 1, 64) is { } c ? (c.CallsPerSecond / 100_000, c.CallsPerSecond >= 100_000) : null, " × 100k/s");
         Target("`pipe://` with `--inline-io`, 64 callers × 1 point ≥ 100,000 calls/s", s => Find("pipe+inline-io", s, 1, 64) is { } c ? (c.CallsPerSecond / 100_000, c.CallsPerSecond >= 100_000) : null, " × 100k/s");
         Target("`pipe://` with coalescing, 64 callers ≥ 5 × 100,000 calls/s", s => Find("pipe+coalescing", s, 1, 64) is { } c ? (c.CallsPerSecond / 500_000, c.CallsPerSecond >= 500_000) : null, " × 500k/s");

@@ -12,7 +12,7 @@ internal static class ServeCommand
     public static Command Create()
     {
         var listen = new Option<string[]>("--listen", "-l") { Description = "URI to listen on (repeatable): pipe:///tmp/m.sock, shm://name, tcp://127.0.0.1:5000, http://127.0.0.1:8080, http+unix:///tmp/m.sock, inproc://name" };
-        var model = new Option<string[]>("--model", "-m") { Description = $"Built-in model to host (repeatable; one of {string.Join(", ", ExampleModels.AllNames)}, or busy:MS, a model that keeps one core busy MS milliseconds per call; default: {string.Join(", ", ExampleModels.Names)} unless the configuration, --native or --assembly names models)" };
+        var model = new Option<string[]>("--model", "-m") { Description = $"Built-in model to host (repeatable; {BenchmarkModels.Choices}; default: {string.Join(", ", ExampleModels.Names)} unless the configuration, --native or --assembly names models)" };
         var assembly = new Option<string[]>("--assembly") { Description = "A .NET assembly whose public IModel types (with a parameterless constructor) are hosted (repeatable; the .NET tool build only)" };
         var native = new Option<string[]>("--native") { Description = "A shared library (.so) exporting maas_plugin_metadata and maas_plugin_callbacks: a C, C++ or Fortran model served without a main (repeatable)" };
         var config = new Option<string?>("--config", "-c") { Description = "JSON configuration file (see deploy/config/maas.json)" };
@@ -66,7 +66,7 @@ internal static class ServeCommand
             bool registering = result.GetValue(register) is not null;
             foreach (var name in names)
             {
-                hosted.Add((BusyModels.Is(name) ? BusyModels.Create(name) : ExampleModels.Create(name), result.GetValue(artifactDigest)));
+                hosted.Add((BenchmarkModels.Create(name), result.GetValue(artifactDigest)));
             }
 
             foreach (var path in natives)

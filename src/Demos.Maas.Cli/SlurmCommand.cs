@@ -22,7 +22,7 @@ internal static class SlurmCommand
 
     private static Command Up()
     {
-        var model = new Option<string>("--model", "-m") { Description = $"The model every server hosts (one of {string.Join(", ", ExampleModels.AllNames)}, or busy:MS)", Required = true };
+        var model = new Option<string>("--model", "-m") { Description = $"The model every server hosts ({BenchmarkModels.Choices})", Required = true };
         var servers = new Option<int>("--servers", "-n") { Description = "Number of servers (array tasks), 1 to 10000", Required = true };
         var partition = new Option<string?>("--partition", "-p") { Description = "Slurm partition (default: the cluster's default partition)" };
         var time = new Option<string?>("--time", "-t") { Description = "Time limit of each server (Slurm format: MM, HH:MM:SS, D-HH); the drain starts --signal-seconds before it" };
@@ -48,7 +48,7 @@ internal static class SlurmCommand
         command.SetAction((result, ct) => Failures.RunAsync(async () =>
         {
             string name = result.GetValue(model)!;
-            var hosted = BusyModels.Is(name) ? BusyModels.Create(name) : ExampleModels.Create(name);
+            var hosted = BenchmarkModels.Create(name);
             var job = new SlurmJob
             {
                 Model = name,

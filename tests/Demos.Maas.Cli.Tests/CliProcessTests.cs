@@ -41,6 +41,26 @@ public sealed class CliProcessTests
     }
 
     [Fact]
+    public async Task Serve_hosts_the_copy_model_whose_log_density_is_its_input()
+    {
+        string socket = Path.Combine(Path.GetTempPath(), $"maas-cli-{Guid.NewGuid():N}.sock");
+        await using var server = MaasProcess.Start("serve", "--listen", $"pipe://{socket}", "--model", "copy", "--log-level", "Warning");
+        await server.WaitForLineAsync("serving");
+        await using var client = await MaasClient.ConnectAsync($"pipe://{socket}", Options());
+        var copy = await client.GetModelAsync("copy");
+        Assert.Equal(1, copy.Info.InputDimension);
+        double[] points = [1.5, -2, 0, double.MaxValue, -0.0, 3e-300];
+        using var x = DoubleMatrix.FromRows([.. points.Select(p => new[] { p })]);
+        using var y = await copy.LogDensityAsync(x);
+        Assert.Equal(points, y.ToArray());
+
+        // A wrong point size is refused like any model's.
+        using var wide = DoubleMatrix.FromRows([1.0, 2.0]);
+        var error = await Assert.ThrowsAsync<MaasException>(async () => await copy.LogDensityAsync(wide));
+        Assert.Equal(MaasErrorCode.InvalidArgument, error.Code);
+    }
+
+    [Fact]
     public async Task Serve_with_inline_io_answers_calls_and_streams_while_a_slow_call_runs_on_another_connection()
     {
         string socket = Path.Combine(Path.GetTempPath(), $"maas-cli-{Guid.NewGuid():N}.sock");
