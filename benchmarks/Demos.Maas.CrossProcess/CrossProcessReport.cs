@@ -166,13 +166,13 @@ internal static class CrossProcessReport
         Background server;
         try
         {
-            server = await run.StartAsync(maas, ["serve", "--model", "gaussian1d", "--model", "copy", .. listen.SelectMany(l => new[] { "--listen", l })], "listening", listen.Length);
+            server = await run.StartAsync(maas, Serve(listen), "listening", listen.Length);
         }
         catch (InvalidOperationException ex) when (ex.Message.Contains("shm", StringComparison.Ordinal))
         {
             notes.Add($"shm:// is not in this build of maas ({kind}): {ex.Message.Split('\n')[0]}");
             listen = listen[..^1];
-            server = await run.StartAsync(maas, ["serve", "--model", "gaussian1d", "--model", "copy", .. listen.SelectMany(l => new[] { "--listen", l })], "listening", listen.Length);
+            server = await run.StartAsync(maas, Serve(listen), "listening", listen.Length);
         }
 
         await using (server)
@@ -319,6 +319,9 @@ internal static class CrossProcessReport
             return first with { P50 = Mid(same.Select(c => c.P50)), P99 = Mid(same.Select(c => c.P99)), CallsPerSecond = Mid(same.Select(c => c.CallsPerSecond)), PointsPerSecond = Mid(same.Select(c => c.PointsPerSecond)) };
         });
     }
+
+    /// <summary>`maas serve` of the report's models (gaussian1d and the copy model) on <paramref name="listen"/>.</summary>
+    private static string[] Serve(string[] listen) => ["serve", "--model", "gaussian1d", "--model", CopyModel, .. listen.SelectMany(l => new[] { "--listen", l })];
 
     private static string[] Program(string maas) => maas.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? ["dotnet", maas] : [maas];
 

@@ -17,10 +17,23 @@ internal static class BenchmarkModels
         + "or copy, whose log-density is its input, for timing a transport alone";
 
     /// <exception cref="MaasException">NotFound for an unknown name; InvalidArgument for a bad busy:MS.</exception>
-    public static IModel Create(string name) =>
-        BusyModels.Is(name) ? BusyModels.Create(name)
-        : name == CopyName ? Copy()
-        : ExampleModels.Create(name);
+    public static IModel Create(string name)
+    {
+        if (BusyModels.Is(name))
+        {
+            return BusyModels.Create(name);
+        }
+
+        if (name == CopyName)
+        {
+            return Copy();
+        }
+
+        // ExampleModels' own error lists only the examples; a user of maas may host these stand-ins too.
+        return ExampleModels.AllNames.Contains(name)
+            ? ExampleModels.Create(name)
+            : throw new MaasException(MaasErrorCode.NotFound, $"No built-in model '{name}'; choose {Choices}.");
+    }
 
     /// <summary>
     /// <c>copy</c>: log-density = its input (dimension 1). A batch's request and response carry the same

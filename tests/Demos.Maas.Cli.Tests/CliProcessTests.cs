@@ -61,6 +61,17 @@ public sealed class CliProcessTests
     }
 
     [Fact]
+    public async Task An_unknown_model_name_gives_NotFound_naming_every_model_serve_can_host()
+    {
+        var (exit, _, stderr) = await MaasProcess.RunAsync("serve", "--listen", "tcp://127.0.0.1:0", "--model", "copi");
+        Assert.Equal(12, exit);
+        Assert.StartsWith("maas: NotFound: No built-in model 'copi'; choose one of gaussian1d", stderr.Trim());
+        Assert.Contains("busy:MS", stderr);
+        Assert.Contains("or copy,", stderr);
+        Assert.Single(stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
     public async Task Serve_with_inline_io_answers_calls_and_streams_while_a_slow_call_runs_on_another_connection()
     {
         string socket = Path.Combine(Path.GetTempPath(), $"maas-cli-{Guid.NewGuid():N}.sock");

@@ -53,6 +53,17 @@ public sealed class FullUnixListener : IDisposable
         throw new InvalidOperationException("The kernel queued 64 connects on a listener with backlog 1: the queue never filled.");
     }
 
+    /// <summary>
+    /// Asserts that <paramref name="connect"/> waits on the full queue instead of failing at once,
+    /// and ends with OperationCanceledException when its token is cancelled (300 ms on).
+    /// </summary>
+    public static async Task AssertConnectWaitsUntilCancelledAsync(Func<string, CancellationToken, Task> connect)
+    {
+        using var listener = await CreateAsync();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => connect(listener.Path, cancel.Token).WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
     public void Dispose()
     {
         foreach (var client in _queued)
