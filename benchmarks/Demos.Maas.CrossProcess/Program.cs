@@ -9,7 +9,7 @@ int Int(string s) => int.Parse(s, CultureInfo.InvariantCulture);
 return args switch
 {
     ["floor-server", var kind, var where, var mode] => await SocketFloor.ServeAsync(kind, where, mode == "sync"),
-    ["floor-client", var kind, var where, var mode, var req, var resp, var rounds] => await SocketFloor.ClientAsync(kind, where, mode == "sync", Int(req), Int(resp), Int(rounds)),
+    ["floor-client", var kind, var where, var mode, var req, var resp, var rounds, var warmupSeconds] => await SocketFloor.ClientAsync(kind, where, mode == "sync", Int(req), Int(resp), Int(rounds), TimeSpan.FromSeconds(Int(warmupSeconds))),
     ["report", .. var rest] => await ReportAsync(rest),
     _ => Usage(),
 };
@@ -35,7 +35,7 @@ static int Usage()
     Console.Error.WriteLine("""
         usage: Demos.Maas.CrossProcess report --maas PATH [--maas-aot PATH] --pingpong PATH [--out DIR] [--doc FILE] [--image FILE] [--quick]
                Demos.Maas.CrossProcess floor-server unix|tcp PATH|PORT sync|async
-               Demos.Maas.CrossProcess floor-client unix|tcp PATH|PORT sync|async REQUEST_BYTES RESPONSE_BYTES ROUNDS
+               Demos.Maas.CrossProcess floor-client unix|tcp PATH|PORT sync|async REQUEST_BYTES RESPONSE_BYTES ROUNDS WARMUP_SECONDS
         """);
     return 2;
 }

@@ -12,10 +12,16 @@ internal sealed record BenchResult(int Batch, int Callers, double P50, double P9
 internal static class BenchCase
 {
     /// <summary>
-    /// Runs <paramref name="warmup"/> unmeasured calls, then <paramref name="measured"/> calls of
-    /// <paramref name="batch"/> points shared by <paramref name="callers"/> concurrent callers.
+    /// Runs <paramref name="warmup"/> unmeasured calls, and more until <paramref name="warmupTime"/>
+    /// has passed, then <paramref name="measured"/> calls of <paramref name="batch"/> points shared
+    /// by <paramref name="callers"/> concurrent callers.
     /// </summary>
-    public static async Task<BenchResult> RunAsync(IModel model, bool evaluate, int batch, int callers, int warmup, int measured, Action<double>? progress, CancellationToken ct)
+    /// <remarks>
+    /// The time matters more than the count for a JIT-compiled client or server: their code starts
+    /// unoptimised and is recompiled only after it has run for a while (tiered compilation), which
+    /// takes a second or two of calls; until then a 1-point call takes two to three times as long.
+    /// </remarks>
+    public static async Task<BenchResult> RunAsync(IModel model, bool evaluate, int batch, int callers, int warmup, TimeSpan warmupTime, int measured, Action<double>? progress, CancellationToken ct)
     {
         using var x = DoubleMatrix.Rent(batch, model.Info.InputDimension);
         for (int i = 0; i < x.Length; i++)
@@ -23,7 +29,8 @@ internal static class BenchCase
             x.Span[i] = (i % 97) / 97.0;
         }
 
-        for (int i = 0; i < warmup; i++)
+        long warmupStart = Stopwatch.GetTimestamp();
+        for (int i = 0; i < warmup || Stopwatch.GetElapsedTime(warmupStart) < warmupTime; i++)
         {
             using var _ = await CallAsync(model, evaluate, x, ct).ConfigureAwait(false);
         }

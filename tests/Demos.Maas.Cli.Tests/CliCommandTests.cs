@@ -113,6 +113,8 @@ public sealed class CliCommandTests : IAsyncLifetime
     [Theory]
     [InlineData("--requests", "0", "InvalidArgument: --requests must be at least 1")]
     [InlineData("--operation", "fly", "InvalidArgument: unknown operation 'fly'")]
+    [InlineData("--warmup-seconds", "-1", "InvalidArgument: --warmup-seconds must be between 0 and 3600, not -1.")]
+    [InlineData("--warmup-seconds", "NaN", "InvalidArgument: --warmup-seconds must be between 0 and 3600, not NaN.")]
     [InlineData("--concurrency", "x", "InvalidArgument: --concurrency: 'x' is not a positive integer")]
     [InlineData("--compression", "gzip", "InvalidArgument: --compression 'gzip' is not one of auto, none, lz4, zstd")]
     public async Task Bench_with_bad_options_gives_one_clear_line(string option, string value, string expected)
@@ -126,7 +128,7 @@ public sealed class CliCommandTests : IAsyncLifetime
     [Fact]
     public async Task Bench_of_an_mpi_rank_outside_an_MPI_job_gives_one_clear_line()
     {
-        var (code, _, stderr) = await MaasProcess.RunAsync("bench", "mpi://1", "gaussian1d", "--requests", "5", "--warmup", "0");
+        var (code, _, stderr) = await MaasProcess.RunAsync("bench", "mpi://1", "gaussian1d", "--requests", "5", "--warmup", "0", "--warmup-seconds", "0");
         Assert.NotEqual(0, code);
         Assert.StartsWith("maas: InvalidArgument: 'mpi://1/' names no other rank", stderr.Trim());
     }
@@ -145,7 +147,7 @@ public sealed class CliCommandTests : IAsyncLifetime
     [Fact]
     public async Task Bench_reports_percentiles_and_throughput_as_json_and_table()
     {
-        var (code, stdout, stderr) = await MaasProcess.RunAsync("bench", _uri, "gaussian1d", "--batch", "1,64", "--concurrency", "1,4", "--requests", "60", "--warmup", "5", "--json");
+        var (code, stdout, stderr) = await MaasProcess.RunAsync("bench", _uri, "gaussian1d", "--batch", "1,64", "--concurrency", "1,4", "--requests", "60", "--warmup", "5", "--warmup-seconds", "0", "--json");
         Assert.True(code == 0, stderr);
         using var json = JsonDocument.Parse(stdout);
         var results = json.RootElement.GetProperty("results");
@@ -157,13 +159,13 @@ public sealed class CliCommandTests : IAsyncLifetime
             Assert.True(r.GetProperty("points_per_second").GetDouble() > 0);
         }
 
-        (code, stdout, stderr) = await MaasProcess.RunAsync("bench", _uri, "decay", "--batch", "8", "--concurrency", "2", "--requests", "20", "--warmup", "2");
+        (code, stdout, stderr) = await MaasProcess.RunAsync("bench", _uri, "decay", "--batch", "8", "--concurrency", "2", "--requests", "20", "--warmup", "2", "--warmup-seconds", "0");
         Assert.True(code == 0, stderr);
         Assert.Contains("decay Evaluate", stdout);
         Assert.Contains("p50 µs", stdout);
 
         // Compression asked for on a loopback connection (automatic mode would not offer it): the server agrees.
-        (code, stdout, stderr) = await MaasProcess.RunAsync("bench", _uri, "gaussian1d", "--batch", "16384", "--concurrency", "1", "--requests", "10", "--warmup", "1", "--compression", "zstd", "--json");
+        (code, stdout, stderr) = await MaasProcess.RunAsync("bench", _uri, "gaussian1d", "--batch", "16384", "--concurrency", "1", "--requests", "10", "--warmup", "1", "--warmup-seconds", "0", "--compression", "zstd", "--json");
         Assert.True(code == 0, stderr);
         using (var compressed = JsonDocument.Parse(stdout))
         {
@@ -172,11 +174,11 @@ public sealed class CliCommandTests : IAsyncLifetime
 
         // The picture: a PNG file, and a clear line when it cannot be written.
         string png = Path.Combine(Path.GetTempPath(), $"maas-bench-{Guid.NewGuid():N}.png");
-        (code, _, stderr) = await MaasProcess.RunAsync("bench", _uri, "gaussian1d", "--batch", "1,64", "--concurrency", "1,2", "--requests", "20", "--warmup", "2", "--plot", png);
+        (code, _, stderr) = await MaasProcess.RunAsync("bench", _uri, "gaussian1d", "--batch", "1,64", "--concurrency", "1,2", "--requests", "20", "--warmup", "2", "--warmup-seconds", "0", "--plot", png);
         Assert.True(code == 0, stderr);
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(png)[..4]);
         File.Delete(png);
-        (code, _, stderr) = await MaasProcess.RunAsync("bench", _uri, "gaussian1d", "--batch", "1", "--concurrency", "1", "--requests", "5", "--warmup", "0", "--plot", "/nonexistent/dir/bench.png");
+        (code, _, stderr) = await MaasProcess.RunAsync("bench", _uri, "gaussian1d", "--batch", "1", "--concurrency", "1", "--requests", "5", "--warmup", "0", "--warmup-seconds", "0", "--plot", "/nonexistent/dir/bench.png");
         Assert.NotEqual(0, code);
         Assert.StartsWith("maas: InvalidArgument: cannot write the plot to '/nonexistent/dir/bench.png'", stderr.Trim());
 

@@ -25,7 +25,7 @@ public sealed class LoadSpreadCliTests : IAsyncLifetime
         Assert.True(code == 0, stderr);
         Assert.Contains(GaussianModel.LogDensityOf([0.5], [0.0], [1.0]).ToString("R", System.Globalization.CultureInfo.InvariantCulture), stdout, StringComparison.Ordinal);
 
-        (code, stdout, stderr) = await MaasProcess.RunAsync("bench", address, "gaussian1d", "--batch", "1", "--concurrency", "2", "--requests", "50", "--warmup", "5");
+        (code, stdout, stderr) = await MaasProcess.RunAsync("bench", address, "gaussian1d", "--batch", "1", "--concurrency", "2", "--requests", "50", "--warmup", "5", "--warmup-seconds", "0");
         Assert.True(code == 0, stderr);
         Assert.Contains("gaussian1d LogDensity at 2 endpoints", stdout, StringComparison.Ordinal);
     }
