@@ -63,6 +63,23 @@ internal static class CrossProcessReport
         return 0;
     }
 
+    /// <summary>Redraws the picture from a report's results.json, without measuring again.</summary>
+    public static int Redraw(string results, string image)
+    {
+        using var json = JsonDocument.Parse(File.ReadAllText(results));
+        var root = json.RootElement;
+        var floors = root.GetProperty("floors").EnumerateArray()
+            .Select(f => new Floor(f.GetProperty("name").GetString()!, f.GetProperty("batch").GetInt32(), f.GetProperty("p50_us").GetDouble(), f.GetProperty("p99_us").GetDouble()))
+            .ToList();
+        var cases = root.GetProperty("cases").EnumerateArray()
+            .Select(c => new Case(
+                c.GetProperty("transport").GetString()!, c.GetProperty("server").GetString()!, c.GetProperty("batch").GetInt32(), c.GetProperty("callers").GetInt32(),
+                c.GetProperty("p50_us").GetDouble(), c.GetProperty("p99_us").GetDouble(), c.GetProperty("calls_per_second").GetDouble(), c.GetProperty("points_per_second").GetDouble()))
+            .ToList();
+        Picture(image, floors, cases, cases.Any(c => c.Server == "aot") ? "aot" : "jit");
+        return 0;
+    }
+
     /// <summary>Bytes of one LogDensity request and response frame of gaussian1d with <paramref name="batch"/> points.</summary>
     public static (int Request, int Response) FrameBytes(int batch)
     {

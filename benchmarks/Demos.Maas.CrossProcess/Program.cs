@@ -11,6 +11,7 @@ return args switch
     ["floor-server", var kind, var where, var mode] => await SocketFloor.ServeAsync(kind, where, mode == "sync"),
     ["floor-client", var kind, var where, var mode, var req, var resp, var rounds, var warmupSeconds] => await SocketFloor.ClientAsync(kind, where, mode == "sync", Int(req), Int(resp), Int(rounds), TimeSpan.FromSeconds(Int(warmupSeconds))),
     ["report", .. var rest] => await ReportAsync(rest),
+    ["picture", var results, var image] => CrossProcessReport.Redraw(results, image),
     _ => Usage(),
 };
 
@@ -36,6 +37,7 @@ static int Usage()
         usage: Demos.Maas.CrossProcess report --maas PATH [--maas-aot PATH] --pingpong PATH [--out DIR] [--doc FILE] [--image FILE] [--quick]
                Demos.Maas.CrossProcess floor-server unix|tcp PATH|PORT sync|async
                Demos.Maas.CrossProcess floor-client unix|tcp PATH|PORT sync|async REQUEST_BYTES RESPONSE_BYTES ROUNDS WARMUP_SECONDS
+               Demos.Maas.CrossProcess picture RESULTS_JSON IMAGE_PNG   (redraws a report's picture)
         """);
     return 2;
 }

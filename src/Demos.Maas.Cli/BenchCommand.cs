@@ -95,6 +95,12 @@ internal static class BenchCommand
                 {
                     // Later cases run the same code, already optimised: their requests warm up the batch size and concurrency.
                     var warmupTimeOfCase = done == 0 ? TimeSpan.FromSeconds(warmupTime) : TimeSpan.Zero;
+                    if (progress && warmupTimeOfCase > TimeSpan.Zero)
+                    {
+                        // Otherwise the first seconds look like a hang.
+                        Console.Write(string.Create(CultureInfo.InvariantCulture, $"\rwarming up for {warmupTime:0.#} s (--warmup-seconds) ..."));
+                    }
+
                     rows.Add(await BenchCase.RunAsync(remote, evaluate, batch, c, unmeasured, warmupTimeOfCase, measured, progress ? fraction => DrawProgress((done + fraction) / total, batch, c) : null, ct).ConfigureAwait(false));
                     done++;
                 }

@@ -21,7 +21,7 @@ internal static class BenchPlot
         picture.Layout = new ScottPlot.MultiplotLayouts.Columns();
         try
         {
-            picture.SavePng(path, 1400, 520);
+            picture.SavePng(path, 1800, 560);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or DirectoryNotFoundException)
         {
@@ -32,6 +32,9 @@ internal static class BenchPlot
     private static Plot Panel(string title, string xLabel, string yLabel, IReadOnlyList<BenchSeries> series)
     {
         var plot = new Plot();
+
+        // Twenty colours: the report draws more lines than the default palette's ten.
+        plot.Add.Palette = new ScottPlot.Palettes.Category20();
         foreach (var s in series.Where(s => s.X.Length > 0))
         {
             // Log axes: ScottPlot draws log10 of the values with log-spaced minor ticks.
@@ -50,7 +53,8 @@ internal static class BenchPlot
         plot.Title(title);
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
-        plot.ShowLegend(Alignment.UpperLeft);
+        // Beside the data, not over it: the lines of small batches meet in the upper left.
+        plot.ShowLegend(Edge.Right);
         return plot;
     }
 
