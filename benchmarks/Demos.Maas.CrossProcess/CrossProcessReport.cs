@@ -63,20 +63,42 @@ internal static class CrossProcessReport
         return 0;
     }
 
-    /// <summary>Redraws the picture from a report's results.json, without measuring again.</summary>
+    /// <summary>
+    /// Redraws the picture from a report's results.json, without measuring again. A file that is
+    /// missing, not a report's results or an image that cannot be written gives one line and exit 2.
+    /// </summary>
     public static int Redraw(string results, string image)
     {
-        using var json = JsonDocument.Parse(File.ReadAllText(results));
-        var root = json.RootElement;
-        var floors = root.GetProperty("floors").EnumerateArray()
-            .Select(f => new Floor(f.GetProperty("name").GetString()!, f.GetProperty("batch").GetInt32(), f.GetProperty("p50_us").GetDouble(), f.GetProperty("p99_us").GetDouble()))
-            .ToList();
-        var cases = root.GetProperty("cases").EnumerateArray()
-            .Select(c => new Case(
-                c.GetProperty("transport").GetString()!, c.GetProperty("server").GetString()!, c.GetProperty("batch").GetInt32(), c.GetProperty("callers").GetInt32(),
-                c.GetProperty("p50_us").GetDouble(), c.GetProperty("p99_us").GetDouble(), c.GetProperty("calls_per_second").GetDouble(), c.GetProperty("points_per_second").GetDouble()))
-            .ToList();
-        Picture(image, floors, cases, cases.Any(c => c.Server == "aot") ? "aot" : "jit");
+        List<Floor> floors;
+        List<Case> cases;
+        try
+        {
+            using var json = JsonDocument.Parse(File.ReadAllText(results));
+            var root = json.RootElement;
+            floors = [.. root.GetProperty("floors").EnumerateArray()
+                .Select(f => new Floor(f.GetProperty("name").GetString()!, f.GetProperty("batch").GetInt32(), f.GetProperty("p50_us").GetDouble(), f.GetProperty("p99_us").GetDouble()))];
+            cases = [.. root.GetProperty("cases").EnumerateArray()
+                .Select(c => new Case(
+                    c.GetProperty("transport").GetString()!, c.GetProperty("server").GetString()!, c.GetProperty("batch").GetInt32(), c.GetProperty("callers").GetInt32(),
+                    c.GetProperty("p50_us").GetDouble(), c.GetProperty("p99_us").GetDouble(), c.GetProperty("calls_per_second").GetDouble(), c.GetProperty("points_per_second").GetDouble()))];
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            // KeyNotFound, InvalidOperation and Format: valid JSON that is not a report's results.
+            Console.Error.WriteLine($"picture: cannot read the results in '{results}': {ex.Message}");
+            return 2;
+        }
+
+        try
+        {
+            Picture(image, floors, cases, cases.Any(c => c.Server == "aot") ? "aot" : "jit");
+        }
+        catch (MaasException ex)
+        {
+            Console.Error.WriteLine($"picture: {ex.Message}");
+            return 2;
+        }
+
         return 0;
     }
 
