@@ -5,7 +5,7 @@ using Demos.Maas.Transport;
 namespace Demos.Maas.Transports;
 
 /// <summary>
-/// Accepts sockets from a bound listening socket and wraps each in a <see cref="StreamConnection"/>.
+/// Accepts sockets from a bound listening socket and wraps each as a connection (<see cref="SocketConnections.Wrap"/>).
 /// Compiled into each socket transport (shared source, not a public assembly).
 /// </summary>
 internal sealed class SocketListener : IMaasListener
@@ -65,8 +65,32 @@ internal sealed class SocketListener : IMaasListener
 /// <summary>Wraps connected sockets as connections.</summary>
 internal static class SocketConnections
 {
-    public static StreamConnection Wrap(Socket socket, string remote) =>
-        new(new NetworkStream(socket, ownsSocket: true), remote, abort: () =>
+    // Each SocketConnection has a receiving thread. Past this many in the process (a server with many
+    // clients), connections read through the runtime's shared I/O threads instead.
+    internal const int MaxReceivingThreads = 256;
+
+    private static int s_receivingThreads;
+
+    /// <summary>Connections in this process that have a receiving thread of their own.</summary>
+    internal static int ReceivingThreads => Volatile.Read(ref s_receivingThreads);
+
+    public static MaasConnection Wrap(Socket socket, string remote)
+    {
+        if (Interlocked.Increment(ref s_receivingThreads) <= MaxReceivingThreads)
+        {
+            try
+            {
+                return new SocketConnection(socket, remote, static () => Interlocked.Decrement(ref s_receivingThreads));
+            }
+            catch
+            {
+                Interlocked.Decrement(ref s_receivingThreads);
+                throw;
+            }
+        }
+
+        Interlocked.Decrement(ref s_receivingThreads);
+        return new StreamConnection(new NetworkStream(socket, ownsSocket: true), remote, abort: () =>
         {
             try
             {
@@ -79,6 +103,7 @@ internal static class SocketConnections
 
             socket.Dispose();
         });
+    }
 
     /// <summary>Connects with a clear Unavailable error instead of a raw SocketException.</summary>
     public static async ValueTask<Socket> ConnectAsync(Socket socket, EndPoint endPoint, Uri uri, CancellationToken cancellationToken)

@@ -194,8 +194,8 @@ internal sealed partial class FrameChannel
     private const long LargeFrameReadStep = 1024 * 1024;
 
     /// <summary>
-    /// Whether a large frame's rest is awaited with ReadAtLeastAsync. Only for stream-backed
-    /// readers (sockets): after the reader examined its whole buffer, an in-memory
+    /// Whether a large frame's rest is awaited with ReadAtLeastAsync. Only for socket readers
+    /// (<see cref="Transport.MaasConnection.SupportsLargeFrameReads"/>): after the reader examined its whole buffer, an in-memory
     /// <see cref="System.IO.Pipelines.Pipe"/>'s ReadAtLeastAsync waits for a new flush even when
     /// enough bytes are already there (the shm:// and inproc:// conformance suites hang on it).
     /// </summary>

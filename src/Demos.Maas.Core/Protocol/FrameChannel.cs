@@ -28,11 +28,11 @@ internal sealed partial class FrameChannel : IDisposable
         MaxIncomingFrameBytes = maxIncomingFrameBytes;
     }
 
-    /// <summary>The channel of a connection; a socket's stream gets large-frame reads (<see cref="LargeFrameReads"/>).</summary>
+    /// <summary>The channel of a connection; a socket's input gets large-frame reads (<see cref="LargeFrameReads"/>).</summary>
     public FrameChannel(MaasConnection connection, int maxIncomingFrameBytes)
         : this(connection.Transport, maxIncomingFrameBytes)
     {
-        LargeFrameReads = connection is StreamConnection;
+        LargeFrameReads = connection.SupportsLargeFrameReads;
         WholeFrameWrites = connection.WritesWholeFrames;
     }
 

@@ -24,6 +24,14 @@ public abstract class MaasConnection : IAsyncDisposable
     /// </summary>
     public virtual bool WritesWholeFrames => true;
 
+    /// <summary>
+    /// Whether <see cref="Transport"/>'s input completes <c>ReadAtLeastAsync</c> as soon as that many
+    /// bytes are buffered, so the rest of a large frame is awaited in one read instead of one read per
+    /// arrival. False unless the transport says so: an in-memory <see cref="System.IO.Pipelines.Pipe"/>
+    /// whose buffer was examined waits for a new flush even when enough bytes are there.
+    /// </summary>
+    public virtual bool SupportsLargeFrameReads => false;
+
     /// <summary>Closes the connection at once; pending reads and writes fail.</summary>
     public abstract void Abort();
 

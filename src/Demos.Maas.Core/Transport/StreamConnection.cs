@@ -36,6 +36,9 @@ public sealed class StreamConnection : MaasConnection
     public override string? PeerIdentity { get; }
 
     /// <inheritdoc/>
+    public override bool SupportsLargeFrameReads => true;
+
+    /// <inheritdoc/>
     public override void Abort()
     {
         _abort?.Invoke();

@@ -1,0 +1,532 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Runtime.ExceptionServices;
+using System.Threading.Tasks.Sources;
+using Demos.Maas.Transport;
+
+namespace Demos.Maas.Transports;
+
+/// <summary>
+/// A socket connection whose input is received by a thread of its own (<see cref="SocketReceiveReader"/>)
+/// and whose output is the socket's stream. Compiled into each socket transport (shared source).
+/// </summary>
+/// <remarks>
+/// .NET's asynchronous receive wakes the runtime's I/O thread, which hands the completion to a
+/// thread-pool worker: two wake-ups per message, a large part of a small call's time on a small
+/// machine. Here the kernel wakes the connection's receiving thread directly and the read loop runs
+/// on it, as a blocking socket program's would. A slow step in the read loop then holds up only this
+/// connection, never the process's other sockets.
+/// </remarks>
+internal sealed class SocketConnection : MaasConnection
+{
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+    private readonly SocketReceiveReader _reader;
+    private readonly DuplexPipe _pipe;
+    private int _disposed;
+    private int _aborted;
+
+    public SocketConnection(Socket socket, string remoteAddress, Action onReceiverExit)
+    {
+        _socket = socket;
+        RemoteAddress = remoteAddress;
+        _stream = new NetworkStream(socket, ownsSocket: false);
+
+        // Receives return at once when nothing waits (the receiving thread then polls); sends stay asynchronous.
+        socket.Blocking = false;
+        _reader = new SocketReceiveReader(socket, onReceiverExit);
+        var writer = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
+        _pipe = new DuplexPipe(_reader, writer);
+    }
+
+    public override IDuplexPipe Transport => _pipe;
+
+    public override string RemoteAddress { get; }
+
+    /// <inheritdoc/>
+    public override bool SupportsLargeFrameReads => true;
+
+    public override void Abort()
+    {
+        if (Interlocked.Exchange(ref _aborted, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            // Wakes the receiving thread out of its poll (closing a descriptor alone does not).
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Already closed.
+        }
+
+        _stream.Dispose();
+        _socket.Dispose();
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await _pipe.Output.CompleteAsync().ConfigureAwait(false);
+            await _pipe.Input.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The peer went away first; there is nothing left to flush.
+        }
+
+        Abort();
+    }
+
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+
+        public PipeWriter Output { get; } = output;
+    }
+}
+
+/// <summary>
+/// The input of a <see cref="SocketConnection"/>. A dedicated thread receives only while a read waits
+/// (so unread bytes stay in the kernel, which holds the sender back), into one contiguous buffer that
+/// grows to what <see cref="PipeReader.ReadAtLeastAsync"/> asks for, and completes the read on
+/// itself: the read loop runs on the receiving thread.
+/// </summary>
+internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadResult>
+{
+    private const int InitialBufferBytes = 64 * 1024;
+    private const int MinimumReceiveBytes = 16 * 1024;
+
+    // A buffer grown for a large frame is kept up to this size while the connection lives.
+    private const int MaxKeptBufferBytes = 1024 * 1024;
+
+    private readonly Socket _socket;
+    private readonly Action _onExit;
+    private readonly object _gate = new();
+    private readonly Segment _segment = new();
+    private ManualResetValueTaskSourceCore<ReadResult> _source;
+    private CancellationTokenRegistration _cancelRegistration;
+
+    // The buffer holds the stream's bytes [_consumed, _received) from _buffer[_offset]. Only the
+    // receiving thread moves or replaces the buffer, and only while no buffer is out.
+    private byte[] _buffer;
+    private int _offset;
+    private long _consumed;
+    private long _examined;
+    private long _received;
+
+    // What the waiting read needs: bytes past _examined (0), or this many buffered (ReadAtLeastAsync).
+    private long _minimum;
+    private bool _waiting;
+    private bool _reading;
+    private bool _cancelPending;
+    private bool _completed;
+    private bool _ended;
+    private bool _parked;
+    private Exception? _error;
+
+    // The application and the receiving thread; the buffer goes back to the pool when both let go.
+    private int _holders = 2;
+
+    public SocketReceiveReader(Socket socket, Action onExit)
+    {
+        _socket = socket;
+        _onExit = onExit;
+        _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferBytes);
+        _source.RunContinuationsAsynchronously = false; // the read loop runs on the receiving thread
+        var thread = new Thread(Receive) { IsBackground = true, Name = "maas socket receive" };
+        thread.Start();
+    }
+
+    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default) =>
+        BeginRead(0, cancellationToken);
+
+    protected override ValueTask<ReadResult> ReadAtLeastAsyncCore(int minimumSize, CancellationToken cancellationToken) =>
+        BeginRead(Math.Max(1, minimumSize), cancellationToken);
+
+    public override bool TryRead(out ReadResult result)
+    {
+        lock (_gate)
+        {
+            ThrowIfUnreadable();
+            _minimum = 0;
+            return TryTake(out result);
+        }
+    }
+
+    public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
+
+    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+    {
+        bool release = false;
+        lock (_gate)
+        {
+            if (!_reading)
+            {
+                throw new InvalidOperationException("AdvanceTo was called without a read in progress.");
+            }
+
+            long consumedAt = PositionOf(consumed);
+            long examinedAt = PositionOf(examined);
+            if (consumedAt < _consumed || examinedAt < consumedAt || examinedAt > _received)
+            {
+                throw new ArgumentOutOfRangeException(nameof(consumed), "The positions are not inside the last buffer read, or examined is before consumed.");
+            }
+
+            _reading = false;
+            _offset += (int)(consumedAt - _consumed);
+            _consumed = consumedAt;
+            _examined = Math.Max(_examined, examinedAt);
+            release = _completed;
+        }
+
+        if (release)
+        {
+            Release();
+        }
+    }
+
+    public override void CancelPendingRead()
+    {
+        ReadResult result;
+        lock (_gate)
+        {
+            _cancelPending = true;
+            if (!_waiting)
+            {
+                return;
+            }
+
+            _waiting = false;
+            TryTake(out result);
+        }
+
+        CompleteWaiter(result, null);
+    }
+
+    public override void Complete(Exception? exception = null)
+    {
+        bool wasWaiting;
+        bool release;
+        lock (_gate)
+        {
+            if (_completed)
+            {
+                return;
+            }
+
+            _completed = true;
+            wasWaiting = _waiting;
+            _waiting = false;
+            release = !_reading;
+            if (_parked)
+            {
+                Monitor.Pulse(_gate);
+            }
+        }
+
+        if (wasWaiting)
+        {
+            CompleteWaiter(default, new InvalidOperationException("The reader was completed while a read was waiting."));
+        }
+
+        if (release)
+        {
+            Release();
+        }
+    }
+
+    private ValueTask<ReadResult> BeginRead(long minimum, CancellationToken cancellationToken)
+    {
+        short token;
+        lock (_gate)
+        {
+            ThrowIfUnreadable();
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return ValueTask.FromCanceled<ReadResult>(cancellationToken);
+            }
+
+            _minimum = minimum;
+            if (TryTake(out var result))
+            {
+                return new ValueTask<ReadResult>(result);
+            }
+
+            _source.Reset();
+            token = _source.Version;
+            _waiting = true;
+            if (cancellationToken.CanBeCanceled)
+            {
+                _cancelRegistration = cancellationToken.UnsafeRegister(static (state, ct) => ((SocketReceiveReader)state!).CancelWait(ct), this);
+            }
+
+            // Called from another thread than the receiving one (which, when it runs the read loop, is not parked).
+            if (_parked)
+            {
+                Monitor.Pulse(_gate);
+            }
+        }
+
+        return new ValueTask<ReadResult>(this, token);
+    }
+
+    // Under the gate. A result is due for a pending cancel, enough bytes, the end of the stream or an error.
+    private bool TryTake(out ReadResult result)
+    {
+        if (_error is not null && !_cancelPending)
+        {
+            ExceptionDispatchInfo.Throw(_error);
+        }
+
+        if (_cancelPending || _ended || Satisfied())
+        {
+            bool canceled = _cancelPending;
+            _cancelPending = false;
+            int length = (int)(_received - _consumed);
+            _segment.Reset(_buffer.AsMemory(_offset, length), _consumed);
+            result = new ReadResult(new ReadOnlySequence<byte>(_segment, 0, _segment, length), isCanceled: canceled, isCompleted: _ended && !canceled);
+            _reading = true;
+            return true;
+        }
+
+        result = default;
+        return false;
+    }
+
+    private bool Satisfied() => _minimum > 0 ? _received - _consumed >= _minimum : _received > _examined;
+
+    private void Receive()
+    {
+        try
+        {
+            while (true)
+            {
+                int at;
+                int room;
+                lock (_gate)
+                {
+                    while (!_completed && (!_waiting || _error is not null))
+                    {
+                        _parked = true;
+                        Monitor.Wait(_gate);
+                        _parked = false;
+                    }
+
+                    if (_completed)
+                    {
+                        return;
+                    }
+
+                    (at, room) = MakeRoom();
+                }
+
+                int received = ReceiveSome(at, room, out var failure);
+                ReadResult result = default;
+                Exception? error = null;
+                bool complete = false;
+                lock (_gate)
+                {
+                    if (failure is not null)
+                    {
+                        _error = failure;
+                    }
+                    else if (received == 0)
+                    {
+                        _ended = true;
+                    }
+                    else
+                    {
+                        _received += received;
+                    }
+
+                    if (_waiting && (_error is not null || _ended || Satisfied()))
+                    {
+                        _waiting = false;
+                        complete = true;
+                        if (_error is not null)
+                        {
+                            error = _error;
+                        }
+                        else
+                        {
+                            TryTake(out result);
+                        }
+                    }
+                }
+
+                if (complete)
+                {
+                    // The read loop continues here, until it waits for more.
+                    CompleteWaiter(result, error);
+                }
+
+                if (failure is not null || received == 0)
+                {
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            Release();
+            _onExit();
+        }
+    }
+
+    // Under the gate, on the receiving thread, with no buffer out: space for the next receive, at
+    // least what a ReadAtLeastAsync still misses. Returns where to receive and how much.
+    private (int At, int Room) MakeRoom()
+    {
+        int buffered = (int)(_received - _consumed);
+        if (buffered == 0)
+        {
+            _offset = 0;
+        }
+
+        long need = Math.Max(MinimumReceiveBytes, _minimum - buffered);
+        if (_buffer.Length - _offset - buffered < need)
+        {
+            if (_buffer.Length - buffered >= need && _buffer.Length <= MaxKeptBufferBytes)
+            {
+                Buffer.BlockCopy(_buffer, _offset, _buffer, 0, buffered);
+            }
+            else
+            {
+                var grown = ArrayPool<byte>.Shared.Rent((int)Math.Min(Array.MaxLength, Math.Max(InitialBufferBytes, buffered + need)));
+                Buffer.BlockCopy(_buffer, _offset, grown, 0, buffered);
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = grown;
+            }
+
+            _offset = 0;
+        }
+        else if (buffered == 0 && _buffer.Length > MaxKeptBufferBytes && need <= InitialBufferBytes)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferBytes);
+        }
+
+        int at = _offset + buffered;
+        return (at, _buffer.Length - at);
+    }
+
+    // Outside the gate: the application may read the buffered bytes meanwhile, never these.
+    private int ReceiveSome(int at, int room, out Exception? failure)
+    {
+        failure = null;
+        try
+        {
+            while (true)
+            {
+                int n = _socket.Receive(_buffer, at, room, SocketFlags.None, out var error);
+                if (error == SocketError.Success)
+                {
+                    return n;
+                }
+
+                if (error != SocketError.WouldBlock)
+                {
+                    failure = new IOException($"Unable to read data from the transport connection: {new SocketException((int)error).Message}.", new SocketException((int)error));
+                    return 0;
+                }
+
+                // The kernel wakes this thread when bytes arrive, the peer closes or the socket is shut down.
+                _socket.Poll(-1, SelectMode.SelectRead);
+            }
+        }
+        catch (ObjectDisposedException ex)
+        {
+            failure = ex;
+            return 0;
+        }
+        catch (SocketException ex)
+        {
+            failure = new IOException($"Unable to read data from the transport connection: {ex.Message}.", ex);
+            return 0;
+        }
+    }
+
+    private long PositionOf(SequencePosition position) => position.GetObject() == _segment
+        ? _segment.RunningIndex + position.GetInteger()
+        : throw new ArgumentException("The position does not belong to the buffer this reader returned.", nameof(position));
+
+    private void ThrowIfUnreadable()
+    {
+        if (_completed)
+        {
+            throw new InvalidOperationException("Reading is not allowed after the reader was completed.");
+        }
+
+        if (_reading || _waiting)
+        {
+            throw new InvalidOperationException("A read is already in progress: call AdvanceTo first.");
+        }
+    }
+
+    private void CancelWait(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_waiting)
+            {
+                return;
+            }
+
+            _waiting = false;
+        }
+
+        CompleteWaiter(default, new OperationCanceledException(cancellationToken));
+    }
+
+    // Called by whoever set _waiting from true to false: exactly once per wait.
+    private void CompleteWaiter(ReadResult result, Exception? error)
+    {
+        var registration = _cancelRegistration;
+        _cancelRegistration = default;
+        registration.Dispose();
+        if (error is null)
+        {
+            _source.SetResult(result);
+        }
+        else
+        {
+            _source.SetException(error);
+        }
+    }
+
+    private void Release()
+    {
+        if (Interlocked.Decrement(ref _holders) == 0)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+        }
+    }
+
+    ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => _source.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _source.GetStatus(token);
+
+    void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _source.OnCompleted(continuation, state, token, flags);
+
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public void Reset(ReadOnlyMemory<byte> memory, long position)
+        {
+            Memory = memory;
+            RunningIndex = position;
+            Next = null;
+        }
+    }
+}

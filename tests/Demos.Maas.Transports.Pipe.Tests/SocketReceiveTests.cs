@@ -1,0 +1,291 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Demos.Maas.Transport;
+
+namespace Demos.Maas.Transports.Pipe.Tests;
+
+/// <summary>
+/// The input of a pipe:// (and tcp://) connection: a thread of the connection's own receives and
+/// completes reads. These tests drive it through the public connection API with raw bytes.
+/// </summary>
+public sealed class SocketReceiveTests
+{
+    internal static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task ReadAtLeastAsync_returns_once_that_many_bytes_arrived_in_many_pieces()
+    {
+        await using var pair = await ConnectedPair.OpenAsync();
+        byte[] sent = Pattern(300 * 1024, seed: 1);
+
+        var read = pair.Server.Transport.Input.ReadAtLeastAsync(sent.Length).AsTask();
+        for (int at = 0; at < sent.Length; at += 7_000)
+        {
+            await pair.Client.Transport.Output.WriteAsync(sent.AsMemory(at, Math.Min(7_000, sent.Length - at)));
+        }
+
+        var result = await read.WaitAsync(Deadline);
+        Assert.True(result.Buffer.Length >= sent.Length);
+        Assert.Equal(sent, result.Buffer.Slice(0, sent.Length).ToArray());
+        pair.Server.Transport.Input.AdvanceTo(result.Buffer.End);
+    }
+
+    [Fact]
+    public async Task Every_byte_arrives_once_and_in_order_whatever_the_reader_consumes_and_examines()
+    {
+        await using var pair = await ConnectedPair.OpenAsync();
+        var random = new Random(7);
+        byte[] sent = Pattern(2 * 1024 * 1024 + 123, seed: 2);
+        var writing = Task.Run(async () =>
+        {
+            for (int at = 0; at < sent.Length;)
+            {
+                int n = Math.Min(random.Next(1, 200_000), sent.Length - at);
+                await pair.Client.Transport.Output.WriteAsync(sent.AsMemory(at, n));
+                at += n;
+            }
+        });
+
+        var input = pair.Server.Transport.Input;
+        var received = new List<byte>(sent.Length);
+        var choices = new Random(11);
+        while (received.Count < sent.Length)
+        {
+            var result = choices.Next(3) == 0
+                ? await input.ReadAtLeastAsync(Math.Min(sent.Length - received.Count, choices.Next(1, 600_000))).AsTask().WaitAsync(Deadline)
+                : await input.ReadAsync().AsTask().WaitAsync(Deadline);
+
+            // Consume part of what came and examine all of it: the rest must come back with more.
+            // Once nothing more is to come, examine only what was consumed, or ReadAsync would wait forever.
+            long take = result.Buffer.Length == 0 ? 0 : choices.Next(0, (int)result.Buffer.Length + 1);
+            received.AddRange(result.Buffer.Slice(0, take).ToArray());
+            bool moreToCome = received.Count - take + result.Buffer.Length < sent.Length;
+            var consumed = result.Buffer.GetPosition(take);
+            input.AdvanceTo(consumed, moreToCome ? result.Buffer.End : consumed);
+        }
+
+        await writing.WaitAsync(Deadline);
+        Assert.Equal(sent, received.ToArray());
+    }
+
+    [Fact]
+    public async Task CancelPendingRead_completes_the_waiting_read_as_canceled_and_reading_goes_on()
+    {
+        await using var pair = await ConnectedPair.OpenAsync();
+        var input = pair.Server.Transport.Input;
+
+        var waiting = input.ReadAsync().AsTask();
+        Assert.False(waiting.IsCompleted);
+        input.CancelPendingRead();
+        var canceled = await waiting.WaitAsync(Deadline);
+        Assert.True(canceled.IsCanceled);
+        input.AdvanceTo(canceled.Buffer.End);
+
+        await pair.Client.Transport.Output.WriteAsync(new byte[] { 1, 2, 3 });
+        var result = await input.ReadAtLeastAsync(3).AsTask().WaitAsync(Deadline);
+        Assert.Equal(new byte[] { 1, 2, 3 }, result.Buffer.ToArray());
+        input.AdvanceTo(result.Buffer.End);
+    }
+
+    [Fact]
+    public async Task A_cancelled_token_fails_the_waiting_read_and_the_next_read_gets_the_bytes()
+    {
+        await using var pair = await ConnectedPair.OpenAsync();
+        var input = pair.Server.Transport.Input;
+        using var cts = new CancellationTokenSource();
+
+        var waiting = input.ReadAsync(cts.Token).AsTask();
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(Deadline));
+
+        await pair.Client.Transport.Output.WriteAsync(new byte[] { 9 });
+        var result = await input.ReadAsync().AsTask().WaitAsync(Deadline);
+        Assert.Equal(new byte[] { 9 }, result.Buffer.ToArray());
+        input.AdvanceTo(result.Buffer.End);
+    }
+
+    [Fact]
+    public async Task The_peer_closing_ends_the_stream_after_its_last_bytes()
+    {
+        await using var pair = await ConnectedPair.OpenAsync();
+        var input = pair.Server.Transport.Input;
+        var waiting = input.ReadAtLeastAsync(10).AsTask();
+
+        await pair.Client.Transport.Output.WriteAsync(new byte[] { 4, 5 });
+        await pair.Client.DisposeAsync();
+
+        var result = await waiting.WaitAsync(Deadline);
+        Assert.True(result.IsCompleted);
+        Assert.Equal(new byte[] { 4, 5 }, result.Buffer.ToArray());
+        input.AdvanceTo(result.Buffer.End);
+
+        var after = await input.ReadAsync().AsTask().WaitAsync(Deadline);
+        Assert.True(after.IsCompleted);
+        Assert.True(after.Buffer.IsEmpty);
+    }
+
+    [Fact]
+    public async Task Aborting_the_connection_ends_a_waiting_read()
+    {
+        await using var pair = await ConnectedPair.OpenAsync();
+        var waiting = pair.Server.Transport.Input.ReadAsync().AsTask();
+
+        pair.Server.Abort();
+
+        // Either the end of the stream or a typed I/O error, never a hang.
+        try
+        {
+            var result = await waiting.WaitAsync(Deadline);
+            Assert.True(result.IsCompleted);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+        }
+    }
+
+    [Fact]
+    public async Task Misuse_of_the_reader_gives_InvalidOperationException()
+    {
+        await using var pair = await ConnectedPair.OpenAsync();
+        var input = pair.Server.Transport.Input;
+
+        Assert.Throws<InvalidOperationException>(() => input.AdvanceTo(default(SequencePosition)));
+        var waiting = input.ReadAsync().AsTask();
+        Assert.Throws<InvalidOperationException>(() => { _ = input.ReadAsync().AsTask(); }); // thrown at the call, not by the task
+
+        await pair.Client.Transport.Output.WriteAsync(new byte[] { 1 });
+        var result = await waiting.WaitAsync(Deadline);
+        Assert.Throws<ArgumentException>(() => input.AdvanceTo(new ReadOnlySequence<byte>(new byte[4]).End));
+        input.AdvanceTo(result.Buffer.End);
+
+        await input.CompleteAsync();
+        Assert.Throws<InvalidOperationException>(() => { _ = input.ReadAsync().AsTask(); }); // thrown at the call, not by the task
+    }
+
+    [Fact]
+    public async Task Completing_the_reader_while_a_read_waits_fails_that_read()
+    {
+        await using var pair = await ConnectedPair.OpenAsync();
+        var input = pair.Server.Transport.Input;
+        var waiting = input.ReadAsync().AsTask();
+
+        await input.CompleteAsync();
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => waiting.WaitAsync(Deadline));
+    }
+
+    [Fact]
+    public async Task Code_that_blocks_after_a_read_holds_up_only_its_own_connection()
+    {
+        await using var first = await ConnectedPair.OpenAsync();
+        await using var second = await ConnectedPair.OpenAsync();
+        using var release = new ManualResetEventSlim();
+
+        // The continuation runs on the first connection's receiving thread and blocks it.
+        var blocked = Task.Run(async () =>
+        {
+            var result = await first.Server.Transport.Input.ReadAsync().ConfigureAwait(false);
+            release.Wait();
+            first.Server.Transport.Input.AdvanceTo(result.Buffer.End);
+        });
+        await first.Client.Transport.Output.WriteAsync(new byte[] { 1 });
+
+        await second.Client.Transport.Output.WriteAsync(new byte[] { 2 });
+        var other = await second.Server.Transport.Input.ReadAsync().AsTask().WaitAsync(Deadline);
+        Assert.Equal(new byte[] { 2 }, other.Buffer.ToArray());
+        second.Server.Transport.Input.AdvanceTo(other.Buffer.End);
+
+        release.Set();
+        await blocked.WaitAsync(Deadline);
+    }
+
+    private static byte[] Pattern(int length, int seed)
+    {
+        var bytes = new byte[length];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+
+    internal sealed class ConnectedPair : IAsyncDisposable
+    {
+        private readonly IMaasListener _listener;
+
+        private ConnectedPair(IMaasListener listener, MaasConnection server, MaasConnection client)
+        {
+            _listener = listener;
+            Server = server;
+            Client = client;
+        }
+
+        public MaasConnection Server { get; }
+
+        public MaasConnection Client { get; }
+
+        public static async Task<ConnectedPair> OpenAsync()
+        {
+            var transport = new PipeTransport();
+            var uri = new Uri($"pipe://{Path.Combine(Path.GetTempPath(), $"maas-test-{Guid.NewGuid():N}.sock")}");
+            var listener = await transport.BindAsync(uri);
+            var accepting = listener.AcceptAsync().AsTask();
+            var client = await transport.ConnectAsync(uri);
+            var server = await accepting.WaitAsync(Deadline) ?? throw new InvalidOperationException("The listener closed.");
+            return new ConnectedPair(listener, server, client);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Client.DisposeAsync();
+            await Server.DisposeAsync();
+            await _listener.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>Counts the threads of the whole process, so it runs alone.</summary>
+[CollectionDefinition(nameof(ReceivingThreadTests), DisableParallelization = true)]
+[Collection(nameof(ReceivingThreadTests))]
+public sealed class ReceivingThreadTests
+{
+    [Fact]
+    public async Task Closed_connections_leave_no_receiving_thread_behind()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // thread names are read from /proc
+        }
+
+        int before = ReceivingThreads();
+        var pairs = new List<SocketReceiveTests.ConnectedPair>();
+        for (int i = 0; i < 8; i++)
+        {
+            pairs.Add(await SocketReceiveTests.ConnectedPair.OpenAsync());
+        }
+
+        Assert.True(ReceivingThreads() >= before + 16, $"{ReceivingThreads()} receiving threads, expected at least {before + 16}");
+        foreach (var pair in pairs)
+        {
+            await pair.DisposeAsync();
+        }
+
+        var deadline = DateTime.UtcNow + SocketReceiveTests.Deadline;
+        while (ReceivingThreads() > before && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.True(ReceivingThreads() <= before, $"{ReceivingThreads()} receiving threads left, {before} before");
+    }
+
+    private static int ReceivingThreads() =>
+        Directory.GetDirectories("/proc/self/task").Count(task =>
+        {
+            try
+            {
+                return File.ReadAllText(Path.Combine(task, "comm")).TrimEnd() == "maas socket rec"; // names are cut at 15 characters
+            }
+            catch (IOException)
+            {
+                return false; // the thread ended meanwhile
+            }
+        });
+}
