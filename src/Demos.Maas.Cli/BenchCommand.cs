@@ -31,7 +31,7 @@ internal static class BenchCommand
         var compression = new Option<string?>("--compression") { Description = "auto (default: only to other hosts), none, lz4 or zstd" };
         var coalesce = new Option<bool>("--coalesce") { Description = "Merge the concurrent callers' small calls into batched requests (client coalescing)" };
         var plot = new Option<string?>("--plot") { Description = "Also draw the results into this PNG: latency against batch size, throughput against concurrency" };
-        var inlineIo = new Option<bool>("--inline-io") { Description = "Run this client's socket completions on the I/O thread (one thread wake-up less per answer)" };
+        var inlineIo = new Option<bool>("--inline-io") { Description = "Run this client's asynchronous socket completions on the I/O thread (TLS and HTTP connections; pipe:// and tcp:// read on a thread of their own)" };
         var inlineCompletions = new Option<bool>("--inline-completions") { Description = "Resume each caller on the thread that read its answer (MaasClientOptions.InlineCompletions: one thread wake-up less per call)" };
         var command = new Command("bench", "Measure latency percentiles and throughput.") { uri, model, op, batches, concurrency, requests, warmup, warmupSeconds, json, compression, coalesce, plot, inlineIo, inlineCompletions };
         command.SetAction((result, ct) => Failures.RunAsync(async () =>

@@ -1,9 +1,11 @@
 namespace Demos.Maas.Cli;
 
 /// <summary>
-/// <c>--inline-io</c>: socket completions run on the runtime's I/O thread instead of being handed
-/// to the thread pool, which saves one thread wake-up per message received. The runtime reads the
-/// switch once, at its first asynchronous socket operation, so it is set before any socket is made.
+/// <c>--inline-io</c>: completions of .NET's asynchronous sockets run on the runtime's I/O thread
+/// instead of being handed to the thread pool, which saves one thread wake-up per message received
+/// where they are used (TLS connections, HTTP, waiting writes; plain pipe:// and tcp:// connections
+/// read on a thread of their own). The runtime reads the switch once, at its first asynchronous
+/// socket operation, so it is set before any socket is made.
 /// </summary>
 /// <remarks>
 /// Whatever runs in a completion then holds up every other socket of the process. The server keeps

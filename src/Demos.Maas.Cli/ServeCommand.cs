@@ -28,7 +28,7 @@ internal static class ServeCommand
         var metricsListen = new Option<string[]>("--metrics-listen") { Description = "A URI to listen on that is not registered with the registry (repeatable), e.g. http://127.0.0.1:0 for /metrics and the health probes" };
         var insecure = new Option<bool>("--insecure") { Description = "Listen on a non-loopback address without authentication (warns on every start; see docs/security.md)" };
         var compression = new Option<string?>("--compression") { Description = "Codecs accepted for large frames when a client offers them: lz4,zstd (default) or none" };
-        var inlineIo = new Option<bool>("--inline-io") { Description = "Run socket completions on the I/O thread (one thread wake-up less per request; for pipe:// and tcp:// servers of fast models, see docs/user-guide.md)" };
+        var inlineIo = new Option<bool>("--inline-io") { Description = "Run asynchronous socket completions on the I/O thread (TLS and HTTP connections; pipe:// and tcp:// read on a thread of their own; see docs/user-guide.md)" };
         var command = new Command("serve", "Host models on one or more URIs until SIGINT/SIGTERM.") { listen, model, assembly, native, config, maxFrame, maxInFlight, drain, compression, logLevel, insecure, register, registryKey, region, heartbeat, artifactDigest, metricsListen, inlineIo };
         command.SetAction((result, _) => Failures.RunAsync(async () =>
         {

@@ -71,9 +71,6 @@ internal static class SocketConnections
 
     private static int s_receivingThreads;
 
-    /// <summary>Connections in this process that have a receiving thread of their own.</summary>
-    internal static int ReceivingThreads => Volatile.Read(ref s_receivingThreads);
-
     public static MaasConnection Wrap(Socket socket, string remote)
     {
         if (Interlocked.Increment(ref s_receivingThreads) <= MaxReceivingThreads)

@@ -54,6 +54,7 @@ internal sealed class SocketConnection : MaasConnection
             return;
         }
 
+        _reader.Abort();
         try
         {
             // Wakes the receiving thread out of its poll (closing a descriptor alone does not).
@@ -246,6 +247,29 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
         }
     }
 
+    /// <summary>The connection was aborted: the waiting read and every later one fail, and the receiving thread ends.</summary>
+    public void Abort()
+    {
+        Exception error;
+        bool wasWaiting;
+        lock (_gate)
+        {
+            _error ??= new ObjectDisposedException(nameof(SocketConnection), "The connection was aborted.");
+            error = _error;
+            wasWaiting = _waiting;
+            _waiting = false;
+            if (_parked)
+            {
+                Monitor.Pulse(_gate);
+            }
+        }
+
+        if (wasWaiting)
+        {
+            CompleteWaiter(default, error);
+        }
+    }
+
     private ValueTask<ReadResult> BeginRead(long minimum, CancellationToken cancellationToken)
     {
         short token;
@@ -316,14 +340,14 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
                 int room;
                 lock (_gate)
                 {
-                    while (!_completed && (!_waiting || _error is not null))
+                    while (!_completed && _error is null && !_waiting)
                     {
                         _parked = true;
                         Monitor.Wait(_gate);
                         _parked = false;
                     }
 
-                    if (_completed)
+                    if (_completed || _error is not null)
                     {
                         return;
                     }
@@ -339,7 +363,7 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
                 {
                     if (failure is not null)
                     {
-                        _error = failure;
+                        _error ??= failure;
                     }
                     else if (received == 0)
                     {

@@ -254,38 +254,108 @@ public sealed class ReceivingThreadTests
             return; // thread names are read from /proc
         }
 
-        int before = ReceivingThreads();
+        // Threads are told apart by id: connections of other tests may still be closing meanwhile.
+        var before = ReceivingThreadIds();
         var pairs = new List<SocketReceiveTests.ConnectedPair>();
         for (int i = 0; i < 8; i++)
         {
             pairs.Add(await SocketReceiveTests.ConnectedPair.OpenAsync());
         }
 
-        Assert.True(ReceivingThreads() >= before + 16, $"{ReceivingThreads()} receiving threads, expected at least {before + 16}");
+        var ours = ReceivingThreadIds();
+        ours.ExceptWith(before);
+        Assert.True(ours.Count >= 16, $"{ours.Count} new receiving threads for 16 connections");
+
+        // Aborted without being disposed, and with no read waiting: their threads end too.
+        foreach (var pair in pairs.Take(4))
+        {
+            pair.Client.Abort();
+            pair.Server.Abort();
+        }
+
+        Assert.True(await LiveAfterWaitAsync(ours, ours.Count - 8) <= ours.Count - 8, "the threads of 8 aborted connections did not end");
+
         foreach (var pair in pairs)
         {
             await pair.DisposeAsync();
         }
 
-        var deadline = DateTime.UtcNow + SocketReceiveTests.Deadline;
-        while (ReceivingThreads() > before && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
-
-        Assert.True(ReceivingThreads() <= before, $"{ReceivingThreads()} receiving threads left, {before} before");
+        int left = await LiveAfterWaitAsync(ours, 0);
+        Assert.True(left == 0, $"{left} of {ours.Count} receiving threads left after closing their connections");
     }
 
-    private static int ReceivingThreads() =>
-        Directory.GetDirectories("/proc/self/task").Count(task =>
+    [Fact]
+    public async Task Past_256_connections_in_a_process_further_ones_read_without_a_thread_and_all_carry_bytes()
+    {
+        if (!OperatingSystem.IsLinux())
         {
-            try
+            return; // thread names are read from /proc
+        }
+
+        int before = ReceivingThreads();
+        var pairs = new List<SocketReceiveTests.ConnectedPair>();
+        try
+        {
+            for (int i = 0; i < 140; i++)
             {
-                return File.ReadAllText(Path.Combine(task, "comm")).TrimEnd() == "maas socket rec"; // names are cut at 15 characters
+                pairs.Add(await SocketReceiveTests.ConnectedPair.OpenAsync());
             }
-            catch (IOException)
+
+            // 280 connections (both ends live in this process): at most 256 have a thread.
+            int threads = ReceivingThreads();
+            Assert.True(threads <= 256, $"{threads} receiving threads for 280 connections");
+            Assert.True(threads >= 256 - before, $"{threads} receiving threads, {before} before");
+
+            for (int i = 0; i < pairs.Count; i++)
             {
-                return false; // the thread ended meanwhile
+                byte[] message = [(byte)i, (byte)(i >> 8)];
+                await pairs[i].Client.Transport.Output.WriteAsync(message);
+                var input = pairs[i].Server.Transport.Input;
+                var result = await input.ReadAtLeastAsync(2).AsTask().WaitAsync(SocketReceiveTests.Deadline);
+                Assert.Equal(message, result.Buffer.ToArray());
+                input.AdvanceTo(result.Buffer.End);
             }
-        });
+        }
+        finally
+        {
+            foreach (var pair in pairs)
+            {
+                await pair.DisposeAsync();
+            }
+        }
+    }
+
+    // Waits (bounded) until at most `count` of `threads` are alive; returns how many are.
+    private static async Task<int> LiveAfterWaitAsync(HashSet<int> threads, int count)
+    {
+        var deadline = DateTime.UtcNow + SocketReceiveTests.Deadline;
+        while (true)
+        {
+            var live = ReceivingThreadIds();
+            live.IntersectWith(threads);
+            if (live.Count <= count || DateTime.UtcNow > deadline)
+            {
+                return live.Count;
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    private static HashSet<int> ReceivingThreadIds() =>
+        [.. Directory.GetDirectories("/proc/self/task").Where(IsReceivingThread).Select(task => int.Parse(Path.GetFileName(task), System.Globalization.CultureInfo.InvariantCulture))];
+
+    private static bool IsReceivingThread(string task)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(task, "comm")).TrimEnd() == "maas socket rec"; // names are cut at 15 characters
+        }
+        catch (IOException)
+        {
+            return false; // the thread ended meanwhile
+        }
+    }
+
+    private static int ReceivingThreads() => ReceivingThreadIds().Count;
 }
