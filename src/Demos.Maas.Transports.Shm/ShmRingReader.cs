@@ -52,7 +52,7 @@ internal sealed class ShmRingReader : PipeReader, IValueTaskSource<ReadResult>
         _ring = ring;
         _data = data;
         _consumed = _examined = _ringTail = _bufferEnd = ring.ReadPosition;
-        _source.RunContinuationsAsynchronously = false; // the read loop runs on the receiving thread, as a socket's would on its I/O thread
+        _source.RunContinuationsAsynchronously = false; // the read loop runs on the receiving thread, as a pipe:// or tcp:// connection's does on its own
     }
 
     /// <summary>A read is waiting for bytes (the receiving thread watches the ring for it).</summary>
