@@ -27,8 +27,14 @@ start() {
   dir=$(cd "$dir" && pwd)
   local node port_base
   node=$(hostname -s)
-  # Ports from the directory's name, so that two clusters on one machine do not collide.
-  port_base=$(( 20000 + $(printf '%s' "$dir" | cksum | cut -d' ' -f1) % 20000 ))
+  # Ports from the directory's name, so that two clusters on one machine do not collide, and below
+  # the kernel's range for outgoing connections: a client socket elsewhere could hold one of those
+  # ("Unable to bind listen port: Address already in use").
+  local ephemeral_low span
+  ephemeral_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  span=$(( ephemeral_low - 2 - 20000 ))
+  [ "$span" -ge 1000 ] || span=10000
+  port_base=$(( 20000 + $(printf '%s' "$dir" | cksum | cut -d' ' -f1) % span ))
 
   dd if=/dev/urandom of="$dir/munge/munge.key" bs=1024 count=1 status=none
   chmod 400 "$dir/munge/munge.key"
