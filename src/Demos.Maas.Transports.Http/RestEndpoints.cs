@@ -315,7 +315,13 @@ internal sealed class RestEndpoints(MaasServer server)
                         }
                     }
 
-                    await body.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    if ((await body.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCompleted)
+                    {
+                        // The response can take no more (the client went away): stop the model rather than
+                        // produce rows nobody receives. Disposing the stream early cancels the call.
+                        return;
+                    }
+
                     any = await enumerator.MoveNextAsync().ConfigureAwait(false);
                 }
 

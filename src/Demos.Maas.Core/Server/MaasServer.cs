@@ -276,6 +276,7 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
         try
         {
             var enumerator = stream.GetAsyncEnumerator(call.Token);
+            bool ended = false;
             try
             {
                 while (true)
@@ -284,11 +285,13 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
                     {
                         if (!await enumerator.MoveNextAsync().ConfigureAwait(false))
                         {
+                            ended = true;
                             break;
                         }
                     }
                     catch (Exception ex)
                     {
+                        ended = true;
                         throw call.Classify(ex);
                     }
 
@@ -297,6 +300,15 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
             }
             finally
             {
+                if (!ended)
+                {
+                    // The transport stopped sending before the stream ended (its client went away, or a
+                    // write failed before the transport's own cancellation fired): the call is cancelled
+                    // before the model's enumerator is disposed, so the model sees its token fire on every
+                    // transport, whichever of the two the transport noticed first.
+                    call.Cancel(CallEndReason.Caller);
+                }
+
                 await enumerator.DisposeAsync().ConfigureAwait(false);
             }
         }
