@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.ExceptionServices;
-using System.Threading.Tasks.Sources;
 
 namespace Demos.Maas.Transports.Shm;
 
@@ -17,19 +16,16 @@ namespace Demos.Maas.Transports.Shm;
 /// calls <see cref="Wake"/> when bytes arrive for a waiting read; a read that finds bytes completes at
 /// once. The reader holds a reference on the mapping until it is completed and no buffer is out.
 /// </remarks>
-internal sealed class ShmRingReader : PipeReader, IValueTaskSource<ReadResult>
+internal sealed class ShmRingReader : SingleWaiterPipeReader
 {
     private const int MinimumSpillBytes = 64 * 1024;
 
     private readonly ShmConnection _connection;
     private readonly ShmRing _ring;
     private readonly Memory<byte> _data;
-    private readonly Segment _spillSegment = new();
-    private readonly Segment _ringFirst = new();
-    private readonly Segment _ringSecond = new();
-    private readonly Lock _gate = new();
-    private ManualResetValueTaskSourceCore<ReadResult> _source;
-    private CancellationTokenRegistration _cancelRegistration;
+    private readonly Segment _spillSegment;
+    private readonly Segment _ringFirst;
+    private readonly Segment _ringSecond;
 
     // _consumed ≤ _ringTail ≤ ring head; the spill holds the bytes from _consumed to _ringTail.
     private long _consumed;
@@ -39,10 +35,6 @@ internal sealed class ShmRingReader : PipeReader, IValueTaskSource<ReadResult>
     private byte[]? _spill;
     private int _spillStart;
 
-    private volatile bool _waiting;
-    private bool _reading;
-    private bool _cancelPending;
-    private volatile bool _completed;
     private bool _released;
     private Exception? _error;
 
@@ -52,40 +44,30 @@ internal sealed class ShmRingReader : PipeReader, IValueTaskSource<ReadResult>
         _ring = ring;
         _data = data;
         _consumed = _examined = _ringTail = _bufferEnd = ring.ReadPosition;
-        _source.RunContinuationsAsynchronously = false; // the read loop runs on the receiving thread, as a pipe:// or tcp:// connection's does on its own
+        _spillSegment = new Segment(this);
+        _ringFirst = new Segment(this);
+        _ringSecond = new Segment(this);
     }
 
     /// <summary>A read is waiting for bytes (the receiving thread watches the ring for it).</summary>
-    public bool IsWaiting => _waiting;
+    public bool IsWaiting => Waiting;
 
     /// <summary>The application completed the reader: what arrives from now on is dropped.</summary>
-    public bool IsCompleted => _completed;
+    public bool IsCompleted => Completed;
 
     /// <summary>Bytes arrived that the waiting read has not examined.</summary>
     public bool HasNewBytes => _ring.WritePosition > Volatile.Read(ref _examined);
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
-        short token;
-        lock (_gate)
+        ValueTask<ReadResult> read;
+        lock (Gate)
         {
-            ThrowIfUnreadable();
-            if (cancellationToken.IsCancellationRequested)
+            ThrowIfUnreadableLocked();
+            read = ReadLocked(0, cancellationToken);
+            if (!Waiting)
             {
-                return ValueTask.FromCanceled<ReadResult>(cancellationToken);
-            }
-
-            if (TryTake(out var result))
-            {
-                return new ValueTask<ReadResult>(result);
-            }
-
-            _source.Reset();
-            token = _source.Version;
-            _waiting = true;
-            if (cancellationToken.CanBeCanceled)
-            {
-                _cancelRegistration = cancellationToken.UnsafeRegister(static (state, ct) => ((ShmRingReader)state!).CancelWait(ct), this);
+                return read;
             }
         }
 
@@ -96,16 +78,7 @@ internal sealed class ShmRingReader : PipeReader, IValueTaskSource<ReadResult>
             Wake();
         }
 
-        return new ValueTask<ReadResult>(this, token);
-    }
-
-    public override bool TryRead(out ReadResult result)
-    {
-        lock (_gate)
-        {
-            ThrowIfUnreadable();
-            return TryTake(out result);
-        }
+        return read;
     }
 
     public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
@@ -114,22 +87,9 @@ internal sealed class ShmRingReader : PipeReader, IValueTaskSource<ReadResult>
     {
         bool wakePeer = false;
         bool release = false;
-        lock (_gate)
+        lock (Gate)
         {
-            if (!_reading)
-            {
-                throw new InvalidOperationException("AdvanceTo was called without a read in progress.");
-            }
-
-            long consumedAt = PositionOf(consumed);
-            long examinedAt = PositionOf(examined);
-
-            if (consumedAt < _consumed || examinedAt < consumedAt || examinedAt > _bufferEnd)
-            {
-                throw new ArgumentOutOfRangeException(nameof(consumed), "The positions are not inside the last buffer read, or examined is before consumed.");
-            }
-
-            _reading = false;
+            var (consumedAt, examinedAt) = BeginAdvanceLocked(consumed, examined, _consumed, _bufferEnd);
             Volatile.Write(ref _examined, examinedAt);
             if (consumedAt > _consumed)
             {
@@ -150,7 +110,7 @@ internal sealed class ShmRingReader : PipeReader, IValueTaskSource<ReadResult>
                 }
             }
 
-            if (_completed)
+            if (Completed)
             {
                 wakePeer |= DiscardLocked();
                 release = ReleaseOnce();
@@ -160,44 +120,26 @@ internal sealed class ShmRingReader : PipeReader, IValueTaskSource<ReadResult>
         Notify(wakePeer, release);
     }
 
-    public override void CancelPendingRead()
-    {
-        ReadResult result;
-        lock (_gate)
-        {
-            _cancelPending = true;
-            if (!_waiting)
-            {
-                return;
-            }
-
-            _waiting = false;
-            TryTake(out result);
-        }
-
-        CompleteWaiter(result, null);
-    }
-
     public override void Complete(Exception? exception = null)
     {
         bool release;
         bool wasWaiting;
         bool wakePeer;
-        lock (_gate)
+        lock (Gate)
         {
-            if (_completed)
+            if (Completed)
             {
                 return;
             }
 
-            _completed = true;
-            wasWaiting = _waiting;
-            _waiting = false;
+            Completed = true;
+            wasWaiting = Waiting;
+            Waiting = false;
 
             // Whatever waits in the ring is dropped, so a peer blocked on a full ring can finish; while
             // the application still holds a buffer, that waits for its AdvanceTo.
-            wakePeer = !_reading && DiscardLocked();
-            release = !_reading && ReleaseOnce();
+            wakePeer = !Reading && DiscardLocked();
+            release = !Reading && ReleaseOnce();
         }
 
         if (wasWaiting)
@@ -212,11 +154,11 @@ internal sealed class ShmRingReader : PipeReader, IValueTaskSource<ReadResult>
     public void Fail(Exception error)
     {
         bool wasWaiting;
-        lock (_gate)
+        lock (Gate)
         {
             _error ??= error;
-            wasWaiting = _waiting;
-            _waiting = false;
+            wasWaiting = Waiting;
+            Waiting = false;
         }
 
         if (wasWaiting)
@@ -229,14 +171,14 @@ internal sealed class ShmRingReader : PipeReader, IValueTaskSource<ReadResult>
     public bool Wake()
     {
         ReadResult result;
-        lock (_gate)
+        lock (Gate)
         {
-            if (!_waiting || !TryTake(out result))
+            if (!Waiting || !TryTakeLocked(out result))
             {
                 return false;
             }
 
-            _waiting = false;
+            Waiting = false;
         }
 
         CompleteWaiter(result, null);
@@ -250,9 +192,9 @@ internal sealed class ShmRingReader : PipeReader, IValueTaskSource<ReadResult>
     public bool Discard()
     {
         bool wakePeer;
-        lock (_gate)
+        lock (Gate)
         {
-            if ((!_completed && _error is null) || _reading || _ring.WritePosition == _ringTail)
+            if ((!Completed && _error is null) || Reading || _ring.WritePosition == _ringTail)
             {
                 return false;
             }
@@ -275,7 +217,7 @@ internal sealed class ShmRingReader : PipeReader, IValueTaskSource<ReadResult>
     }
 
     // Under the gate. A result is due for a pending cancel, new bytes or the end of the stream.
-    private bool TryTake(out ReadResult result)
+    protected override bool TryTakeLocked(out ReadResult result)
     {
         // Closed is read before the head: every byte written before the close is then seen.
         bool closing = _connection.Closing;
@@ -285,13 +227,13 @@ internal sealed class ShmRingReader : PipeReader, IValueTaskSource<ReadResult>
             Spill(head);
         }
 
-        if (head > _examined || closing || _cancelPending)
+        if (head > _examined || closing || CancelPending)
         {
-            bool canceled = _cancelPending;
-            _cancelPending = false;
+            bool canceled = CancelPending;
+            CancelPending = false;
             _bufferEnd = head;
             result = new ReadResult(Buffer(head), isCanceled: canceled, isCompleted: closing && !canceled);
-            _reading = true;
+            Reading = true;
             return true;
         }
 
@@ -359,63 +301,14 @@ internal sealed class ShmRingReader : PipeReader, IValueTaskSource<ReadResult>
         return new ReadOnlySequence<byte>(first, 0, last!, last!.Memory.Length);
     }
 
-    private long PositionOf(SequencePosition position) => position.GetObject() is Segment segment
-        && (segment == _spillSegment || segment == _ringFirst || segment == _ringSecond)
-        ? segment.RunningIndex + position.GetInteger()
-        : throw new ArgumentException("The position does not belong to the buffer this reader returned.", nameof(position));
-
-    private void ThrowIfUnreadable()
+    protected override void ThrowIfUnreadableLocked()
     {
-        if (_completed)
-        {
-            throw new InvalidOperationException("Reading is not allowed after the reader was completed.");
-        }
-
-        if (_error is not null)
+        if (!Completed && _error is not null)
         {
             ExceptionDispatchInfo.Throw(_error);
         }
 
-        if (_reading || _waiting)
-        {
-            throw new InvalidOperationException("A read is already in progress: call AdvanceTo first.");
-        }
-    }
-
-    private void CancelWait(CancellationToken cancellationToken)
-    {
-        lock (_gate)
-        {
-            if (!_waiting)
-            {
-                return;
-            }
-
-            _waiting = false;
-        }
-
-        CompleteWaiter(default, new OperationCanceledException(cancellationToken));
-    }
-
-    // Called by whoever set _waiting from true to false: exactly once per wait.
-    private void CompleteWaiter(ReadResult result, Exception? error)
-    {
-        var registration = _cancelRegistration;
-        _cancelRegistration = default;
-        registration.Dispose();
-        SetWaiterResult(result, error);
-    }
-
-    private void SetWaiterResult(ReadResult result, Exception? error)
-    {
-        if (error is null)
-        {
-            _source.SetResult(result);
-        }
-        else
-        {
-            _source.SetException(error);
-        }
+        base.ThrowIfUnreadableLocked();
     }
 
     private void ReturnSpill()
@@ -451,24 +344,5 @@ internal sealed class ShmRingReader : PipeReader, IValueTaskSource<ReadResult>
         {
             _connection.Release();
         }
-    }
-
-    ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => _source.GetResult(token);
-
-    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _source.GetStatus(token);
-
-    void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _source.OnCompleted(continuation, state, token, flags);
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public void Reset(ReadOnlyMemory<byte> memory, long position)
-        {
-            Memory = memory;
-            RunningIndex = position;
-            Next = null;
-        }
-
-        public void Link(Segment next) => Next = next;
     }
 }

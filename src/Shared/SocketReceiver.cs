@@ -2,7 +2,6 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.ExceptionServices;
-using System.Threading.Tasks.Sources;
 using Demos.Maas.Transport;
 
 namespace Demos.Maas.Transports;
@@ -103,7 +102,7 @@ internal sealed class SocketConnection : MaasConnection
 /// grows to what <see cref="PipeReader.ReadAtLeastAsync"/> asks for, and completes the read on
 /// itself: the read loop runs on the receiving thread.
 /// </summary>
-internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadResult>
+internal sealed class SocketReceiveReader : SingleWaiterPipeReader
 {
     private const int InitialBufferBytes = 64 * 1024;
     private const int MinimumReceiveBytes = 16 * 1024;
@@ -113,10 +112,7 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
 
     private readonly Socket _socket;
     private readonly Action _onExit;
-    private readonly object _gate = new();
-    private readonly Segment _segment = new();
-    private ManualResetValueTaskSourceCore<ReadResult> _source;
-    private CancellationTokenRegistration _cancelRegistration;
+    private readonly Segment _segment;
 
     // The buffer holds the stream's bytes [_consumed, _received) from _buffer[_offset]. Only the
     // receiving thread moves or replaces the buffer, and only while no buffer is out.
@@ -126,12 +122,6 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
     private long _examined;
     private long _received;
 
-    // What the waiting read needs: bytes past _examined (0), or this many buffered (ReadAtLeastAsync).
-    private long _minimum;
-    private bool _waiting;
-    private bool _reading;
-    private bool _cancelPending;
-    private bool _completed;
     private bool _ended;
     private bool _parked;
     private Exception? _error;
@@ -143,8 +133,8 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
     {
         _socket = socket;
         _onExit = onExit;
+        _segment = new Segment(this);
         _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferBytes);
-        _source.RunContinuationsAsynchronously = false; // the read loop runs on the receiving thread
         var thread = new Thread(Receive) { IsBackground = true, Name = "maas socket receive" };
         thread.Start();
     }
@@ -155,40 +145,18 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
     protected override ValueTask<ReadResult> ReadAtLeastAsyncCore(int minimumSize, CancellationToken cancellationToken) =>
         BeginRead(Math.Max(1, minimumSize), cancellationToken);
 
-    public override bool TryRead(out ReadResult result)
-    {
-        lock (_gate)
-        {
-            ThrowIfUnreadable();
-            _minimum = 0;
-            return TryTake(out result);
-        }
-    }
-
     public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
 
     public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
-        bool release = false;
-        lock (_gate)
+        bool release;
+        lock (Gate)
         {
-            if (!_reading)
-            {
-                throw new InvalidOperationException("AdvanceTo was called without a read in progress.");
-            }
-
-            long consumedAt = PositionOf(consumed);
-            long examinedAt = PositionOf(examined);
-            if (consumedAt < _consumed || examinedAt < consumedAt || examinedAt > _received)
-            {
-                throw new ArgumentOutOfRangeException(nameof(consumed), "The positions are not inside the last buffer read, or examined is before consumed.");
-            }
-
-            _reading = false;
+            var (consumedAt, examinedAt) = BeginAdvanceLocked(consumed, examined, _consumed, _received);
             _offset += (int)(consumedAt - _consumed);
             _consumed = consumedAt;
             _examined = Math.Max(_examined, examinedAt);
-            release = _completed;
+            release = Completed;
         }
 
         if (release)
@@ -197,42 +165,24 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
         }
     }
 
-    public override void CancelPendingRead()
-    {
-        ReadResult result;
-        lock (_gate)
-        {
-            _cancelPending = true;
-            if (!_waiting)
-            {
-                return;
-            }
-
-            _waiting = false;
-            TryTake(out result);
-        }
-
-        CompleteWaiter(result, null);
-    }
-
     public override void Complete(Exception? exception = null)
     {
         bool wasWaiting;
         bool release;
-        lock (_gate)
+        lock (Gate)
         {
-            if (_completed)
+            if (Completed)
             {
                 return;
             }
 
-            _completed = true;
-            wasWaiting = _waiting;
-            _waiting = false;
-            release = !_reading;
+            Completed = true;
+            wasWaiting = Waiting;
+            Waiting = false;
+            release = !Reading;
             if (_parked)
             {
-                Monitor.Pulse(_gate);
+                Monitor.Pulse(Gate);
             }
         }
 
@@ -252,15 +202,15 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
     {
         Exception error;
         bool wasWaiting;
-        lock (_gate)
+        lock (Gate)
         {
             _error ??= new ObjectDisposedException(nameof(SocketConnection), "The connection was aborted.");
             error = _error;
-            wasWaiting = _waiting;
-            _waiting = false;
+            wasWaiting = Waiting;
+            Waiting = false;
             if (_parked)
             {
-                Monitor.Pulse(_gate);
+                Monitor.Pulse(Gate);
             }
         }
 
@@ -272,55 +222,37 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
 
     private ValueTask<ReadResult> BeginRead(long minimum, CancellationToken cancellationToken)
     {
-        short token;
-        lock (_gate)
+        lock (Gate)
         {
-            ThrowIfUnreadable();
-            if (cancellationToken.IsCancellationRequested)
-            {
-                return ValueTask.FromCanceled<ReadResult>(cancellationToken);
-            }
-
-            _minimum = minimum;
-            if (TryTake(out var result))
-            {
-                return new ValueTask<ReadResult>(result);
-            }
-
-            _source.Reset();
-            token = _source.Version;
-            _waiting = true;
-            if (cancellationToken.CanBeCanceled)
-            {
-                _cancelRegistration = cancellationToken.UnsafeRegister(static (state, ct) => ((SocketReceiveReader)state!).CancelWait(ct), this);
-            }
+            ThrowIfUnreadableLocked();
+            var read = ReadLocked(minimum, cancellationToken);
 
             // Called from another thread than the receiving one (which, when it runs the read loop, is not parked).
-            if (_parked)
+            if (Waiting && _parked)
             {
-                Monitor.Pulse(_gate);
+                Monitor.Pulse(Gate);
             }
-        }
 
-        return new ValueTask<ReadResult>(this, token);
+            return read;
+        }
     }
 
     // Under the gate. A result is due for a pending cancel, enough bytes, the end of the stream or an error.
-    private bool TryTake(out ReadResult result)
+    protected override bool TryTakeLocked(out ReadResult result)
     {
-        if (_error is not null && !_cancelPending)
+        if (_error is not null && !CancelPending)
         {
             ExceptionDispatchInfo.Throw(_error);
         }
 
-        if (_cancelPending || _ended || Satisfied())
+        if (CancelPending || _ended || Satisfied())
         {
-            bool canceled = _cancelPending;
-            _cancelPending = false;
+            bool canceled = CancelPending;
+            CancelPending = false;
             int length = (int)(_received - _consumed);
             _segment.Reset(_buffer.AsMemory(_offset, length), _consumed);
             result = new ReadResult(new ReadOnlySequence<byte>(_segment, 0, _segment, length), isCanceled: canceled, isCompleted: _ended && !canceled);
-            _reading = true;
+            Reading = true;
             return true;
         }
 
@@ -328,7 +260,7 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
         return false;
     }
 
-    private bool Satisfied() => _minimum > 0 ? _received - _consumed >= _minimum : _received > _examined;
+    private bool Satisfied() => MinimumBytes > 0 ? _received - _consumed >= MinimumBytes : _received > _examined;
 
     private void Receive()
     {
@@ -338,16 +270,16 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
             {
                 int at;
                 int room;
-                lock (_gate)
+                lock (Gate)
                 {
-                    while (!_completed && _error is null && !_waiting)
+                    while (!Completed && _error is null && !Waiting)
                     {
                         _parked = true;
-                        Monitor.Wait(_gate);
+                        Monitor.Wait(Gate);
                         _parked = false;
                     }
 
-                    if (_completed || _error is not null)
+                    if (Completed || _error is not null)
                     {
                         return;
                     }
@@ -359,7 +291,7 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
                 ReadResult result = default;
                 Exception? error = null;
                 bool complete = false;
-                lock (_gate)
+                lock (Gate)
                 {
                     if (failure is not null)
                     {
@@ -374,9 +306,9 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
                         _received += received;
                     }
 
-                    if (_waiting && (_error is not null || _ended || Satisfied()))
+                    if (Waiting && (_error is not null || _ended || Satisfied()))
                     {
-                        _waiting = false;
+                        Waiting = false;
                         complete = true;
                         if (_error is not null)
                         {
@@ -384,7 +316,7 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
                         }
                         else
                         {
-                            TryTake(out result);
+                            TryTakeLocked(out result);
                         }
                     }
                 }
@@ -418,7 +350,7 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
             _offset = 0;
         }
 
-        long need = Math.Max(MinimumReceiveBytes, _minimum - buffered);
+        long need = Math.Max(MinimumReceiveBytes, MinimumBytes - buffered);
         if (_buffer.Length - _offset - buffered < need)
         {
             if (_buffer.Length - buffered >= need && _buffer.Length <= MaxKeptBufferBytes)
@@ -481,76 +413,11 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
         }
     }
 
-    private long PositionOf(SequencePosition position) => position.GetObject() == _segment
-        ? _segment.RunningIndex + position.GetInteger()
-        : throw new ArgumentException("The position does not belong to the buffer this reader returned.", nameof(position));
-
-    private void ThrowIfUnreadable()
-    {
-        if (_completed)
-        {
-            throw new InvalidOperationException("Reading is not allowed after the reader was completed.");
-        }
-
-        if (_reading || _waiting)
-        {
-            throw new InvalidOperationException("A read is already in progress: call AdvanceTo first.");
-        }
-    }
-
-    private void CancelWait(CancellationToken cancellationToken)
-    {
-        lock (_gate)
-        {
-            if (!_waiting)
-            {
-                return;
-            }
-
-            _waiting = false;
-        }
-
-        CompleteWaiter(default, new OperationCanceledException(cancellationToken));
-    }
-
-    // Called by whoever set _waiting from true to false: exactly once per wait.
-    private void CompleteWaiter(ReadResult result, Exception? error)
-    {
-        var registration = _cancelRegistration;
-        _cancelRegistration = default;
-        registration.Dispose();
-        if (error is null)
-        {
-            _source.SetResult(result);
-        }
-        else
-        {
-            _source.SetException(error);
-        }
-    }
-
     private void Release()
     {
         if (Interlocked.Decrement(ref _holders) == 0)
         {
             ArrayPool<byte>.Shared.Return(_buffer);
-        }
-    }
-
-    ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => _source.GetResult(token);
-
-    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _source.GetStatus(token);
-
-    void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _source.OnCompleted(continuation, state, token, flags);
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public void Reset(ReadOnlyMemory<byte> memory, long position)
-        {
-            Memory = memory;
-            RunningIndex = position;
-            Next = null;
         }
     }
 }
