@@ -69,12 +69,35 @@ public sealed class HotPathTests
     public Property Every_frame_of_concurrent_senders_is_flushed_whoever_gives_up_waiting() =>
         Prop.ForAll(
             Gen.Choose(1, 40).SelectMany(n => Gen.ArrayOf(Gen.Elements(true, false, false, false), n)).ToArbitrary(),
-            cancelled => Run(cancelled).GetAwaiter().GetResult());
+            cancelled => Run(cancelled, flushBehindQueuedWork: false).GetAwaiter().GetResult());
 
-    private static async Task<bool> Run(bool[] cancelled)
+    // Senders on thread-pool threads leave their flush to a queued work item: it still sends every frame.
+    [Property(MaxTest = 60)]
+    public Property Every_frame_is_flushed_when_flushes_are_queued_behind_the_pools_work() =>
+        Prop.ForAll(
+            Gen.Choose(1, 40).SelectMany(n => Gen.ArrayOf(Gen.Elements(true, false, false, false), n)).ToArbitrary(),
+            cancelled => Run(cancelled, flushBehindQueuedWork: true).GetAwaiter().GetResult());
+
+    [Fact]
+    public void A_sender_outside_the_thread_pool_has_flushed_when_its_send_returns()
+    {
+        var output = new CountingWriter(new Pipe().Writer);
+        using var channel = new FrameChannel(new Duplex(new Pipe().Reader, output), 1 << 20) { QueueFlushWhen = static () => true };
+        bool? flushed = null;
+        var thread = new Thread(() =>
+        {
+            channel.SendAsync(new CancelMessage { Id = 1 }).AsTask().GetAwaiter().GetResult();
+            flushed = output.Flushes > 0;
+        });
+        thread.Start();
+        Assert.True(thread.Join(TimeSpan.FromSeconds(30)));
+        Assert.True(flushed);
+    }
+
+    private static async Task<bool> Run(bool[] cancelled, bool flushBehindQueuedWork)
     {
         var output = new Pipe(new PipeOptions(pauseWriterThreshold: 0));
-        using var channel = new FrameChannel(new Duplex(new Pipe().Reader, output.Writer), 1 << 20);
+        using var channel = new FrameChannel(new Duplex(new Pipe().Reader, output.Writer), 1 << 20) { QueueFlushWhen = flushBehindQueuedWork ? static () => true : null };
         using var gone = new CancellationTokenSource();
         await gone.CancelAsync();
         var sends = cancelled.Select((isCancelled, i) => Task.Run(async () =>
@@ -115,6 +138,34 @@ public sealed class HotPathTests
         public PipeReader Input { get; } = input;
 
         public PipeWriter Output { get; } = output;
+    }
+
+    /// <summary>A pipe writer that counts its flushes.</summary>
+    private sealed class CountingWriter(PipeWriter inner) : PipeWriter
+    {
+        private int _flushes;
+
+        public int Flushes => Volatile.Read(ref _flushes);
+
+        public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
+
+        public override long UnflushedBytes => inner.UnflushedBytes;
+
+        public override void Advance(int bytes) => inner.Advance(bytes);
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+
+        public override void CancelPendingFlush() => inner.CancelPendingFlush();
+
+        public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _flushes);
+            return inner.FlushAsync(cancellationToken);
+        }
     }
 }
 

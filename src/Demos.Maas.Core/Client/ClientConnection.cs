@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using Demos.Maas.Protocol;
 using Demos.Maas.Transport;
@@ -18,6 +19,9 @@ internal sealed partial class ClientConnection : MaasCallInvoker
     private readonly MaasClientOptions _options;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<uint, PendingCall> _pending = new();
+
+    // Calls in _pending, counted apart: ConcurrentDictionary.Count takes every lock.
+    private int _inFlight;
     private readonly CancellationTokenSource _closed = new();
     private readonly TaskCompletionSource<WelcomeMessage> _welcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -34,7 +38,11 @@ internal sealed partial class ClientConnection : MaasCallInvoker
         _connection = connection;
         _options = options;
         _logger = logger;
-        _channel = new FrameChannel(connection, options.MaxFrameBytes);
+        _channel = new FrameChannel(connection, options.MaxFrameBytes)
+        {
+            // With inline completions callers resume on the receiving thread; every flush then goes at once.
+            QueueFlushWhen = options.InlineCompletions ? null : () => Volatile.Read(ref _inFlight) > 1,
+        };
     }
 
     public override Uri Uri { get; }
@@ -45,6 +53,17 @@ internal sealed partial class ClientConnection : MaasCallInvoker
     public override bool IsUsable => !_closed.IsCancellationRequested && !_goodbye;
 
     public override int PendingCalls => _pending.Count;
+
+    private bool RemovePending(uint id, [MaybeNullWhen(false)] out PendingCall call)
+    {
+        if (!_pending.TryRemove(id, out call))
+        {
+            return false;
+        }
+
+        Interlocked.Decrement(ref _inFlight);
+        return true;
+    }
 
     /// <summary>True until the connection closed (a connection told Goodbye is open but not usable).</summary>
     public bool IsOpen => !_closed.IsCancellationRequested;
@@ -110,7 +129,7 @@ internal sealed partial class ClientConnection : MaasCallInvoker
         finally
         {
             // The consumer stopped early: tell the server to stop producing.
-            if (_pending.TryRemove(pending.Id, out _))
+            if (RemovePending(pending.Id, out _))
             {
                 _ = TrySendCancelAsync(pending.Id);
             }
@@ -219,6 +238,7 @@ internal sealed partial class ClientConnection : MaasCallInvoker
         uint id = NextId();
         var pending = new PendingCall(id, streaming, _options.InlineCompletions);
         request.Id = id;
+        Interlocked.Increment(ref _inFlight);
         _pending[id] = pending;
         try
         {
@@ -227,7 +247,7 @@ internal sealed partial class ClientConnection : MaasCallInvoker
         }
         catch
         {
-            _pending.TryRemove(id, out _);
+            RemovePending(id, out _);
             throw;
         }
 
@@ -236,7 +256,7 @@ internal sealed partial class ClientConnection : MaasCallInvoker
 
     private void Abandon(PendingCall call, CancellationToken token)
     {
-        if (!_pending.TryRemove(call.Id, out _))
+        if (!RemovePending(call.Id, out _))
         {
             return;
         }
@@ -362,7 +382,7 @@ internal sealed partial class ClientConnection : MaasCallInvoker
     {
         bool final = message is not StreamChunkMessage;
         PendingCall? call;
-        bool found = final ? _pending.TryRemove(message.Id, out call) : _pending.TryGetValue(message.Id, out call);
+        bool found = final ? RemovePending(message.Id, out call) : _pending.TryGetValue(message.Id, out call);
         if (found)
         {
             call!.Complete(message);
@@ -381,7 +401,7 @@ internal sealed partial class ClientConnection : MaasCallInvoker
     {
         if (id != 0)
         {
-            if (_pending.TryRemove(id, out var call))
+            if (RemovePending(id, out var call))
             {
                 call.Fail(new MaasException(MaasErrorCode.ResourceExhausted, $"The server's {type} is {length} bytes; this client accepts frames up to {_options.MaxFrameBytes} bytes (MaasClientOptions.MaxFrameBytes)."));
                 _ = TrySendCancelAsync(id);
@@ -396,7 +416,7 @@ internal sealed partial class ClientConnection : MaasCallInvoker
 
     private ValueTask OnInvalidAsync(MaasProtocolException error)
     {
-        if (_pending.TryRemove(error.RequestId, out var call))
+        if (RemovePending(error.RequestId, out var call))
         {
             call.Fail(new MaasException(error.Code, error.Message));
             _ = TrySendCancelAsync(error.RequestId);
@@ -413,7 +433,7 @@ internal sealed partial class ClientConnection : MaasCallInvoker
             failure?.Message ?? $"The connection to {Uri} closed.");
         foreach (var id in _pending.Keys)
         {
-            if (_pending.TryRemove(id, out var call))
+            if (RemovePending(id, out var call))
             {
                 call.Fail(error);
             }

@@ -79,7 +79,12 @@ internal sealed partial class FrameChannel : IDisposable
                 WriteLocked(message);
                 written = true;
                 bool last = Interlocked.Decrement(ref _senders) == 0;
-                if (last || !_output.CanGetUnflushedBytes || _output.UnflushedBytes >= CoalesceBelowBytes)
+                bool large = !_output.CanGetUnflushedBytes || _output.UnflushedBytes >= CoalesceBelowBytes;
+                if (last && !large && QueueFlushWhen is { } others && Budget is null && Thread.CurrentThread.IsThreadPoolThread && others())
+                {
+                    QueueFlush();
+                }
+                else if (last || large)
                 {
                     await FlushLockedAsync().ConfigureAwait(false);
                 }
@@ -99,6 +104,35 @@ internal sealed partial class FrameChannel : IDisposable
 
             Budget?.Remove(queued);
         }
+    }
+
+    /// <summary>
+    /// When set and true for the last sender on a thread-pool thread, its flush is queued behind
+    /// the work the pool already holds instead of made at once, and <see cref="SendAsync"/> returns
+    /// without waiting for it. Callers resumed together by one read of answers then write their next
+    /// requests first, and one system call sends them all. A client connection sets this, true while
+    /// other calls are in flight (a lone caller's flush is not delayed): its callers learn of a
+    /// failed flush from their calls, which fail when the connection closes.
+    /// </summary>
+    public Func<bool>? QueueFlushWhen { get; set; }
+
+    // 1 while a flush is queued on the thread pool and has not started.
+    private int _flushQueued;
+
+    private void QueueFlush()
+    {
+        if (Interlocked.Exchange(ref _flushQueued, 1) == 0)
+        {
+            // The global queue, behind the continuations a read of answers queued there.
+            ThreadPool.UnsafeQueueUserWorkItem(static channel => _ = channel.RunQueuedFlushAsync(), this, preferLocal: false);
+        }
+    }
+
+    private async Task RunQueuedFlushAsync()
+    {
+        // Reset first: a frame written from here on queues a flush of its own, or finds this one.
+        Volatile.Write(ref _flushQueued, 0);
+        await FlushPendingAsync().ConfigureAwait(false);
     }
 
     // Senders that have started SendAsync and not yet written their frame. Under load many frames
