@@ -20,7 +20,8 @@ internal sealed partial class ClientConnection : MaasCallInvoker
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<uint, PendingCall> _pending = new();
 
-    // Calls in _pending, counted apart: ConcurrentDictionary.Count takes every lock.
+    // Calls in _pending, counted apart (ConcurrentDictionary.Count takes every lock); raised before a
+    // call is added and lowered after it is removed, so it is never below the table's count.
     private int _inFlight;
     private readonly CancellationTokenSource _closed = new();
     private readonly TaskCompletionSource<WelcomeMessage> _welcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -41,7 +42,7 @@ internal sealed partial class ClientConnection : MaasCallInvoker
         _channel = new FrameChannel(connection, options.MaxFrameBytes)
         {
             // With inline completions callers resume on the receiving thread; every flush then goes at once.
-            QueueFlushWhen = options.InlineCompletions ? null : () => Volatile.Read(ref _inFlight) > 1,
+            QueueFlushWhen = options.InlineCompletions ? null : () => PendingCalls > 1,
         };
     }
 
@@ -52,7 +53,7 @@ internal sealed partial class ClientConnection : MaasCallInvoker
     /// <summary>False once closed or told Goodbye: no new calls go here.</summary>
     public override bool IsUsable => !_closed.IsCancellationRequested && !_goodbye;
 
-    public override int PendingCalls => _pending.Count;
+    public override int PendingCalls => Volatile.Read(ref _inFlight);
 
     private bool RemovePending(uint id, [MaybeNullWhen(false)] out PendingCall call)
     {
