@@ -104,6 +104,7 @@ public sealed class HttpTransport : IMaasCallInvokerFactory, IMaasRouteHostFacto
         {
             PooledConnectionIdleTimeout = Options.PooledConnectionIdleTimeout,
             ConnectTimeout = Options.ConnectTimeout,
+            MaxConnectionsPerServer = Options.MaxConnectionsPerServer,
             EnableMultipleHttp2Connections = true,
             SslOptions = ClientTls(),
             AutomaticDecompression = DecompressionMethods.None,

@@ -39,4 +39,21 @@ public sealed class HttpTransportOptions
 
     /// <summary>Connect timeout of one HTTP connection.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Most connections the client opens to one server; default 100. Over HTTP/1.1 each call in flight holds a
+    /// connection, so calls beyond this wait for one to come free (within their deadline) instead of opening
+    /// more: a thousand concurrent calls over https:// would otherwise start a thousand TLS handshakes at once.
+    /// A stream holds its connection until it ends. Over HTTP/2 each connection carries many calls.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Less than 1.</exception>
+    public int MaxConnectionsPerServer
+    {
+        get;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            field = value;
+        }
+    } = 100;
 }
