@@ -122,13 +122,90 @@ public sealed class DynamicBatcher : IDisposable
 
     // The item owns a copy of the caller's rows: a caller that gives up frees its request, and the
     // batch must not read freed memory.
-    private sealed class Item(MaasCallContext context)
+    private sealed class Item
     {
-        public MaasCallContext Context { get; } = context;
+        // _mergedCall's value once the caller gave up before its merged call started.
+        private static readonly object GaveUpMark = new();
 
-        public DoubleMatrix X { get; } = DoubleMatrix.CopyOf(context.Request.X!.Span, context.Request.X.Rows, context.Request.X.Columns);
+        private readonly CancellationTokenRegistration _onGiveUp;
+        private object? _mergedCall;
+
+        public Item(MaasCallContext context)
+        {
+            Context = context;
+            X = DoubleMatrix.CopyOf(context.Request.X!.Span, context.Request.X.Rows, context.Request.X.Columns);
+
+            // One registration does both jobs of a caller's token: the caller stops waiting at once,
+            // and a merged call whose callers all gave up is cancelled. (Awaiting the result with
+            // WaitAsync and registering again for the merged call cost two registrations and a
+            // promise task per call.)
+            if (context.CancellationToken.CanBeCanceled)
+            {
+                _onGiveUp = context.CancellationToken.UnsafeRegister(static s => ((Item)s!).GiveUp(), this);
+            }
+        }
+
+        public MaasCallContext Context { get; }
+
+        public DoubleMatrix X { get; }
 
         public TaskCompletionSource<DoubleMatrix> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Counts this caller in <paramref name="call"/>; a caller that already gave up counts as gone at once.</summary>
+        public void Join(MergedCall call)
+        {
+            if (Interlocked.Exchange(ref _mergedCall, call) == GaveUpMark)
+            {
+                call.CallerGaveUp();
+            }
+        }
+
+        /// <summary>Ends the watch on the caller's token once the caller has its answer.</summary>
+        public void StopWatching() => _onGiveUp.Dispose();
+
+        // Exactly one of GiveUp and Join sees the other's write, so a merged call counts each caller that gave up once.
+        private void GiveUp()
+        {
+            if (Result.TrySetCanceled(Context.CancellationToken) && Interlocked.Exchange(ref _mergedCall, GaveUpMark) is MergedCall call)
+            {
+                call.CallerGaveUp();
+            }
+        }
+    }
+
+    /// <summary>One merged call: cancelled when every caller in it has given up.</summary>
+    private sealed class MergedCall(int callers) : IDisposable
+    {
+        private readonly CancellationTokenSource _allGaveUp = new();
+        private readonly Lock _lock = new();
+        private int _remaining = callers;
+        private bool _disposed;
+
+        public CancellationToken Token => _allGaveUp.Token;
+
+        // The last caller may give up just as the merged call returns: the lock keeps it from cancelling a disposed source.
+        public void CallerGaveUp()
+        {
+            if (Interlocked.Decrement(ref _remaining) == 0)
+            {
+                lock (_lock)
+                {
+                    if (!_disposed)
+                    {
+                        _allGaveUp.Cancel();
+                    }
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (_lock)
+            {
+                _disposed = true;
+                _allGaveUp.Dispose();
+            }
+        }
     }
 
     /// <summary>The queue of one (model, operation, theta, width).</summary>
@@ -177,8 +254,15 @@ public sealed class DynamicBatcher : IDisposable
 
             Start(full, reason);
             Interlocked.Increment(ref _batcher._mergedRequests);
-            var rows = await item.Result.Task.WaitAsync(context.CancellationToken).ConfigureAwait(false);
-            context.Response = new MaasResponse { Y = rows };
+            try
+            {
+                var rows = await item.Result.Task.ConfigureAwait(false);
+                context.Response = new MaasResponse { Y = rows };
+            }
+            finally
+            {
+                item.StopWatching();
+            }
         }
 
         public void Dispose() => _timer.Dispose();
@@ -331,17 +415,13 @@ public sealed class DynamicBatcher : IDisposable
                 Cache = first.Request.Cache,
                 TraceParent = first.Request.TraceParent,
             };
-            using var allGaveUp = new CancellationTokenSource();
-            int gaveUp = 0;
-            var registrations = batch.Select(item => item.Context.CancellationToken.UnsafeRegister(_ =>
+            using var call = new MergedCall(batch.Count);
+            foreach (var item in batch)
             {
-                if (Interlocked.Increment(ref gaveUp) == batch.Count)
-                {
-                    allGaveUp.Cancel();
-                }
-            }, null)).ToList();
-            using var release = new Registrations(registrations);
-            var context = new MaasCallContext(request, first.IsServer, allGaveUp.Token)
+                item.Join(call);
+            }
+
+            var context = new MaasCallContext(request, first.IsServer, call.Token)
             {
                 Model = first.Model,
                 Timeout = batch.Select(i => i.Context.Timeout).Where(t => t is not null).Min(),
@@ -365,9 +445,11 @@ public sealed class DynamicBatcher : IDisposable
                 foreach (var item in batch)
                 {
                     int rows = item.X.Rows;
-                    if (!item.Result.TrySetResult(y.SliceRows(offset, rows)))
+                    var slice = y.SliceRows(offset, rows);
+                    if (!item.Result.TrySetResult(slice))
                     {
-                        // The caller gave up; its slice is not needed.
+                        // The caller gave up; its slice goes back to the pool.
+                        slice.Dispose();
                     }
 
                     offset += rows;
@@ -411,17 +493,6 @@ public sealed class DynamicBatcher : IDisposable
             catch (Exception ex)
             {
                 item.Result.TrySetException(ex);
-            }
-        }
-    }
-
-    private sealed class Registrations(List<CancellationTokenRegistration> registrations) : IDisposable
-    {
-        public void Dispose()
-        {
-            foreach (var r in registrations)
-            {
-                r.Dispose();
             }
         }
     }
