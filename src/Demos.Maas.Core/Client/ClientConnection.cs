@@ -109,13 +109,13 @@ internal sealed partial class ClientConnection : MaasCallInvoker
 
     protected override async Task<MaasResponse> SendUnaryAsync(MaasRequest request, CancellationToken cancellationToken)
     {
-        await using var call = await BeginAsync(request, streaming: false, cancellationToken).ConfigureAwait(false);
+        using var call = await BeginAsync(request, streaming: false, cancellationToken).ConfigureAwait(false);
         return await call.Pending.Response.ConfigureAwait(false);
     }
 
     protected override async IAsyncEnumerable<DoubleMatrix> SendStreamingAsync(MaasRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using var call = await BeginAsync(request, streaming: true, cancellationToken).ConfigureAwait(false);
+        using var call = await BeginAsync(request, streaming: true, cancellationToken).ConfigureAwait(false);
         var pending = call.Pending;
         try
         {
@@ -140,15 +140,57 @@ internal sealed partial class ClientConnection : MaasCallInvoker
     }
 
     /// <summary>Takes an in-flight slot, sends the request, and watches its cancellation (which includes its deadline) until disposed.</summary>
-    private async ValueTask<CallScope> BeginAsync(MaasRequest request, bool streaming, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Usually a slot is free and the request is written without waiting; that path runs without an
+    /// async state machine, since every call of the client goes through it.
+    /// </remarks>
+    private ValueTask<CallScope> BeginAsync(MaasRequest request, bool streaming, CancellationToken cancellationToken)
     {
         ThrowIfUnusable();
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (!_slots.Wait(0, CancellationToken.None))
+        {
+            return BeginWhenSlotFreeAsync(request, streaming, cancellationToken);
+        }
+
+        ValueTask<PendingCall> sending;
         try
         {
-            var pending = await SendRequestAsync(request, streaming, cancellationToken).ConfigureAwait(false);
-            var onCancel = cancellationToken.UnsafeRegister(static (s, token) => ((State)s!).Connection.Abandon(((State)s).Call, token), new State(this, pending));
-            return new CallScope(this, pending, onCancel);
+            sending = SendRequestAsync(request, streaming, cancellationToken);
+        }
+        catch
+        {
+            _slots.Release();
+            throw;
+        }
+
+        return sending.IsCompletedSuccessfully
+            ? new ValueTask<CallScope>(new CallScope(this, sending.Result, cancellationToken))
+            : WatchWhenSentAsync(sending, cancellationToken);
+    }
+
+    private async ValueTask<CallScope> BeginWhenSlotFreeAsync(MaasRequest request, bool streaming, CancellationToken cancellationToken)
+    {
+        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        ValueTask<PendingCall> sending;
+        try
+        {
+            sending = SendRequestAsync(request, streaming, cancellationToken);
+        }
+        catch
+        {
+            _slots.Release();
+            throw;
+        }
+
+        return await WatchWhenSentAsync(sending, cancellationToken).ConfigureAwait(false);
+    }
+
+    // Holds the slot taken for the request until the request is sent, then watches the call.
+    private async ValueTask<CallScope> WatchWhenSentAsync(ValueTask<PendingCall> sending, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return new CallScope(this, await sending.ConfigureAwait(false), cancellationToken);
         }
         catch
         {
@@ -233,7 +275,8 @@ internal sealed partial class ClientConnection : MaasCallInvoker
         uri.IsLoopback || (System.Net.IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address))
         || string.Equals(uri.Host, System.Net.Dns.GetHostName(), StringComparison.OrdinalIgnoreCase);
 
-    private async ValueTask<PendingCall> SendRequestAsync(MaasRequest request, bool streaming, CancellationToken cancellationToken)
+    // Registers the call and writes its request; a send that completes at once (the usual case) returns without a state machine.
+    private ValueTask<PendingCall> SendRequestAsync(MaasRequest request, bool streaming, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         uint id = NextId();
@@ -241,14 +284,37 @@ internal sealed partial class ClientConnection : MaasCallInvoker
         request.Id = id;
         Interlocked.Increment(ref _inFlight);
         _pending[id] = pending;
+        ValueTask sending;
         try
         {
             ThrowIfUnusable();
-            await _channel.SendAsync(request, CancellationToken.None).ConfigureAwait(false);
+            sending = _channel.SendAsync(request, CancellationToken.None);
         }
         catch
         {
             RemovePending(id, out _);
+            throw;
+        }
+
+        if (sending.IsCompletedSuccessfully)
+        {
+            // Releases a pooled source behind the value task.
+            sending.GetAwaiter().GetResult();
+            return new ValueTask<PendingCall>(pending);
+        }
+
+        return AwaitSentAsync(sending, pending);
+    }
+
+    private async ValueTask<PendingCall> AwaitSentAsync(ValueTask sending, PendingCall pending)
+    {
+        try
+        {
+            await sending.ConfigureAwait(false);
+        }
+        catch
+        {
+            RemovePending(pending.Id, out _);
             throw;
         }
 
@@ -449,18 +515,32 @@ internal sealed partial class ClientConnection : MaasCallInvoker
     [LoggerMessage(Level = LogLevel.Information, Message = "{Uri} is shutting down: {Reason}")]
     private static partial void LogGoodbye(ILogger logger, string uri, string reason);
 
-    private sealed record State(ClientConnection Connection, PendingCall Call);
-
     /// <summary>One call's slot and cancellation watcher; disposing releases both.</summary>
-    private sealed class CallScope(ClientConnection connection, PendingCall pending, CancellationTokenRegistration onCancel) : IAsyncDisposable
+    private sealed class CallScope : IDisposable
     {
-        public PendingCall Pending { get; } = pending;
+        private readonly ClientConnection _connection;
+        private readonly CancellationTokenRegistration _onCancel;
 
-        public async ValueTask DisposeAsync()
+        public CallScope(ClientConnection connection, PendingCall pending, CancellationToken cancellationToken)
         {
-            await onCancel.DisposeAsync().ConfigureAwait(false);
-            connection._slots.Release();
-            connection.NoteIdle();
+            _connection = connection;
+            Pending = pending;
+
+            // Last: a token cancelled already runs the callback here, which needs the fields above.
+            _onCancel = cancellationToken.UnsafeRegister(static (s, token) => ((CallScope)s!).Abandon(token), this);
         }
+
+        public PendingCall Pending { get; }
+
+        // Waits for a cancellation callback that is running on another thread (it is short: it
+        // completes the call and queues a Cancel); from within that callback it does not wait.
+        public void Dispose()
+        {
+            _onCancel.Dispose();
+            _connection._slots.Release();
+            _connection.NoteIdle();
+        }
+
+        private void Abandon(CancellationToken token) => _connection.Abandon(Pending, token);
     }
 }
