@@ -20,11 +20,12 @@ internal static class AllocationProbe
     /// <summary>
     /// The client's side: sequential 1-point LogDensity calls against a server in another process
     /// (<c>maas serve --model gaussian1d --listen URI</c>), so every byte counted is the client's.
-    /// Run: <c>dotnet run -c Release --project benchmarks/Demos.Maas.Benchmarks -- alloc-probe client URI [calls]</c>.
+    /// Run: <c>dotnet run -c Release --project benchmarks/Demos.Maas.Benchmarks -- alloc-probe client URI [calls [timeout-ms]]</c>;
+    /// with a timeout every call has a deadline (<see cref="Client.MaasClientOptions.DefaultTimeout"/>).
     /// </summary>
-    public static async Task RunClientAsync(string uri, int calls)
+    public static async Task RunClientAsync(string uri, int calls, TimeSpan? timeout)
     {
-        var options = new Client.MaasClientOptions { Retry = null };
+        var options = new Client.MaasClientOptions { Retry = null, DefaultTimeout = timeout };
         options.Transports.Add(new PipeTransport());
         options.Transports.Add(new Transports.Tcp.TcpTransport());
         await using var client = await Client.MaasClient.ConnectAsync(uri, options);
@@ -43,7 +44,8 @@ internal static class AllocationProbe
         }
 
         long after = GC.GetTotalAllocatedBytes(precise: true);
-        Report($"{(after - before) / (double)calls:0.0} B per call over {calls:N0} sequential calls (the client process; the server runs in its own)", ticks);
+        string deadline = timeout is { } t ? $", each with a {t.TotalMilliseconds:0} ms deadline" : "";
+        Report($"{(after - before) / (double)calls:0.0} B per call over {calls:N0} sequential calls{deadline} (the client process; the server runs in its own)", ticks);
     }
 
     public static async Task RunAsync(int roundTrips)

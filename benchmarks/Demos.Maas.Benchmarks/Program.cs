@@ -3,7 +3,7 @@ using BenchmarkDotNet.Running;
 
 if (args is ["alloc-probe", ..])
 {
-    const string usage = "usage: alloc-probe [ROUND-TRIPS] | alloc-probe client URI [CALLS] (counts are positive integers)";
+    const string usage = "usage: alloc-probe [ROUND-TRIPS] | alloc-probe client URI [CALLS [TIMEOUT-MS]] (counts are positive integers; TIMEOUT-MS gives every call a deadline)";
     static int Count(string[] args, int index, int fallback) =>
         args.Length <= index ? fallback
         : int.TryParse(args[index], NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n
@@ -13,7 +13,8 @@ if (args is ["alloc-probe", ..])
     {
         if (args is [_, "client", var uri, ..])
         {
-            await Demos.Maas.Benchmarks.AllocationProbe.RunClientAsync(uri, Count(args, 3, 100_000));
+            TimeSpan? timeout = args.Length > 4 ? TimeSpan.FromMilliseconds(Count(args, 4, 0)) : null;
+            await Demos.Maas.Benchmarks.AllocationProbe.RunClientAsync(uri, Count(args, 3, 100_000), timeout);
         }
         else if (args is [_, "client"])
         {

@@ -41,7 +41,7 @@ internal sealed class RegistryCallInvoker(Uri uri, MaasReference reference, List
         }
     }
 
-    protected override async Task<MaasResponse> SendUnaryAsync(MaasRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<MaasResponse> SendUnaryAsync(MaasRequest request, CancellationToken cancellationToken)
     {
         // The deadline was written into the request by the base class; the inner invoker keeps it.
         TimeSpan? budget = request.TimeoutMicros is { } us ? TimeSpan.FromMicroseconds(us) : null;

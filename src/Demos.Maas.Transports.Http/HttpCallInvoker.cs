@@ -125,7 +125,7 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
         return ValueTask.CompletedTask;
     }
 
-    protected override async Task<MaasResponse> SendUnaryAsync(MaasRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<MaasResponse> SendUnaryAsync(MaasRequest request, CancellationToken cancellationToken)
     {
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         _calls.Enter();

@@ -321,6 +321,20 @@ public abstract class TransportConformanceTests
     }
 
     [Fact]
+    public async Task A_caller_that_cancels_before_its_deadline_gets_a_cancellation_not_DeadlineExceeded()
+    {
+        await using var h = await StartAsync();
+        var blocking = (await h.Client.GetModelAsync("blocking")).WithTimeout(TimeSpan.FromHours(1));
+        using var cts = new CancellationTokenSource();
+        var call = blocking.LogDensityAsync([1.0], cancellationToken: cts.Token).AsTask();
+        await h.Blocking.Entered.WaitAsync(TimeSpan.FromSeconds(30));
+        await cts.CancelAsync();
+        var error = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(cts.Token, error.CancellationToken);
+        await h.Blocking.Cancelled.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
     public async Task Cancelling_a_call_cancels_the_model_on_the_server()
     {
         await using var h = await StartAsync();

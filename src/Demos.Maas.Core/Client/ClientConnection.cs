@@ -107,7 +107,8 @@ internal sealed partial class ClientConnection : MaasCallInvoker
         return _idle.Task.WaitAsync(cancellationToken);
     }
 
-    protected override async Task<MaasResponse> SendUnaryAsync(MaasRequest request, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    protected override async ValueTask<MaasResponse> SendUnaryAsync(MaasRequest request, CancellationToken cancellationToken)
     {
         using var call = await BeginAsync(request, streaming: false, cancellationToken).ConfigureAwait(false);
         return await call.Pending.Response.ConfigureAwait(false);

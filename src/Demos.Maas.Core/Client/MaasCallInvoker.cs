@@ -31,7 +31,9 @@ public abstract class MaasCallInvoker : IAsyncDisposable
 
     /// <summary>Runs a unary call.</summary>
     /// <exception cref="MaasException">The server's error, Unavailable, or DeadlineExceeded when <paramref name="timeout"/> passed.</exception>
-    public async Task<MaasResponse> UnaryCallAsync(MaasRequest request, TimeSpan? timeout, CancellationToken cancellationToken)
+    /// <remarks>The result is a <see cref="ValueTask{TResult}"/> over a reused state machine: await it once.</remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<MaasResponse> UnaryCallAsync(MaasRequest request, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         using var deadline = CallDeadline.Start(request, timeout, cancellationToken);
@@ -42,6 +44,10 @@ public abstract class MaasCallInvoker : IAsyncDisposable
         catch (OperationCanceledException) when (deadline.Expired && !cancellationToken.IsCancellationRequested)
         {
             throw deadline.Exceeded();
+        }
+        catch (OperationCanceledException ex) when (deadline.CallerCancelled(ex))
+        {
+            throw CallDeadline.CancelledBy(ex, cancellationToken);
         }
     }
 
@@ -65,6 +71,10 @@ public abstract class MaasCallInvoker : IAsyncDisposable
                 catch (OperationCanceledException) when (deadline.Expired && !cancellationToken.IsCancellationRequested)
                 {
                     throw deadline.Exceeded();
+                }
+                catch (OperationCanceledException ex) when (deadline.CallerCancelled(ex))
+                {
+                    throw CallDeadline.CancelledBy(ex, cancellationToken);
                 }
 
                 yield return chunks.Current;
@@ -107,8 +117,8 @@ public abstract class MaasCallInvoker : IAsyncDisposable
     /// <summary>Closes the invoker; calls still running fail with Unavailable.</summary>
     public abstract ValueTask DisposeAsync();
 
-    /// <summary>Sends a unary request and returns its answer; <paramref name="cancellationToken"/> fires on cancel and on the deadline.</summary>
-    protected abstract Task<MaasResponse> SendUnaryAsync(MaasRequest request, CancellationToken cancellationToken);
+    /// <summary>Sends a unary request and returns its answer; <paramref name="cancellationToken"/> fires on cancel and on the deadline. The result is awaited once.</summary>
+    protected abstract ValueTask<MaasResponse> SendUnaryAsync(MaasRequest request, CancellationToken cancellationToken);
 
     /// <summary>Sends a streaming request and yields its chunks; <paramref name="cancellationToken"/> fires on cancel and on the deadline.</summary>
     protected abstract IAsyncEnumerable<DoubleMatrix> SendStreamingAsync(MaasRequest request, CancellationToken cancellationToken);
@@ -149,25 +159,35 @@ public abstract class MaasCallInvoker : IAsyncDisposable
     }
 
     /// <summary>A call's deadline: writes <c>timeout_us</c> into the request and cancels the call's token when it passes.</summary>
-    private sealed class CallDeadline : IDisposable
+    /// <remarks>
+    /// A value, not an object: a call without a deadline allocates nothing for it, and one with a
+    /// deadline a single linked source whose own timer is the deadline.
+    /// </remarks>
+    private readonly struct CallDeadline : IDisposable
     {
-        private readonly CancellationTokenSource? _timer;
         private readonly CancellationTokenSource? _linked;
+        private readonly CancellationToken _caller;
         private readonly TimeSpan _budget;
 
         private CallDeadline(TimeSpan budget, CancellationToken caller)
         {
             _budget = budget;
-            _timer = new CancellationTokenSource(budget);
-            _linked = CancellationTokenSource.CreateLinkedTokenSource(caller, _timer.Token);
+            _caller = caller;
+            _linked = CancellationTokenSource.CreateLinkedTokenSource(caller);
+            _linked.CancelAfter(budget);
             Token = _linked.Token;
         }
 
-        private CallDeadline(CancellationToken caller) => Token = caller;
+        private CallDeadline(CancellationToken caller)
+        {
+            _caller = caller;
+            Token = caller;
+        }
 
         public CancellationToken Token { get; }
 
-        public bool Expired => _timer?.IsCancellationRequested == true;
+        // The linked source fires for the caller's token or for the deadline; only the second is "expired".
+        public bool Expired => _linked?.IsCancellationRequested == true && !_caller.IsCancellationRequested;
 
         public static CallDeadline Start(MaasRequest request, TimeSpan? timeout, CancellationToken caller)
         {
@@ -184,13 +204,19 @@ public abstract class MaasCallInvoker : IAsyncDisposable
             return new CallDeadline(budget, caller);
         }
 
+        /// <summary>
+        /// True when the caller's own token ended the call but the exception names the token linked
+        /// to the deadline: the caller should see its own token, as in a call without a deadline.
+        /// </summary>
+        public bool CallerCancelled(OperationCanceledException exception) =>
+            _linked is not null && _caller.IsCancellationRequested && exception.CancellationToken != _caller;
+
+        public static OperationCanceledException CancelledBy(OperationCanceledException exception, CancellationToken caller) =>
+            new(exception.Message, exception, caller);
+
         public MaasException Exceeded() =>
             new(MaasErrorCode.DeadlineExceeded, $"The deadline of {_budget.TotalMilliseconds:0.###} ms passed.");
 
-        public void Dispose()
-        {
-            _linked?.Dispose();
-            _timer?.Dispose();
-        }
+        public void Dispose() => _linked?.Dispose();
     }
 }

@@ -59,7 +59,7 @@ public sealed class ModelCallInvoker : MaasCallInvoker
     }
 
     /// <inheritdoc/>
-    protected override async Task<MaasResponse> SendUnaryAsync(MaasRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<MaasResponse> SendUnaryAsync(MaasRequest request, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
         var context = new MaasCallContext(request, isServer: true, cancellationToken);
