@@ -10,7 +10,7 @@ namespace Demos.Maas.Protocol;
 /// read loop that cuts the input into frames and decodes them. Used by both client and server.
 /// This file holds the write side; FrameChannel.Read.cs the read side.
 /// </summary>
-internal sealed partial class FrameChannel : IDisposable
+internal sealed partial class FrameChannel : IDisposable, IThreadPoolWorkItem
 {
     // Enough payload bytes to read [type, id] at the start of a message (fixarray + uint8 + uint32).
     private const int PeekBytes = 16;
@@ -123,10 +123,13 @@ internal sealed partial class FrameChannel : IDisposable
     {
         if (Interlocked.Exchange(ref _flushQueued, 1) == 0)
         {
-            // The global queue, behind the continuations a read of answers queued there.
-            ThreadPool.UnsafeQueueUserWorkItem(static channel => _ = channel.RunQueuedFlushAsync(), this, preferLocal: false);
+            // The global queue, behind the continuations a read of answers queued there. The channel
+            // is its own work item: queueing allocates nothing.
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
     }
+
+    void IThreadPoolWorkItem.Execute() => _ = RunQueuedFlushAsync();
 
     private async Task RunQueuedFlushAsync()
     {
