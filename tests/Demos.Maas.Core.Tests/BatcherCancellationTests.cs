@@ -7,56 +7,17 @@ namespace Demos.Maas.Core.Tests;
 /// <summary>Callers of the batcher that give up: before their batch leaves, while it runs, and all of them at once.</summary>
 public sealed class BatcherCancellationTests
 {
-    private static readonly IModel Gaussian = GaussianModel.Create(1);
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(1);
-
-    private static MaasCallContext Call(double x, CancellationToken token) =>
-        new(new MaasRequest { Operation = Operation.LogDensity, Model = "gaussian1d", X = DoubleMatrix.FromColumn(x) }, isServer: true, token)
-        {
-            Model = Gaussian,
-        };
-
-    // The end of the pipeline: records each call's rows and token, answers y = 2x once the gate opens,
-    // and stops waiting (cancelled) when its call's token fires.
-    private sealed class Recorder
-    {
-        private readonly Lock _lock = new();
-
-        public List<int> Rows { get; } = [];
-
-        public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public TaskCompletionSource<CancellationToken> Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public async ValueTask Next(MaasCallContext context)
-        {
-            var x = context.Request.X!;
-            lock (_lock)
-            {
-                Rows.Add(x.Rows);
-            }
-
-            Entered.TrySetResult(context.CancellationToken);
-            await Gate.Task.WaitAsync(context.CancellationToken);
-            var y = DoubleMatrix.Rent(x.Rows, 1);
-            for (int i = 0; i < x.Rows; i++)
-            {
-                y.Span[i] = 2 * x.Span[i];
-            }
-
-            context.Response = new MaasResponse { Y = y };
-        }
-    }
 
     [Fact]
     public async Task A_caller_that_gives_up_while_its_batch_runs_stops_waiting_and_the_others_get_their_rows()
     {
         using var batcher = new DynamicBatcher(new BatchingOptions { MaxBatchRows = 3, MaxQueueDelay = TimeSpan.FromHours(1) });
-        var recorder = new Recorder();
+        var recorder = new BatchRecorder();
         var pipeline = batcher.Middleware()(recorder.Next);
         using var second = new CancellationTokenSource();
 
-        var contexts = new[] { Call(1, CancellationToken.None), Call(2, second.Token), Call(3, CancellationToken.None) };
+        var contexts = new[] { BatchRecorder.Call(1, CancellationToken.None), BatchRecorder.Call(2, second.Token), BatchRecorder.Call(3, CancellationToken.None) };
         var calls = contexts.Select(c => pipeline(c).AsTask()).ToArray();
         var mergedToken = await recorder.Entered.Task.WaitAsync(Patience);
 
@@ -78,11 +39,11 @@ public sealed class BatcherCancellationTests
     public async Task When_every_caller_of_a_merged_call_gives_up_the_merged_call_is_cancelled()
     {
         using var batcher = new DynamicBatcher(new BatchingOptions { MaxBatchRows = 3, MaxQueueDelay = TimeSpan.FromHours(1) });
-        var recorder = new Recorder();
+        var recorder = new BatchRecorder();
         var pipeline = batcher.Middleware()(recorder.Next);
         var sources = Enumerable.Range(0, 3).Select(_ => new CancellationTokenSource()).ToArray();
 
-        var calls = sources.Select((s, i) => pipeline(Call(i, s.Token)).AsTask()).ToArray();
+        var calls = sources.Select((s, i) => pipeline(BatchRecorder.Call(i, s.Token)).AsTask()).ToArray();
         var mergedToken = await recorder.Entered.Task.WaitAsync(Patience);
 
         await sources[0].CancelAsync();
@@ -105,17 +66,17 @@ public sealed class BatcherCancellationTests
     public async Task A_caller_that_gave_up_before_its_batch_left_is_not_sent()
     {
         using var batcher = new DynamicBatcher(new BatchingOptions { MaxBatchRows = 3, MaxQueueDelay = TimeSpan.FromHours(1) });
-        var recorder = new Recorder();
+        var recorder = new BatchRecorder();
         recorder.Gate.SetResult();
         var pipeline = batcher.Middleware()(recorder.Next);
         using var first = new CancellationTokenSource();
 
-        var early = pipeline(Call(1, first.Token)).AsTask();
+        var early = pipeline(BatchRecorder.Call(1, first.Token)).AsTask();
         await first.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => early.WaitAsync(Patience));
 
         // Two more fill the batch of three rows; the one that gave up is left out of it.
-        var later = new[] { Call(2, CancellationToken.None), Call(3, CancellationToken.None) };
+        var later = new[] { BatchRecorder.Call(2, CancellationToken.None), BatchRecorder.Call(3, CancellationToken.None) };
         await Task.WhenAll(later.Select(c => pipeline(c).AsTask())).WaitAsync(Patience);
         Assert.Equal([2], recorder.Rows);
         Assert.Equal(4.0, later[0].Response!.Y!.Span[0]);
@@ -157,7 +118,7 @@ public sealed class BatcherCancellationTests
                         await Task.Yield();
                     }
 
-                    await pipeline(Call(1, source.Token));
+                    await pipeline(BatchRecorder.Call(1, source.Token));
                 }));
             }
 

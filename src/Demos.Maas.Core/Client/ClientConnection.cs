@@ -148,11 +148,20 @@ internal sealed partial class ClientConnection : MaasCallInvoker
     private ValueTask<CallScope> BeginAsync(MaasRequest request, bool streaming, CancellationToken cancellationToken)
     {
         ThrowIfUnusable();
-        if (!_slots.Wait(0, CancellationToken.None))
-        {
-            return BeginWhenSlotFreeAsync(request, streaming, cancellationToken);
-        }
+        return _slots.Wait(0, CancellationToken.None)
+            ? SendInSlot(request, streaming, cancellationToken)
+            : BeginWhenSlotFreeAsync(request, streaming, cancellationToken);
+    }
 
+    private async ValueTask<CallScope> BeginWhenSlotFreeAsync(MaasRequest request, bool streaming, CancellationToken cancellationToken)
+    {
+        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await SendInSlot(request, streaming, cancellationToken).ConfigureAwait(false);
+    }
+
+    // Sends the request in the slot the caller holds; the slot is given back if sending fails.
+    private ValueTask<CallScope> SendInSlot(MaasRequest request, bool streaming, CancellationToken cancellationToken)
+    {
         ValueTask<PendingCall> sending;
         try
         {
@@ -167,23 +176,6 @@ internal sealed partial class ClientConnection : MaasCallInvoker
         return sending.IsCompletedSuccessfully
             ? new ValueTask<CallScope>(new CallScope(this, sending.Result, cancellationToken))
             : WatchWhenSentAsync(sending, cancellationToken);
-    }
-
-    private async ValueTask<CallScope> BeginWhenSlotFreeAsync(MaasRequest request, bool streaming, CancellationToken cancellationToken)
-    {
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-        ValueTask<PendingCall> sending;
-        try
-        {
-            sending = SendRequestAsync(request, streaming, cancellationToken);
-        }
-        catch
-        {
-            _slots.Release();
-            throw;
-        }
-
-        return await WatchWhenSentAsync(sending, cancellationToken).ConfigureAwait(false);
     }
 
     // Holds the slot taken for the request until the request is sent, then watches the call.
