@@ -23,8 +23,8 @@ public sealed class PackagingTests
         string version = $"0.1.0-test.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
         // Packing builds every package: beside the other test assemblies on two cores it can take
         // longer than the usual five-minute guard against a hung process.
-        var (code, output) = await TestEnvironment.RunAsync("bash", root, [Path.Combine(root, "scripts", "pack-feed.sh"), feed, version], limit: TimeSpan.FromMinutes(15));
-        Assert.True(code == 0, $"scripts/pack-feed.sh {feed} {version} failed (exit {code}):\n{output}");
+        var (packCode, packOutput) = await TestEnvironment.RunAsync("bash", root, [Path.Combine(root, "scripts", "pack-feed.sh"), feed, version], limit: TimeSpan.FromMinutes(15));
+        Assert.True(packCode == 0, $"scripts/pack-feed.sh {feed} {version} failed (exit {packCode}):\n{packOutput}");
         foreach (var package in new[] { "Core", "Models", "Transports.Pipe", "Transports.Shm", "Transports.Tcp", "Transports.Http", "Transports.Mpi", "Cli" })
         {
             Assert.True(File.Exists(Path.Combine(feed, $"Demos.Maas.{package}.{version}.nupkg")), $"Demos.Maas.{package} is not in the feed");
