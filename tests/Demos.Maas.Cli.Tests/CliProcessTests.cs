@@ -113,7 +113,7 @@ public sealed class CliProcessTests
     [Fact]
     public async Task Serve_stops_cleanly_on_SIGINT()
     {
-        await using var server = MaasProcess.Start("serve", "--listen", "tcp://127.0.0.1:0", "--model", "decay");
+        await using var server = MaasProcess.StartAsFromTerminal("serve", "--listen", "tcp://127.0.0.1:0", "--model", "decay");
         await server.WaitForLineAsync("serving");
         server.Signal("INT");
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(60)));

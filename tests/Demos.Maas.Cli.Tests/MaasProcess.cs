@@ -31,11 +31,20 @@ internal sealed class MaasProcess : IAsyncDisposable
 
     public static MaasProcess Start(params string[] args) => StartWithInput(null, args);
 
-    public static MaasProcess StartWithInput(string? stdin, params string[] args)
+    /// <summary>
+    /// Starts the tool with SIGINT handled as in a terminal. A program started in the background
+    /// by a non-interactive shell inherits SIGINT ignored (so do this test run's children when the
+    /// run itself was started that way), and .NET then leaves it ignored; env resets it.
+    /// </summary>
+    public static MaasProcess StartAsFromTerminal(params string[] args) => Start(["env", "--default-signal=INT", "dotnet"], null, args);
+
+    public static MaasProcess StartWithInput(string? stdin, params string[] args) => Start(["dotnet"], stdin, args);
+
+    // launcher: the program and its arguments that run `maas.dll args`.
+    private static MaasProcess Start(string[] launcher, string? stdin, string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin is not null, UseShellExecute = false };
-        info.ArgumentList.Add(ToolPath);
-        foreach (var a in args)
+        var info = new ProcessStartInfo(launcher[0]) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin is not null, UseShellExecute = false };
+        foreach (var a in launcher.Skip(1).Append(ToolPath).Concat(args))
         {
             info.ArgumentList.Add(a);
         }
