@@ -29,10 +29,7 @@ public sealed class TcpTransport : IMaasConnectionFactory, IMaasListenerFactory
     public async ValueTask<MaasConnection> ConnectAsync(Uri uri, CancellationToken cancellationToken = default)
     {
         var (host, port) = HostPort(uri, forBind: false);
-        EndPoint endPoint = IPAddress.TryParse(host, out var ip) ? new IPEndPoint(ip, port) : new DnsEndPoint(host, port);
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        Configure(socket);
-        await SocketConnections.ConnectAsync(socket, endPoint, uri, cancellationToken).ConfigureAwait(false);
+        var socket = await ConnectSocketAsync(host, port, uri, cancellationToken).ConfigureAwait(false);
         if (uri.Scheme != "tls")
         {
             return SocketConnections.Wrap(socket, uri.ToString());
@@ -50,6 +47,44 @@ public sealed class TcpTransport : IMaasConnectionFactory, IMaasListenerFactory
         }
 
         return new StreamConnection(ssl, uri.ToString(), socket.Dispose, ssl.RemoteCertificate?.Subject);
+    }
+
+    // Tries each address of the host in turn, a fresh socket each; the first that accepts is kept.
+    private static async ValueTask<Socket> ConnectSocketAsync(string host, int port, Uri uri, CancellationToken cancellationToken)
+    {
+        SocketException? failure = null;
+        try
+        {
+            IPAddress[] addresses = IPAddress.TryParse(host, out var ip) ? [ip] : await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+            foreach (var address in addresses)
+            {
+                var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                try
+                {
+                    Configure(socket);
+                    await SocketConnections.ConnectPolledAsync(socket, new IPEndPoint(address, port), cancellationToken).ConfigureAwait(false);
+                    return socket;
+                }
+                catch (SocketException ex)
+                {
+                    socket.Dispose();
+                    failure = ex;
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            }
+        }
+        catch (SocketException ex)
+        {
+            // The name did not resolve.
+            failure = ex;
+        }
+
+        string why = failure is null ? $"'{host}' has no address" : $"{failure.Message} ({failure.SocketErrorCode})";
+        throw new MaasException(MaasErrorCode.Unavailable, $"Cannot connect to {uri}: {why}.", failure);
     }
 
     private SslClientAuthenticationOptions ClientTls(string host)
