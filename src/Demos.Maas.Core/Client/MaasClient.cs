@@ -38,7 +38,7 @@ public sealed class MaasClient : IAsyncDisposable
         _connect = ConnectorFor(uri, transports);
         var factory = options.LoggerFactory ?? NullLoggerFactory.Instance;
         Cache = options.Cache is { } cache ? new Middleware.ResultCache(cache) : null;
-        Coalescer = options.Coalescing is { } coalescing ? new Middleware.DynamicBatcher(coalescing) : null;
+        Coalescer = options.Coalescing is { } coalescing ? new Middleware.DynamicBatcher(coalescing, options.InlineCompletions) : null;
         _pipeline = Middleware.MaasPipelines.BuildClient(TerminalAsync, options.Pipeline, options.UsageLog ? factory.CreateLogger("Demos.Maas.Usage") : null, Cache, options.Retry, Coalescer);
     }
 

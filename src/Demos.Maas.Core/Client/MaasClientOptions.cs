@@ -61,7 +61,9 @@ public sealed class MaasClientOptions
     /// machine). Default false. The code after <c>await</c> then runs on the connection's receiving
     /// thread, and the connection reads nothing more until that code awaits or returns: it must not
     /// block on another call (<c>.Result</c>, <c>Wait()</c>: a deadlock) nor compute for long.
-    /// Suits a fitter or sampler that awaits one call after another.
+    /// Suits a fitter or sampler that awaits one call after another. With <see cref="Coalescing"/>,
+    /// the callers of a merged call resume one after another on that thread, and the calls they
+    /// make before their next await all leave together in the next merged call.
     /// </summary>
     public bool InlineCompletions { get; set; }
 

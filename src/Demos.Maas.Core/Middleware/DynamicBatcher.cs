@@ -53,10 +53,25 @@ public sealed class DynamicBatcher : IDisposable
 
     /// <summary>Creates a batcher.</summary>
     public DynamicBatcher(BatchingOptions? options = null)
+        : this(options, inlineCompletions: false)
+    {
+    }
+
+    /// <summary>
+    /// A client's coalescer. With <paramref name="inlineCompletions"/> (the client's
+    /// <see cref="Client.MaasClientOptions.InlineCompletions"/>) the callers of a merged call resume on
+    /// the thread that completes it, one after another, before the next merged call leaves: the
+    /// callers that await their next call in that code all join that merged call, and none waits for
+    /// a pool thread.
+    /// </summary>
+    internal DynamicBatcher(BatchingOptions? options, bool inlineCompletions)
     {
         Options = options ?? new BatchingOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(Options.MaxBatchRows, 1);
+        _resultOptions = inlineCompletions ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously;
     }
+
+    private readonly TaskCreationOptions _resultOptions;
 
     /// <summary>Settings.</summary>
     public BatchingOptions Options { get; }
@@ -130,9 +145,10 @@ public sealed class DynamicBatcher : IDisposable
         private readonly CancellationTokenRegistration _onGiveUp;
         private object? _mergedCall;
 
-        public Item(MaasCallContext context)
+        public Item(MaasCallContext context, TaskCreationOptions resultOptions)
         {
             Context = context;
+            Result = new(resultOptions);
             X = DoubleMatrix.CopyOf(context.Request.X!.Span, context.Request.X.Rows, context.Request.X.Columns);
 
             // One registration does both jobs of a caller's token: the caller stops waiting at once,
@@ -149,7 +165,7 @@ public sealed class DynamicBatcher : IDisposable
 
         public DoubleMatrix X { get; }
 
-        public TaskCompletionSource<DoubleMatrix> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<DoubleMatrix> Result { get; }
 
         /// <summary>Counts this caller in <paramref name="call"/>; a caller that already gave up counts as gone at once.</summary>
         public void Join(MergedCall call)
@@ -229,7 +245,7 @@ public sealed class DynamicBatcher : IDisposable
 
         public async ValueTask EnqueueAsync(MaasCallContext context)
         {
-            var item = new Item(context);
+            var item = new Item(context, _batcher._resultOptions);
             List<Item>? full = null;
             string reason = "size";
             lock (_lock)
