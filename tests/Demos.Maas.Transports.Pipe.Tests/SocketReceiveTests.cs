@@ -325,6 +325,39 @@ public sealed class ReceivingThreadTests
         }
     }
 
+    [Fact]
+    public async Task A_read_waiting_on_an_idle_connection_stops_spinning_and_sleeps()
+    {
+        var before = ReceivingThreadIds();
+        await using var pair = await SocketReceiveTests.ConnectedPair.OpenAsync();
+        var threads = ReceivingThreadIds();
+        threads.ExceptWith(before);
+        Assert.Equal(2, threads.Count);
+
+        // The server's read waits; its thread spins briefly, then sleeps until bytes come.
+        var read = pair.Server.Transport.Input.ReadAsync().AsTask();
+        await Task.Delay(200);
+        long start = CpuTicks(threads);
+        await Task.Delay(1000);
+        long used = CpuTicks(threads) - start;
+
+        // A thread that kept spinning would use about 100 ticks (1 s) here; a sleeping one none.
+        Assert.True(used <= 10, $"the receiving threads used {used} clock ticks in 1 s while idle");
+
+        await pair.Client.Transport.Output.WriteAsync(new byte[] { 1, 2, 3 });
+        var result = await read.WaitAsync(SocketReceiveTests.Deadline);
+        Assert.Equal([1, 2, 3], result.Buffer.ToArray());
+        pair.Server.Transport.Input.AdvanceTo(result.Buffer.End);
+    }
+
+    // User and system CPU time of the threads, in clock ticks (fields 14 and 15 of /proc/.../stat).
+    private static long CpuTicks(IEnumerable<int> threads) => threads.Sum(id =>
+    {
+        string stat = File.ReadAllText($"/proc/self/task/{id}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+    });
+
     // Waits (bounded) until at most `count` of `threads` are alive; returns how many are.
     private static async Task<int> LiveAfterWaitAsync(HashSet<int> threads, int count)
     {
