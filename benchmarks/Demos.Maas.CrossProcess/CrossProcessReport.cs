@@ -263,6 +263,10 @@ internal static class CrossProcessReport
                 if (transport == "pipe")
                 {
                     cases.AddRange(await CoalescingAsync(run, maas, uri, "pipe+coalescing", kind, quick, []));
+
+                    // With inline completions the callers of a merged call resume on the thread that
+                    // read its answer, and all join the next merged call.
+                    cases.AddRange(await CoalescingAsync(run, maas, uri, "pipe+inline-completions+coalescing", kind, quick, ["--inline-completions"]));
                 }
             }
         }
@@ -447,7 +451,7 @@ internal static class CrossProcessReport
     private const string CopyModel = "copy";
     private const string CopySuffix = " (copy model)";
 
-    private static readonly string[] TransportOrder = ["inproc", "shm", "shm+inline-completions", "pipe", "tcp", "http", "mpi", "pipe+inline-io", "tcp+inline-io", "pipe+inline-io+inline-completions", "tcp+inline-io+inline-completions", "pipe+coalescing", "pipe+inline-io+coalescing", "shm" + CopySuffix, "pipe" + CopySuffix, "tcp" + CopySuffix];
+    private static readonly string[] TransportOrder = ["inproc", "shm", "shm+inline-completions", "pipe", "tcp", "http", "mpi", "pipe+inline-io", "tcp+inline-io", "pipe+inline-io+inline-completions", "tcp+inline-io+inline-completions", "pipe+coalescing", "pipe+inline-completions+coalescing", "pipe+inline-io+coalescing", "shm" + CopySuffix, "pipe" + CopySuffix, "tcp" + CopySuffix];
 
     private static void Picture(string path, List<Floor> floors, List<Case> cases, string server)
     {
@@ -555,6 +559,7 @@ internal static class CrossProcessReport
         Target("`pipe://` 64 callers × 1 point ≥ 100,000 calls/s", s => Find("pipe", s, 1, 64) is { } c ? (c.CallsPerSecond / 100_000, c.CallsPerSecond >= 100_000) : null, " × 100k/s");
         Target("`pipe://` with `--inline-io`, 64 callers × 1 point ≥ 100,000 calls/s", s => Find("pipe+inline-io", s, 1, 64) is { } c ? (c.CallsPerSecond / 100_000, c.CallsPerSecond >= 100_000) : null, " × 100k/s");
         Target("`pipe://` with coalescing, 64 callers ≥ 5 × 100,000 calls/s", s => Find("pipe+coalescing", s, 1, 64) is { } c ? (c.CallsPerSecond / 500_000, c.CallsPerSecond >= 500_000) : null, " × 500k/s");
+        Target("`pipe://` with coalescing and `--inline-completions`, 64 callers ≥ 5 × 100,000 calls/s", s => Find("pipe+inline-completions+coalescing", s, 1, 64) is { } c ? (c.CallsPerSecond / 500_000, c.CallsPerSecond >= 500_000) : null, " × 500k/s");
         Target("`pipe://` with coalescing and `--inline-io`, 64 callers ≥ 5 × 100,000 calls/s", s => Find("pipe+inline-io+coalescing", s, 1, 64) is { } c ? (c.CallsPerSecond / 500_000, c.CallsPerSecond >= 500_000) : null, " × 500k/s");
         md.AppendLine();
 
