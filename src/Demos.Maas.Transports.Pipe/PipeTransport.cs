@@ -29,7 +29,7 @@ public sealed class PipeTransport : IMaasConnectionFactory, IMaasListenerFactory
         ConfigureBuffers(socket);
         try
         {
-            await SocketConnections.ConnectAsync(socket, new UnixDomainSocketEndPoint(path), uri, cancellationToken).ConfigureAwait(false);
+            await SocketConnections.ConnectUnixAsync(socket, new UnixDomainSocketEndPoint(path), uri, cancellationToken).ConfigureAwait(false);
         }
         catch (MaasException ex) when (ex.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused })
         {

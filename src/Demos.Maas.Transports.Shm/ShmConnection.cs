@@ -26,7 +26,7 @@ internal sealed class ShmConnection : MaasConnection
     private readonly ShmRingReader _reader;
     private readonly ShmRingWriter _writer;
     private readonly DuplexPipe _pipe;
-    private readonly long _spinTicks;
+    private readonly TimeSpan _spinTime;
     private TaskCompletionSource? _spaceWaiter;
     private int _refs = 1;
     private int _closing;
@@ -41,7 +41,7 @@ internal sealed class ShmConnection : MaasConnection
         RemoteAddress = remoteAddress;
         (_in, _out) = isServer ? (region.Requests, region.Responses) : (region.Responses, region.Requests);
         (_myBell, _peerBell) = isServer ? (region.ServerBell, region.ClientBell) : (region.ClientBell, region.ServerBell);
-        _spinTicks = (long)(spin.TotalSeconds * Stopwatch.Frequency);
+        _spinTime = spin;
         _reader = new ShmRingReader(this, _in, isServer ? region.RequestMemory : region.ResponseMemory);
         _writer = new ShmRingWriter(this, _out, isServer ? region.ResponseMemory : region.RequestMemory);
         _pipe = new DuplexPipe(_reader, _writer);
@@ -180,7 +180,7 @@ internal sealed class ShmConnection : MaasConnection
         bool failed = false;
         try
         {
-            long spinStart = 0;
+            var spin = SpinWindow.Of(_spinTime);
             while (true)
             {
                 if (!failed && Volatile.Read(ref _aborted) != 0)
@@ -195,7 +195,7 @@ internal sealed class ShmConnection : MaasConnection
                 bool worked = dropping ? _reader.Discard() : _reader.IsWaiting && (closing || _reader.HasNewBytes) && _reader.Wake();
                 if (worked)
                 {
-                    spinStart = 0;
+                    spin.Reset();
                     continue;
                 }
 
@@ -205,15 +205,8 @@ internal sealed class ShmConnection : MaasConnection
                     break; // a read from now on sees the end itself
                 }
 
-                long now = Stopwatch.GetTimestamp();
-                if (spinStart == 0)
+                if (spin.Spin())
                 {
-                    spinStart = now;
-                }
-
-                if (now - spinStart < _spinTicks)
-                {
-                    Thread.Yield(); // on a busy machine the core goes to whoever has work
                     continue;
                 }
 
@@ -227,7 +220,7 @@ internal sealed class ShmConnection : MaasConnection
                     _myBell.Sleep(seen, SleepMilliseconds);
                 }
 
-                spinStart = 0;
+                spin.Reset();
             }
         }
         catch (Exception ex)

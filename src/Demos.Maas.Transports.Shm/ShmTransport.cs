@@ -16,10 +16,7 @@ public sealed class ShmTransportOptions
     /// <summary>How long a waiting side spins before it sleeps on a futex. Default 50 µs, or the microseconds in the environment variable <c>MAAS_SHM_SPIN_US</c>; zero sleeps at once.</summary>
     public TimeSpan SpinTime { get; set; } = DefaultSpinTime();
 
-    private static TimeSpan DefaultSpinTime() =>
-        int.TryParse(Environment.GetEnvironmentVariable("MAAS_SHM_SPIN_US"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int us)
-            ? TimeSpan.FromMicroseconds(us)
-            : TimeSpan.FromMicroseconds(50);
+    private static TimeSpan DefaultSpinTime() => SpinWindow.FromEnvironment("MAAS_SHM_SPIN_US", fallbackMicroseconds: 50);
 
     /// <summary>Folder of the ring files (one per connection, removed once both sides mapped it). Default /dev/shm.</summary>
     public string RingDirectory { get; set; } = "/dev/shm";

@@ -83,8 +83,9 @@ public sealed class TcpTransport : IMaasConnectionFactory, IMaasListenerFactory
             failure = ex;
         }
 
-        string why = failure is null ? $"'{host}' has no address" : $"{failure.Message} ({failure.SocketErrorCode})";
-        throw new MaasException(MaasErrorCode.Unavailable, $"Cannot connect to {uri}: {why}.", failure);
+        throw failure is null
+            ? new MaasException(MaasErrorCode.Unavailable, $"Cannot connect to {uri}: '{host}' has no address.")
+            : SocketConnections.CannotConnect(uri, failure);
     }
 
     private SslClientAuthenticationOptions ClientTls(string host)

@@ -149,26 +149,18 @@ internal static class SocketConnections
         }
     }
 
-    /// <summary>Connects with a clear Unavailable error instead of a raw SocketException.</summary>
-    public static async ValueTask<Socket> ConnectAsync(Socket socket, EndPoint endPoint, Uri uri, CancellationToken cancellationToken)
+    /// <summary>Connects a Unix socket, with a clear Unavailable error instead of a raw SocketException.</summary>
+    public static async ValueTask<Socket> ConnectUnixAsync(Socket socket, UnixDomainSocketEndPoint endPoint, Uri uri, CancellationToken cancellationToken)
     {
         try
         {
-            if (endPoint is UnixDomainSocketEndPoint)
-            {
-                await UnixSocketFile.ConnectAsync(socket, endPoint, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
-            }
-
+            await UnixSocketFile.ConnectAsync(socket, endPoint, cancellationToken).ConfigureAwait(false);
             return socket;
         }
         catch (SocketException ex)
         {
             socket.Dispose();
-            throw new MaasException(MaasErrorCode.Unavailable, $"Cannot connect to {uri}: {ex.Message} ({ex.SocketErrorCode}).", ex);
+            throw CannotConnect(uri, ex);
         }
         catch
         {
@@ -176,4 +168,8 @@ internal static class SocketConnections
             throw;
         }
     }
+
+    /// <summary>The Unavailable error of a connect that failed.</summary>
+    public static MaasException CannotConnect(Uri uri, SocketException ex) =>
+        new(MaasErrorCode.Unavailable, $"Cannot connect to {uri}: {ex.Message} ({ex.SocketErrorCode}).", ex);
 }

@@ -110,14 +110,10 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
     // A buffer grown for a large frame is kept up to this size while the connection lives.
     private const int MaxKeptBufferBytes = 1024 * 1024;
 
-    // How long a waiting read retries the socket, yielding its core on every turn, before the thread
-    // sleeps in poll: 50 µs, or the microseconds in MAAS_SOCKET_SPIN_US (0: sleep at once). An
-    // answer usually comes within that time, and a thread that slept lets its core go idle, which a
-    // virtual machine wakes slowly (a 1-point call over pipe:// with inline completions: 50-58 µs
-    // sleeping at once, 9 µs spinning first).
-    private static readonly long SpinTicks =
-        (int.TryParse(Environment.GetEnvironmentVariable("MAAS_SOCKET_SPIN_US"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int us) ? us : 50)
-            * System.Diagnostics.Stopwatch.Frequency / 1_000_000;
+    // How long a waiting read retries the socket before the thread sleeps in poll (SpinWindow):
+    // 50 µs, or the microseconds in MAAS_SOCKET_SPIN_US (0: sleep at once). A 1-point call over
+    // pipe:// with inline completions took 50-58 µs sleeping at once, 9 µs spinning first.
+    private static readonly TimeSpan SpinTime = SpinWindow.FromEnvironment("MAAS_SOCKET_SPIN_US", fallbackMicroseconds: 50);
 
     private readonly Socket _socket;
     private readonly Action _onExit;
@@ -390,7 +386,7 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
     private int ReceiveSome(int at, int room, out Exception? failure)
     {
         failure = null;
-        long spinStart = 0;
+        var spin = SpinWindow.Of(SpinTime);
         try
         {
             while (true)
@@ -407,19 +403,9 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
                     return 0;
                 }
 
-                if (SpinTicks > 0)
+                if (spin.Spin())
                 {
-                    long now = System.Diagnostics.Stopwatch.GetTimestamp();
-                    if (spinStart == 0)
-                    {
-                        spinStart = now;
-                    }
-
-                    if (now - spinStart < SpinTicks)
-                    {
-                        Thread.Yield(); // on a busy machine the core goes to whoever has work
-                        continue;
-                    }
+                    continue;
                 }
 
                 // The kernel wakes this thread when bytes arrive, the peer closes or the socket is shut down.
