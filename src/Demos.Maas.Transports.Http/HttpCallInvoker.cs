@@ -29,11 +29,13 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
     private readonly AuthenticationHeaderValue? _authorization;
     private readonly SemaphoreSlim _slots;
     private readonly CallTracker _calls = new();
+    private readonly bool _inlineCompletions;
     private int _nextId;
     private int _disposed;
 
-    private HttpCallInvoker(HttpClient client, Uri baseUri, Version version, Uri uri, WelcomeMessage server, string? credentials)
+    private HttpCallInvoker(HttpClient client, Uri baseUri, Version version, Uri uri, WelcomeMessage server, string? credentials, bool inlineCompletions)
     {
+        _inlineCompletions = inlineCompletions;
         _client = client;
         _base = baseUri;
         _version = version;
@@ -52,9 +54,25 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
 
     public override int PendingCalls => _calls.Running;
 
-    /// <summary>Asks <c>GET /v1</c> for the server's version and limits.</summary>
+    /// <summary>
+    /// Asks <c>GET /v1</c> for the server's version and limits. <paramref name="client"/> may read its
+    /// answers on the connections' receiving threads: the invoker leaves them before its caller's code
+    /// runs, unless <see cref="MaasClientOptions.InlineCompletions"/> asks to stay.
+    /// </summary>
     /// <exception cref="MaasException">Unavailable when the server cannot be reached or is not a Demos.Maas HTTP server; VersionMismatch.</exception>
     public static async Task<HttpCallInvoker> ConnectAsync(HttpClient client, Uri baseUri, Version version, Uri uri, MaasClientOptions options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ConnectCoreAsync(client, baseUri, version, uri, options, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await LeaveReceivingThreadAsync(options.InlineCompletions).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<HttpCallInvoker> ConnectCoreAsync(HttpClient client, Uri baseUri, Version version, Uri uri, MaasClientOptions options, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(baseUri, "v1")) { Version = version, VersionPolicy = Policy(version) };
         request.Headers.Accept.Add(AcceptMsgPack);
@@ -113,7 +131,7 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
             MaxInFlight = welcome.MaxInFlight,
             Features = welcome.Features,
         };
-        return new HttpCallInvoker(client, baseUri, version, uri, negotiated, options.Credentials);
+        return new HttpCallInvoker(client, baseUri, version, uri, negotiated, options.Credentials, options.InlineCompletions);
     }
 
     public override Task WhenIdleAsync(CancellationToken cancellationToken = default) => _calls.WhenIdleAsync(cancellationToken);
@@ -126,6 +144,26 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
     }
 
     protected override async ValueTask<MaasResponse> SendUnaryAsync(MaasRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await SendUnaryCoreAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await LeaveReceivingThreadAsync(_inlineCompletions).ConfigureAwait(false);
+        }
+    }
+
+    // The answer is read on the receiving thread of a connection (SocketReceiveStream): code that
+    // blocks there could wait for an answer only that thread can read. The caller resumes on the
+    // thread pool instead, unless it asked to stay (MaasClientOptions.InlineCompletions).
+    private static ValueTask LeaveReceivingThreadAsync(bool inlineCompletions) =>
+        inlineCompletions || Thread.CurrentThread.IsThreadPoolThread ? ValueTask.CompletedTask : HopAsync();
+
+    private static async ValueTask HopAsync() => await Transports.ThreadPoolHop.Instance;
+
+    private async ValueTask<MaasResponse> SendUnaryCoreAsync(MaasRequest request, CancellationToken cancellationToken)
     {
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         _calls.Enter();
@@ -167,6 +205,7 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
         {
             _calls.Leave();
             _slots.Release();
+            await LeaveReceivingThreadAsync(_inlineCompletions).ConfigureAwait(false);
             throw;
         }
 
@@ -187,6 +226,7 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
 
             await foreach (var chunk in ReadStreamAsync(ReadFramesAsync(response, cancellationToken), cancellationToken).ConfigureAwait(false))
             {
+                await LeaveReceivingThreadAsync(_inlineCompletions).ConfigureAwait(false);
                 yield return chunk;
             }
         }
@@ -195,6 +235,7 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
             // Disposing an unfinished response closes its connection at once: the server then cancels the model.
             response.Dispose();
             _calls.Leave();
+            await LeaveReceivingThreadAsync(_inlineCompletions).ConfigureAwait(false);
         }
     }
 

@@ -53,17 +53,24 @@ public sealed class HttpTransport : IMaasCallInvokerFactory, IMaasRouteHostFacto
     {
         ArgumentNullException.ThrowIfNull(uri);
         ArgumentNullException.ThrowIfNull(options);
-        var (client, baseUri) = ClientFor(uri);
+        // The invoker's client reads its answers on the connections' receiving threads and leaves them itself.
+        var (client, baseUri) = ClientFor(uri, inlineReads: true);
         return await HttpCallInvoker.ConnectAsync(client, baseUri, Options.HttpVersion, uri, options, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The pooled client and base address for <paramref name="uri"/> (also used by the UM-Bridge client).</summary>
-    public (HttpClient Client, Uri BaseUri) ClientFor(Uri uri)
+    public (HttpClient Client, Uri BaseUri) ClientFor(Uri uri) => ClientFor(uri, inlineReads: false);
+
+    // inlineReads: the client's code resumes on the receiving thread of the connection that read an
+    // answer (so its caller must leave that thread before running code that may block); otherwise on
+    // a thread-pool thread. Each kind has its own pooled clients.
+    private (HttpClient Client, Uri BaseUri) ClientFor(Uri uri, bool inlineReads)
     {
+        string kind = inlineReads ? "inline " : "";
         if (string.Equals(uri.Scheme, UnixScheme, StringComparison.OrdinalIgnoreCase))
         {
             string path = SocketPath(uri);
-            return (_clients.GetOrAdd("unix:" + path, _ => Create(path)), new Uri("http://localhost/"));
+            return (_clients.GetOrAdd(kind + "unix:" + path, _ => Create(path, inlineReads)), new Uri("http://localhost/"));
         }
 
         if (uri.Scheme is not ("http" or "https"))
@@ -73,7 +80,7 @@ public sealed class HttpTransport : IMaasCallInvokerFactory, IMaasRouteHostFacto
 
         var builder = new UriBuilder(uri.Scheme, uri.Host, uri.Port < 0 ? (uri.Scheme == "https" ? 443 : 80) : uri.Port, uri.AbsolutePath.TrimEnd('/') + "/");
         var baseUri = builder.Uri;
-        return (_clients.GetOrAdd(baseUri.GetLeftPart(UriPartial.Authority), _ => Create(null)), baseUri);
+        return (_clients.GetOrAdd(kind + baseUri.GetLeftPart(UriPartial.Authority), _ => Create(null, inlineReads)), baseUri);
     }
 
     // https://: the CA of Options.Tls (or the system's), and a client certificate for mutual TLS.
@@ -98,7 +105,7 @@ public sealed class HttpTransport : IMaasCallInvokerFactory, IMaasRouteHostFacto
         return options;
     }
 
-    private HttpClient Create(string? socketPath)
+    private HttpClient Create(string? socketPath, bool inlineReads)
     {
         var handler = new SocketsHttpHandler
         {
@@ -122,7 +129,7 @@ public sealed class HttpTransport : IMaasCallInvokerFactory, IMaasRouteHostFacto
                 try
                 {
                     await Transports.UnixSocketFile.ConnectAsync(socket, new UnixDomainSocketEndPoint(socketPath), ct).ConfigureAwait(false);
-                    return new NetworkStream(socket, ownsSocket: true);
+                    return Transports.SocketConnections.WrapStream(socket, inlineReads);
                 }
                 catch
                 {
@@ -136,11 +143,10 @@ public sealed class HttpTransport : IMaasCallInvokerFactory, IMaasRouteHostFacto
             handler.ConnectCallback = async (context, ct) =>
             {
                 // Nagle off, as the tcp:// transport: small request bodies must not wait for an ACK.
-                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                var socket = await Transports.SocketConnections.ConnectTcpAsync(context.DnsEndPoint.Host, context.DnsEndPoint.Port, static s => s.NoDelay = true, ct).ConfigureAwait(false);
                 try
                 {
-                    await socket.ConnectAsync(context.DnsEndPoint, ct).ConfigureAwait(false);
-                    return new NetworkStream(socket, ownsSocket: true);
+                    return Transports.SocketConnections.WrapStream(socket, inlineReads);
                 }
                 catch
                 {

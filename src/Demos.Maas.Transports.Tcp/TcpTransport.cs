@@ -49,43 +49,16 @@ public sealed class TcpTransport : IMaasConnectionFactory, IMaasListenerFactory
         return new StreamConnection(ssl, uri.ToString(), socket.Dispose, ssl.RemoteCertificate?.Subject);
     }
 
-    // Tries each address of the host in turn, a fresh socket each; the first that accepts is kept.
     private static async ValueTask<Socket> ConnectSocketAsync(string host, int port, Uri uri, CancellationToken cancellationToken)
     {
-        SocketException? failure = null;
         try
         {
-            IPAddress[] addresses = IPAddress.TryParse(host, out var ip) ? [ip] : await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
-            foreach (var address in addresses)
-            {
-                var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-                try
-                {
-                    Configure(socket);
-                    await SocketConnections.ConnectPolledAsync(socket, new IPEndPoint(address, port), cancellationToken).ConfigureAwait(false);
-                    return socket;
-                }
-                catch (SocketException ex)
-                {
-                    socket.Dispose();
-                    failure = ex;
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            }
+            return await SocketConnections.ConnectTcpAsync(host, port, Configure, cancellationToken).ConfigureAwait(false);
         }
         catch (SocketException ex)
         {
-            // The name did not resolve.
-            failure = ex;
+            throw SocketConnections.CannotConnect(uri, ex);
         }
-
-        throw failure is null
-            ? new MaasException(MaasErrorCode.Unavailable, $"Cannot connect to {uri}: '{host}' has no address.")
-            : SocketConnections.CannotConnect(uri, failure);
     }
 
     private SslClientAuthenticationOptions ClientTls(string host)

@@ -103,6 +103,65 @@ internal static class SocketConnections
     }
 
     /// <summary>
+    /// A stream over a connected socket whose reads come from a receiving thread of its own
+    /// (<see cref="SocketReceiveStream"/>), or a plain <see cref="NetworkStream"/> once the process
+    /// has <see cref="MaxReceivingThreads"/> of them.
+    /// </summary>
+    public static Stream WrapStream(Socket socket, bool inlineReads)
+    {
+        if (Interlocked.Increment(ref s_receivingThreads) <= MaxReceivingThreads)
+        {
+            try
+            {
+                return new SocketReceiveStream(socket, inlineReads, static () => Interlocked.Decrement(ref s_receivingThreads));
+            }
+            catch
+            {
+                Interlocked.Decrement(ref s_receivingThreads);
+                throw;
+            }
+        }
+
+        Interlocked.Decrement(ref s_receivingThreads);
+        return new NetworkStream(socket, ownsSocket: true);
+    }
+
+    /// <summary>
+    /// Connects to <paramref name="host"/> (a name is resolved first) with <see cref="ConnectPolledAsync"/>,
+    /// trying each address in turn with a fresh socket, configured by <paramref name="configure"/>;
+    /// the first that accepts is returned.
+    /// </summary>
+    /// <exception cref="SocketException">No address accepted (the last failure), or the name did not resolve.</exception>
+    public static async ValueTask<Socket> ConnectTcpAsync(string host, int port, Action<Socket> configure, CancellationToken cancellationToken)
+    {
+        IPAddress[] addresses = IPAddress.TryParse(host, out var ip) ? [ip] : await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+        SocketException? failure = null;
+        foreach (var address in addresses)
+        {
+            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                configure(socket);
+                await ConnectPolledAsync(socket, new IPEndPoint(address, port), cancellationToken).ConfigureAwait(false);
+                return socket;
+            }
+            catch (SocketException ex)
+            {
+                socket.Dispose();
+                failure = ex;
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+
+        // A name with no address at all fails as one that does not resolve.
+        throw failure ?? new SocketException((int)SocketError.HostNotFound);
+    }
+
+    /// <summary>
     /// Connects a TCP socket without .NET's asynchronous socket engine: a non-blocking connect, then
     /// polls for its end (at once, then at growing intervals up to 50 ms). A socket that once waited
     /// in an asynchronous operation stays registered with the runtime's epoll thread, which then

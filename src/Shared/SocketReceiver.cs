@@ -275,6 +275,14 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
             {
                 int at;
                 int room;
+
+                // The next read usually follows soon (the caller's next call): wait for it awake
+                // before parking, as for bytes below.
+                var idle = SpinWindow.Of(SpinTime);
+                while (!Waiting && !Completed && idle.Spin())
+                {
+                }
+
                 lock (Gate)
                 {
                     while (!Completed && _error is null && !Waiting)

@@ -63,7 +63,9 @@ public sealed class MaasClientOptions
     /// block on another call (<c>.Result</c>, <c>Wait()</c>: a deadlock) nor compute for long.
     /// Suits a fitter or sampler that awaits one call after another. With <see cref="Coalescing"/>,
     /// the callers of a merged call resume one after another on that thread, and the calls they
-    /// make before their next await all leave together in the next merged call.
+    /// make before their next await all leave together in the next merged call. Over <c>http://</c>
+    /// the same holds per HTTP connection: the answer is read, and the code resumes, on that
+    /// connection's receiving thread.
     /// </summary>
     public bool InlineCompletions { get; set; }
 

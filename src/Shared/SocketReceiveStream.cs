@@ -1,0 +1,151 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+
+namespace Demos.Maas.Transports;
+
+/// <summary>
+/// A <see cref="Stream"/> over a connected socket for code that wants a stream (the HTTP client's
+/// connections): reads come from a <see cref="SocketReceiveReader"/>, a receiving thread of the
+/// socket's own, and writes go straight to the socket. Compiled into each transport that hands out
+/// such streams (shared source).
+/// </summary>
+/// <remarks>
+/// A read completes on the receiving thread. With <c>inlineReads</c> the reader's code goes on
+/// running there (one thread wake-up per answer, as a blocking program's); without, it moves to a
+/// thread-pool thread first, so code that blocks after a read never holds up the thread that
+/// receives the socket's next bytes. Either way the socket never joins the runtime's epoll thread,
+/// which would wake once for every packet.
+/// </remarks>
+internal sealed class SocketReceiveStream : Stream
+{
+    private readonly Socket _socket;
+    private readonly NetworkStream _output;
+    private readonly SocketReceiveReader _reader;
+    private readonly bool _inlineReads;
+    private int _disposed;
+
+    public SocketReceiveStream(Socket socket, bool inlineReads, Action onReceiverExit)
+    {
+        _socket = socket;
+        _inlineReads = inlineReads;
+        _output = new NetworkStream(socket, ownsSocket: false);
+
+        // Receives return at once when nothing waits (the receiving thread then polls); sends stay asynchronous.
+        socket.Blocking = false;
+        _reader = new SocketReceiveReader(socket, onReceiverExit);
+    }
+
+    public override bool CanRead => true;
+
+    public override bool CanWrite => true;
+
+    public override bool CanSeek => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var read = _reader.ReadAsync(cancellationToken);
+        return read.IsCompletedSuccessfully ? new ValueTask<int>(Take(read.Result, buffer.Span)) : WaitAsync(read, buffer);
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
+        // The receiving thread completes the read, so blocking on it here cannot wait for itself.
+        var result = _reader.ReadAsync().AsTask().GetAwaiter().GetResult();
+        return Take(result, buffer);
+    }
+
+    public override void Write(byte[] buffer, int offset, int count) => _output.Write(buffer, offset, count);
+
+    public override void Write(ReadOnlySpan<byte> buffer) => _output.Write(buffer);
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        _output.WriteAsync(buffer, offset, count, cancellationToken);
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+        _output.WriteAsync(buffer, cancellationToken);
+
+    public override void Flush()
+    {
+        // Writes go to the socket as they are made.
+    }
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _reader.Abort();
+            _reader.Complete();
+            try
+            {
+                // Wakes the receiving thread out of its poll (closing a descriptor alone does not).
+                _socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                // Already closed.
+            }
+
+            _output.Dispose();
+            _socket.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private async ValueTask<int> WaitAsync(ValueTask<ReadResult> read, Memory<byte> buffer)
+    {
+        // Completes on the receiving thread.
+        int count = Take(await read.ConfigureAwait(false), buffer.Span);
+        if (!_inlineReads)
+        {
+            await ThreadPoolHop.Instance;
+        }
+
+        return count;
+    }
+
+    // Copies what fits and gives the rest back; a zero-byte read only waits for bytes and takes none.
+    private int Take(ReadResult result, Span<byte> destination)
+    {
+        var buffer = result.Buffer;
+        int count = (int)Math.Min(buffer.Length, destination.Length);
+        if (count == 0)
+        {
+            _reader.AdvanceTo(buffer.Start);
+            if (result.IsCanceled && !result.IsCompleted)
+            {
+                throw new OperationCanceledException("The read was canceled.");
+            }
+
+            return 0;
+        }
+
+        var taken = buffer.Slice(0, count);
+        taken.CopyTo(destination);
+        _reader.AdvanceTo(taken.End);
+        return count;
+    }
+}
