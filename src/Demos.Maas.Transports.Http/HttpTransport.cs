@@ -107,6 +107,7 @@ public sealed class HttpTransport : IMaasCallInvokerFactory, IMaasRouteHostFacto
 
     private HttpClient Create(string? socketPath, bool inlineReads)
     {
+        var receiveSpin = Options.ReceiveSpinTime;
         var handler = new SocketsHttpHandler
         {
             PooledConnectionIdleTimeout = Options.PooledConnectionIdleTimeout,
@@ -129,7 +130,7 @@ public sealed class HttpTransport : IMaasCallInvokerFactory, IMaasRouteHostFacto
                 try
                 {
                     await Transports.UnixSocketFile.ConnectAsync(socket, new UnixDomainSocketEndPoint(socketPath), ct).ConfigureAwait(false);
-                    return Transports.SocketConnections.WrapStream(socket, inlineReads);
+                    return Transports.SocketConnections.WrapStream(socket, inlineReads, receiveSpin);
                 }
                 catch
                 {
@@ -146,7 +147,7 @@ public sealed class HttpTransport : IMaasCallInvokerFactory, IMaasRouteHostFacto
                 var socket = await Transports.SocketConnections.ConnectTcpAsync(context.DnsEndPoint.Host, context.DnsEndPoint.Port, static s => s.NoDelay = true, ct).ConfigureAwait(false);
                 try
                 {
-                    return Transports.SocketConnections.WrapStream(socket, inlineReads);
+                    return Transports.SocketConnections.WrapStream(socket, inlineReads, receiveSpin);
                 }
                 catch
                 {

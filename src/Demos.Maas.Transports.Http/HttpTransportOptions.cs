@@ -41,6 +41,19 @@ public sealed class HttpTransportOptions
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// How long the receiving thread of a client connection keeps checking for an answer (and, between
+    /// calls, for the next read), yielding its core, before it sleeps in the kernel: 50 µs by default,
+    /// or the whole microseconds in <c>MAAS_SOCKET_SPIN_US</c>; zero sleeps at once. Applies to
+    /// connections opened after it is set.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a negative time.</exception>
+    public TimeSpan ReceiveSpinTime
+    {
+        get;
+        set => field = Transports.SocketConnections.CheckedReceiveSpin(value);
+    } = Transports.SocketConnections.DefaultReceiveSpin;
+
+    /// <summary>
     /// Most connections the client opens to one server; default 100. Over HTTP/1.1 each call in flight holds a
     /// connection, so calls beyond this wait for one to come free (within their deadline) instead of opening
     /// more: a thousand concurrent calls over https:// would otherwise start a thousand TLS handshakes at once.

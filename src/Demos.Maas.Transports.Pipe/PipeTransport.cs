@@ -12,6 +12,21 @@ namespace Demos.Maas.Transports.Pipe;
 /// </summary>
 public sealed class PipeTransport : IMaasConnectionFactory, IMaasListenerFactory
 {
+    private readonly TimeSpan _receiveSpin = SocketConnections.DefaultReceiveSpin;
+
+    /// <summary>
+    /// How long a connection's receiving thread keeps checking for bytes, yielding its core, before
+    /// it sleeps in the kernel (client and server side): 50 µs by default, or the whole microseconds
+    /// in <c>MAAS_SOCKET_SPIN_US</c>; zero sleeps at once. A longer spin answers sooner after long
+    /// silences and costs that much CPU per wait.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a negative time.</exception>
+    public TimeSpan ReceiveSpinTime
+    {
+        get => _receiveSpin;
+        init => _receiveSpin = SocketConnections.CheckedReceiveSpin(value);
+    }
+
     /// <inheritdoc/>
     public bool CanHandle(Uri uri) => uri?.Scheme is "pipe" or "unix";
 
@@ -36,7 +51,7 @@ public sealed class PipeTransport : IMaasConnectionFactory, IMaasListenerFactory
             throw new MaasException(MaasErrorCode.Unavailable, $"Nothing listens on the socket {path}: the server that made it has stopped; start it again.", ex);
         }
 
-        return SocketConnections.Wrap(socket, uri.ToString());
+        return SocketConnections.Wrap(socket, uri.ToString(), _receiveSpin);
     }
 
     /// <inheritdoc/>
@@ -45,7 +60,7 @@ public sealed class PipeTransport : IMaasConnectionFactory, IMaasListenerFactory
         string path = PathOf(uri);
         var socket = UnixSocketFile.Listen(path, uri);
 
-        return ValueTask.FromResult<IMaasListener>(new SocketListener(socket, uri, ConfigureBuffers, () => TryDelete(path)));
+        return ValueTask.FromResult<IMaasListener>(new SocketListener(socket, uri, ConfigureBuffers, _receiveSpin, () => TryDelete(path)));
     }
 
     /// <summary>The socket path of a pipe URI: <c>pipe:///tmp/m.sock</c> → <c>/tmp/m.sock</c>.</summary>

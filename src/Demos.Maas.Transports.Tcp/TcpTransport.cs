@@ -22,6 +22,21 @@ public sealed class TcpTransport : IMaasConnectionFactory, IMaasListenerFactory
     /// <summary>The TLS settings of <c>tls://</c>, or null.</summary>
     public MaasTlsOptions? Tls { get; }
 
+    /// <summary>
+    /// How long a plain <c>tcp://</c> connection's receiving thread keeps checking for bytes,
+    /// yielding its core, before it sleeps in the kernel (client and server side): 50 µs by default,
+    /// or the whole microseconds in <c>MAAS_SOCKET_SPIN_US</c>; zero sleeps at once. TLS connections
+    /// read through .NET's asynchronous sockets and do not spin.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a negative time.</exception>
+    public TimeSpan ReceiveSpinTime
+    {
+        get => _receiveSpin;
+        init => _receiveSpin = SocketConnections.CheckedReceiveSpin(value);
+    }
+
+    private readonly TimeSpan _receiveSpin = SocketConnections.DefaultReceiveSpin;
+
     /// <inheritdoc/>
     public bool CanHandle(Uri uri) => uri?.Scheme is "tcp" or "tls";
 
@@ -32,7 +47,7 @@ public sealed class TcpTransport : IMaasConnectionFactory, IMaasListenerFactory
         var socket = await ConnectSocketAsync(host, port, uri, cancellationToken).ConfigureAwait(false);
         if (uri.Scheme != "tls")
         {
-            return SocketConnections.Wrap(socket, uri.ToString());
+            return SocketConnections.Wrap(socket, uri.ToString(), _receiveSpin);
         }
 
         var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
@@ -136,7 +151,7 @@ public sealed class TcpTransport : IMaasConnectionFactory, IMaasListenerFactory
             }
         }
 
-        return ValueTask.FromResult<IMaasListener>(new SocketListener(socket, actual, Configure));
+        return ValueTask.FromResult<IMaasListener>(new SocketListener(socket, actual, Configure, _receiveSpin));
     }
 
     private static void Configure(Socket socket)

@@ -13,13 +13,15 @@ internal sealed class SocketListener : IMaasListener
     private readonly Socket _socket;
     private readonly Action<Socket> _configure;
     private readonly Action? _onDispose;
+    private readonly TimeSpan _receiveSpin;
     private int _disposed;
 
-    public SocketListener(Socket socket, Uri uri, Action<Socket> configure, Action? onDispose = null)
+    public SocketListener(Socket socket, Uri uri, Action<Socket> configure, TimeSpan receiveSpin, Action? onDispose = null)
     {
         _socket = socket;
         Uri = uri;
         _configure = configure;
+        _receiveSpin = receiveSpin;
         _onDispose = onDispose;
     }
 
@@ -46,7 +48,7 @@ internal sealed class SocketListener : IMaasListener
 
             _configure(accepted);
             string remote = accepted.RemoteEndPoint?.ToString() is { Length: > 0 } r ? r : Uri.ToString();
-            return SocketConnections.Wrap(accepted, remote);
+            return SocketConnections.Wrap(accepted, remote, _receiveSpin);
         }
     }
 
@@ -71,13 +73,24 @@ internal static class SocketConnections
 
     private static int s_receivingThreads;
 
-    public static MaasConnection Wrap(Socket socket, string remote)
+    /// <summary>
+    /// How long a receiving thread stays awake for bytes, or for the next read, before it sleeps:
+    /// 50 µs, or the whole microseconds in <c>MAAS_SOCKET_SPIN_US</c> (0: sleep at once). A 1-point
+    /// call over pipe:// with inline completions took 50-58 µs sleeping at once, 9 µs spinning first.
+    /// </summary>
+    public static TimeSpan DefaultReceiveSpin { get; } = SpinWindow.FromEnvironment("MAAS_SOCKET_SPIN_US", fallbackMicroseconds: 50);
+
+    /// <summary>A transport's receive spin setting, checked.</summary>
+    public static TimeSpan CheckedReceiveSpin(TimeSpan value) =>
+        value >= TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The receive spin time must not be negative (zero sleeps at once).");
+
+    public static MaasConnection Wrap(Socket socket, string remote, TimeSpan receiveSpin)
     {
         if (Interlocked.Increment(ref s_receivingThreads) <= MaxReceivingThreads)
         {
             try
             {
-                return new SocketConnection(socket, remote, static () => Interlocked.Decrement(ref s_receivingThreads));
+                return new SocketConnection(socket, remote, receiveSpin, static () => Interlocked.Decrement(ref s_receivingThreads));
             }
             catch
             {
@@ -107,13 +120,13 @@ internal static class SocketConnections
     /// (<see cref="SocketReceiveStream"/>), or a plain <see cref="NetworkStream"/> once the process
     /// has <see cref="MaxReceivingThreads"/> of them.
     /// </summary>
-    public static Stream WrapStream(Socket socket, bool inlineReads)
+    public static Stream WrapStream(Socket socket, bool inlineReads, TimeSpan receiveSpin)
     {
         if (Interlocked.Increment(ref s_receivingThreads) <= MaxReceivingThreads)
         {
             try
             {
-                return new SocketReceiveStream(socket, inlineReads, static () => Interlocked.Decrement(ref s_receivingThreads));
+                return new SocketReceiveStream(socket, inlineReads, receiveSpin, static () => Interlocked.Decrement(ref s_receivingThreads));
             }
             catch
             {

@@ -25,7 +25,7 @@ internal sealed class SocketReceiveStream : Stream
     private readonly bool _inlineReads;
     private int _disposed;
 
-    public SocketReceiveStream(Socket socket, bool inlineReads, Action onReceiverExit)
+    public SocketReceiveStream(Socket socket, bool inlineReads, TimeSpan receiveSpin, Action onReceiverExit)
     {
         _socket = socket;
         _inlineReads = inlineReads;
@@ -33,7 +33,7 @@ internal sealed class SocketReceiveStream : Stream
 
         // Receives return at once when nothing waits (the receiving thread then polls); sends stay asynchronous.
         socket.Blocking = false;
-        _reader = new SocketReceiveReader(socket, onReceiverExit);
+        _reader = new SocketReceiveReader(socket, receiveSpin, onReceiverExit);
     }
 
     public override bool CanRead => true;

@@ -26,7 +26,7 @@ internal sealed class SocketConnection : MaasConnection
     private int _disposed;
     private int _aborted;
 
-    public SocketConnection(Socket socket, string remoteAddress, Action onReceiverExit)
+    public SocketConnection(Socket socket, string remoteAddress, TimeSpan receiveSpin, Action onReceiverExit)
     {
         _socket = socket;
         RemoteAddress = remoteAddress;
@@ -34,7 +34,7 @@ internal sealed class SocketConnection : MaasConnection
 
         // Receives return at once when nothing waits (the receiving thread then polls); sends stay asynchronous.
         socket.Blocking = false;
-        _reader = new SocketReceiveReader(socket, onReceiverExit);
+        _reader = new SocketReceiveReader(socket, receiveSpin, onReceiverExit);
         var writer = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
         _pipe = new DuplexPipe(_reader, writer);
     }
@@ -110,12 +110,8 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
     // A buffer grown for a large frame is kept up to this size while the connection lives.
     private const int MaxKeptBufferBytes = 1024 * 1024;
 
-    // How long a waiting read retries the socket before the thread sleeps in poll (SpinWindow):
-    // 50 µs, or the microseconds in MAAS_SOCKET_SPIN_US (0: sleep at once). A 1-point call over
-    // pipe:// with inline completions took 50-58 µs sleeping at once, 9 µs spinning first.
-    private static readonly TimeSpan SpinTime = SpinWindow.FromEnvironment("MAAS_SOCKET_SPIN_US", fallbackMicroseconds: 50);
-
     private readonly Socket _socket;
+    private readonly TimeSpan _spinTime;
     private readonly Action _onExit;
     private readonly Segment _segment;
 
@@ -134,9 +130,13 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
     // The application and the receiving thread; the buffer goes back to the pool when both let go.
     private int _holders = 2;
 
-    public SocketReceiveReader(Socket socket, Action onExit)
+    /// <param name="socket">The connected socket, non-blocking.</param>
+    /// <param name="spinTime">How long a waiting read retries the socket before the thread sleeps in poll (<see cref="SpinWindow"/>), and how long the thread waits awake for the next read before it parks.</param>
+    /// <param name="onExit">Called when the receiving thread ends.</param>
+    public SocketReceiveReader(Socket socket, TimeSpan spinTime, Action onExit)
     {
         _socket = socket;
+        _spinTime = spinTime;
         _onExit = onExit;
         _segment = new Segment(this);
         _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferBytes);
@@ -278,7 +278,7 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
 
                 // The next read usually follows soon (the caller's next call): wait for it awake
                 // before parking, as for bytes below.
-                var idle = SpinWindow.Of(SpinTime);
+                var idle = SpinWindow.Of(_spinTime);
                 while (!Waiting && !Completed && idle.Spin())
                 {
                 }
@@ -394,7 +394,7 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
     private int ReceiveSome(int at, int room, out Exception? failure)
     {
         failure = null;
-        var spin = SpinWindow.Of(SpinTime);
+        var spin = SpinWindow.Of(_spinTime);
         try
         {
             while (true)

@@ -100,11 +100,27 @@ public sealed class ReceivingThreadTests
     }
 
     [Fact]
+    public async Task A_clients_receive_spin_time_is_checked_and_its_connections_carry_calls()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new HttpTransportOptions { ReceiveSpinTime = TimeSpan.FromMicroseconds(-1) });
+
+        await using var server = await StartAsync();
+        var options = new MaasClientOptions { Retry = null };
+        options.Transports.Add(new HttpTransport(new HttpTransportOptions { ReceiveSpinTime = TimeSpan.Zero }));
+        await using var client = await MaasClient.ConnectAsync(server.Uri, options);
+        var model = await client.GetModelAsync("gaussian1d");
+        for (int i = 0; i < 50; i++)
+        {
+            Assert.Equal(GaussianModel.LogDensityOf([0.1 * i], [0.0], [1.0]), await model.LogDensityAsync([0.1 * i]), 12);
+        }
+    }
+
+    [Fact]
     public async Task A_stream_reads_what_the_peer_sends_and_ends_with_it()
     {
         var (mine, peer) = await ConnectedPairAsync();
         using var _ = peer;
-        await using var stream = new SocketReceiveStream(mine, inlineReads: false, onReceiverExit: () => { });
+        await using var stream = new SocketReceiveStream(mine, inlineReads: false, receiveSpin: TimeSpan.FromMicroseconds(50), onReceiverExit: () => { });
 
         // A zero-byte read waits for bytes and takes none.
         var waiting = stream.ReadAsync(Memory<byte>.Empty).AsTask();
@@ -132,7 +148,7 @@ public sealed class ReceivingThreadTests
     {
         var (mine, peer) = await ConnectedPairAsync();
         using var _ = peer;
-        await using var stream = new SocketReceiveStream(mine, inlineReads: true, onReceiverExit: () => { });
+        await using var stream = new SocketReceiveStream(mine, inlineReads: true, receiveSpin: TimeSpan.FromMicroseconds(50), onReceiverExit: () => { });
         using var cancel = new CancellationTokenSource();
         var waiting = stream.ReadAsync(new byte[8], cancel.Token).AsTask();
         await cancel.CancelAsync();
@@ -148,7 +164,7 @@ public sealed class ReceivingThreadTests
     {
         var (mine, peer) = await ConnectedPairAsync();
         using var _ = peer;
-        var stream = new SocketReceiveStream(mine, inlineReads: false, onReceiverExit: () => { });
+        var stream = new SocketReceiveStream(mine, inlineReads: false, receiveSpin: TimeSpan.FromMicroseconds(50), onReceiverExit: () => { });
         var waiting = stream.ReadAsync(new byte[8]).AsTask();
         await stream.DisposeAsync();
         await Assert.ThrowsAnyAsync<ObjectDisposedException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(30)));

@@ -221,9 +221,9 @@ public sealed class SocketReceiveTests
 
         public MaasConnection Client { get; }
 
-        public static async Task<ConnectedPair> OpenAsync()
+        public static async Task<ConnectedPair> OpenAsync(PipeTransport? transport = null)
         {
-            var transport = new PipeTransport();
+            transport ??= new PipeTransport();
             var uri = new Uri($"pipe://{Path.Combine(Path.GetTempPath(), $"maas-test-{Guid.NewGuid():N}.sock")}");
             var listener = await transport.BindAsync(uri);
             var accepting = listener.AcceptAsync().AsTask();
@@ -348,6 +348,38 @@ public sealed class ReceivingThreadTests
         var result = await read.WaitAsync(SocketReceiveTests.Deadline);
         Assert.Equal([1, 2, 3], result.Buffer.ToArray());
         pair.Server.Transport.Input.AdvanceTo(result.Buffer.End);
+    }
+
+    [Fact]
+    public async Task A_transports_receive_spin_time_is_how_long_its_receiving_threads_stay_awake()
+    {
+        var before = ReceivingThreadIds();
+        await using var pair = await SocketReceiveTests.ConnectedPair.OpenAsync(new PipeTransport { ReceiveSpinTime = TimeSpan.FromSeconds(30) });
+        var threads = ReceivingThreadIds();
+        threads.ExceptWith(before);
+        Assert.Equal(2, threads.Count);
+
+        // Both threads stay awake: the server's for the bytes its read waits for, the client's for a read.
+        var read = pair.Server.Transport.Input.ReadAsync().AsTask();
+        long start = CpuTicks(threads);
+        await Task.Delay(1000);
+        long used = CpuTicks(threads) - start;
+
+        // Two threads sleeping would use none; awake they use up to 200 (1 s each).
+        Assert.True(used >= 50, $"the receiving threads used {used} clock ticks in 1 s with a 30 s spin");
+
+        await pair.Client.Transport.Output.WriteAsync(new byte[] { 7 });
+        var result = await read.WaitAsync(SocketReceiveTests.Deadline);
+        Assert.Equal([7], result.Buffer.ToArray());
+        pair.Server.Transport.Input.AdvanceTo(result.Buffer.End);
+    }
+
+    [Fact]
+    public void A_negative_receive_spin_time_is_refused()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new PipeTransport { ReceiveSpinTime = TimeSpan.FromMicroseconds(-1) });
+        Assert.Contains("must not be negative", error.Message, StringComparison.Ordinal);
+        Assert.Equal(TimeSpan.Zero, new PipeTransport { ReceiveSpinTime = TimeSpan.Zero }.ReceiveSpinTime);
     }
 
     // User and system CPU time of the threads, in clock ticks (fields 14 and 15 of /proc/.../stat).

@@ -101,6 +101,25 @@ public sealed class TcpConnectTests
         Assert.DoesNotContain(inode, EpollWatch.WatchedSocketInodes());
     }
 
+    [Fact]
+    public async Task A_transports_receive_spin_time_is_checked_and_its_connections_carry_calls()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TcpTransport { ReceiveSpinTime = TimeSpan.FromMicroseconds(-1) });
+
+        // Receiving threads that sleep at once still get every answer.
+        await using var server = new MaasServer(transports: [new TcpTransport { ReceiveSpinTime = TimeSpan.Zero }]);
+        server.AddModel(GaussianModel.Create(1));
+        var bound = await server.ListenAsync("tcp://127.0.0.1:0");
+        var options = new MaasClientOptions { Retry = null, Reconnect = false };
+        options.Transports.Add(new TcpTransport { ReceiveSpinTime = TimeSpan.Zero });
+        await using var client = await MaasClient.ConnectAsync(bound, options);
+        var model = await client.GetModelAsync("gaussian1d");
+        for (int i = 0; i < 50; i++)
+        {
+            Assert.Equal(GaussianModel.LogDensityOf([0.1 * i], [0.0], [1.0]), await model.LogDensityAsync([0.1 * i]), 12);
+        }
+    }
+
     private static MaasClientOptions Options()
     {
         var options = new MaasClientOptions { Retry = null, Reconnect = false };
