@@ -68,7 +68,7 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
         }
         finally
         {
-            await LeaveReceivingThreadAsync(options.InlineCompletions).ConfigureAwait(false);
+            await Transports.ThreadPoolHop.ToPoolUnless(options.InlineCompletions);
         }
     }
 
@@ -143,27 +143,11 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
         return ValueTask.CompletedTask;
     }
 
+    // Answers are read on the receiving thread of a connection (SocketReceiveStream): code that
+    // blocks there could wait for an answer only that thread can read. So every path back to the
+    // caller after a request first moves to the thread pool (ThreadPoolHop), unless the caller asked
+    // to stay (MaasClientOptions.InlineCompletions).
     protected override async ValueTask<MaasResponse> SendUnaryAsync(MaasRequest request, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await SendUnaryCoreAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            await LeaveReceivingThreadAsync(_inlineCompletions).ConfigureAwait(false);
-        }
-    }
-
-    // The answer is read on the receiving thread of a connection (SocketReceiveStream): code that
-    // blocks there could wait for an answer only that thread can read. The caller resumes on the
-    // thread pool instead, unless it asked to stay (MaasClientOptions.InlineCompletions).
-    private static ValueTask LeaveReceivingThreadAsync(bool inlineCompletions) =>
-        inlineCompletions || Thread.CurrentThread.IsThreadPoolThread ? ValueTask.CompletedTask : HopAsync();
-
-    private static async ValueTask HopAsync() => await Transports.ThreadPoolHop.Instance;
-
-    private async ValueTask<MaasResponse> SendUnaryCoreAsync(MaasRequest request, CancellationToken cancellationToken)
     {
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         _calls.Enter();
@@ -188,6 +172,7 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
         {
             _calls.Leave();
             _slots.Release();
+            await Transports.ThreadPoolHop.ToPoolUnless(_inlineCompletions);
         }
     }
 
@@ -205,7 +190,7 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
         {
             _calls.Leave();
             _slots.Release();
-            await LeaveReceivingThreadAsync(_inlineCompletions).ConfigureAwait(false);
+            await Transports.ThreadPoolHop.ToPoolUnless(_inlineCompletions);
             throw;
         }
 
@@ -226,7 +211,7 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
 
             await foreach (var chunk in ReadStreamAsync(ReadFramesAsync(response, cancellationToken), cancellationToken).ConfigureAwait(false))
             {
-                await LeaveReceivingThreadAsync(_inlineCompletions).ConfigureAwait(false);
+                await Transports.ThreadPoolHop.ToPoolUnless(_inlineCompletions);
                 yield return chunk;
             }
         }
@@ -235,7 +220,7 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
             // Disposing an unfinished response closes its connection at once: the server then cancels the model.
             response.Dispose();
             _calls.Leave();
-            await LeaveReceivingThreadAsync(_inlineCompletions).ConfigureAwait(false);
+            await Transports.ThreadPoolHop.ToPoolUnless(_inlineCompletions);
         }
     }
 

@@ -65,7 +65,7 @@ internal sealed class SocketListener : IMaasListener
 }
 
 /// <summary>Wraps connected sockets as connections.</summary>
-internal static class SocketConnections
+internal static partial class SocketConnections
 {
     // Each SocketConnection has a receiving thread. Past this many in the process (a server with many
     // clients), connections read through the runtime's shared I/O threads instead.
@@ -84,49 +84,38 @@ internal static class SocketConnections
     public static TimeSpan CheckedReceiveSpin(TimeSpan value) =>
         value >= TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The receive spin time must not be negative (zero sleeps at once).");
 
-    public static MaasConnection Wrap(Socket socket, string remote, TimeSpan receiveSpin)
-    {
-        if (Interlocked.Increment(ref s_receivingThreads) <= MaxReceivingThreads)
-        {
-            try
-            {
-                return new SocketConnection(socket, remote, receiveSpin, static () => Interlocked.Decrement(ref s_receivingThreads));
-            }
-            catch
-            {
-                Interlocked.Decrement(ref s_receivingThreads);
-                throw;
-            }
-        }
-
-        Interlocked.Decrement(ref s_receivingThreads);
-        return new StreamConnection(new NetworkStream(socket, ownsSocket: true), remote, abort: () =>
-        {
-            try
-            {
-                socket.Shutdown(SocketShutdown.Both);
-            }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-            {
-                // Already closed.
-            }
-
-            socket.Dispose();
-        });
-    }
+    public static MaasConnection Wrap(Socket socket, string remote, TimeSpan receiveSpin) =>
+        WithReceivingThread<MaasConnection>(
+            onExit => new SocketConnection(socket, remote, receiveSpin, onExit),
+            () => new StreamConnection(new NetworkStream(socket, ownsSocket: true), remote, abort: () => ShutDownAndClose(socket)));
 
     /// <summary>
-    /// A stream over a connected socket whose reads come from a receiving thread of its own
-    /// (<see cref="SocketReceiveStream"/>), or a plain <see cref="NetworkStream"/> once the process
-    /// has <see cref="MaxReceivingThreads"/> of them.
+    /// Shuts the socket down both ways, which wakes a receiving thread out of its poll (closing a
+    /// descriptor alone does not), then closes it; a socket already closed is left as it is.
     /// </summary>
-    public static Stream WrapStream(Socket socket, bool inlineReads, TimeSpan receiveSpin)
+    public static void ShutDownAndClose(Socket socket)
+    {
+        try
+        {
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Already closed.
+        }
+
+        socket.Dispose();
+    }
+
+    // Counts one more receiving thread and makes what uses it (create gets the action its thread
+    // calls when it ends), or makes the fallback once the process has MaxReceivingThreads.
+    private static T WithReceivingThread<T>(Func<Action, T> create, Func<T> fallback)
     {
         if (Interlocked.Increment(ref s_receivingThreads) <= MaxReceivingThreads)
         {
             try
             {
-                return new SocketReceiveStream(socket, inlineReads, receiveSpin, static () => Interlocked.Decrement(ref s_receivingThreads));
+                return create(static () => Interlocked.Decrement(ref s_receivingThreads));
             }
             catch
             {
@@ -136,7 +125,7 @@ internal static class SocketConnections
         }
 
         Interlocked.Decrement(ref s_receivingThreads);
-        return new NetworkStream(socket, ownsSocket: true);
+        return fallback();
     }
 
     /// <summary>

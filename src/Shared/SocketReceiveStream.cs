@@ -4,6 +4,20 @@ using System.Net.Sockets;
 
 namespace Demos.Maas.Transports;
 
+/// <summary>The HTTP client's streams (see <see cref="SocketReceiveStream"/>).</summary>
+internal static partial class SocketConnections
+{
+    /// <summary>
+    /// A stream over a connected socket whose reads come from a receiving thread of its own
+    /// (<see cref="SocketReceiveStream"/>), or a plain <see cref="NetworkStream"/> once the process
+    /// has <see cref="MaxReceivingThreads"/> of them.
+    /// </summary>
+    public static Stream WrapStream(Socket socket, bool inlineReads, TimeSpan receiveSpin) =>
+        WithReceivingThread<Stream>(
+            onExit => new SocketReceiveStream(socket, inlineReads, receiveSpin, onExit),
+            () => new NetworkStream(socket, ownsSocket: true));
+}
+
 /// <summary>
 /// A <see cref="Stream"/> over a connected socket for code that wants a stream (the HTTP client's
 /// connections): reads come from a <see cref="SocketReceiveReader"/>, a receiving thread of the
@@ -98,18 +112,8 @@ internal sealed class SocketReceiveStream : Stream
         {
             _reader.Abort();
             _reader.Complete();
-            try
-            {
-                // Wakes the receiving thread out of its poll (closing a descriptor alone does not).
-                _socket.Shutdown(SocketShutdown.Both);
-            }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-            {
-                // Already closed.
-            }
-
             _output.Dispose();
-            _socket.Dispose();
+            SocketConnections.ShutDownAndClose(_socket);
         }
 
         base.Dispose(disposing);
@@ -119,11 +123,7 @@ internal sealed class SocketReceiveStream : Stream
     {
         // Completes on the receiving thread.
         int count = Take(await read.ConfigureAwait(false), buffer.Span);
-        if (!_inlineReads)
-        {
-            await ThreadPoolHop.Instance;
-        }
-
+        await ThreadPoolHop.ToPoolUnless(_inlineReads);
         return count;
     }
 

@@ -54,18 +54,8 @@ internal sealed class SocketConnection : MaasConnection
         }
 
         _reader.Abort();
-        try
-        {
-            // Wakes the receiving thread out of its poll (closing a descriptor alone does not).
-            _socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-        {
-            // Already closed.
-        }
-
         _stream.Dispose();
-        _socket.Dispose();
+        SocketConnections.ShutDownAndClose(_socket);
     }
 
     public override async ValueTask DisposeAsync()

@@ -3,19 +3,21 @@ using System.Runtime.CompilerServices;
 namespace Demos.Maas.Transports;
 
 /// <summary>
-/// <c>await ThreadPoolHop.Instance</c> moves the awaiting code to a thread-pool thread, as
-/// <c>Task.Yield</c> does on a thread without a synchronization context, whatever context the
-/// thread has. Used to leave a receiving thread before code that may block runs. Shared source.
+/// <c>await ThreadPoolHop.ToPoolUnless(stay)</c> moves the awaiting code to a thread-pool thread,
+/// as <c>Task.Yield</c> does on a thread without a synchronization context, unless
+/// <c>stay</c> or the code already runs on a pool thread. Used to leave a receiving thread before
+/// code that may block runs. A struct awaiter, so the hop costs no allocation of its own. Shared
+/// source.
 /// </summary>
-internal sealed class ThreadPoolHop : ICriticalNotifyCompletion
+internal readonly struct ThreadPoolHop : ICriticalNotifyCompletion
 {
-    public static readonly ThreadPoolHop Instance = new();
+    private readonly bool _stay;
 
-    private ThreadPoolHop()
-    {
-    }
+    private ThreadPoolHop(bool stay) => _stay = stay;
 
-    public bool IsCompleted => false;
+    public bool IsCompleted => _stay;
+
+    public static ThreadPoolHop ToPoolUnless(bool stay) => new(stay || Thread.CurrentThread.IsThreadPoolThread);
 
     public ThreadPoolHop GetAwaiter() => this;
 
