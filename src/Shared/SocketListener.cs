@@ -68,10 +68,22 @@ internal sealed class SocketListener : IMaasListener
 internal static partial class SocketConnections
 {
     // Each SocketConnection has a receiving thread. Past this many in the process (a server with many
-    // clients), connections read through the runtime's shared I/O threads instead.
+    // clients), new connections read through the runtime's shared I/O threads instead. A stream
+    // whose thread ended idle starts another for its next read even past it: how a connection reads
+    // is fixed when it is made.
     internal const int MaxReceivingThreads = 256;
 
     private static int s_receivingThreads;
+
+    /// <summary>
+    /// How long the receiving thread of an HTTP client's stream sleeps without a read before it
+    /// ends; the next read starts another. A pooled connection between requests would otherwise hold
+    /// a thread until the pool drops it (a minute idle by default).
+    /// </summary>
+    public static TimeSpan ReceiverIdleEnd { get; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The receiving threads running in the process (those a connection's reads still count on).</summary>
+    public static int ReceivingThreads => Volatile.Read(ref s_receivingThreads);
 
     /// <summary>
     /// How long a receiving thread stays awake for bytes, or for the next read, before it sleeps:
@@ -86,7 +98,7 @@ internal static partial class SocketConnections
 
     public static MaasConnection Wrap(Socket socket, string remote, TimeSpan receiveSpin) =>
         WithReceivingThread<MaasConnection>(
-            onExit => new SocketConnection(socket, remote, receiveSpin, onExit),
+            count => new SocketConnection(socket, remote, receiveSpin, count),
             () => new StreamConnection(new NetworkStream(socket, ownsSocket: true), remote, abort: () => ShutDownAndClose(socket)));
 
     /// <summary>
@@ -107,15 +119,15 @@ internal static partial class SocketConnections
         socket.Dispose();
     }
 
-    // Counts one more receiving thread and makes what uses it (create gets the action its thread
-    // calls when it ends), or makes the fallback once the process has MaxReceivingThreads.
-    private static T WithReceivingThread<T>(Func<Action, T> create, Func<T> fallback)
+    // Counts one more receiving thread and makes what uses it (create gets the action that counts
+    // its threads starting and ending), or makes the fallback once the process has MaxReceivingThreads.
+    private static T WithReceivingThread<T>(Func<Action<int>, T> create, Func<T> fallback)
     {
         if (Interlocked.Increment(ref s_receivingThreads) <= MaxReceivingThreads)
         {
             try
             {
-                return create(static () => Interlocked.Decrement(ref s_receivingThreads));
+                return create(static change => Interlocked.Add(ref s_receivingThreads, change));
             }
             catch
             {

@@ -14,7 +14,7 @@ internal static partial class SocketConnections
     /// </summary>
     public static Stream WrapStream(Socket socket, bool inlineReads, TimeSpan receiveSpin) =>
         WithReceivingThread<Stream>(
-            onExit => new SocketReceiveStream(socket, inlineReads, receiveSpin, onExit),
+            count => new SocketReceiveStream(socket, inlineReads, receiveSpin, count),
             () => new NetworkStream(socket, ownsSocket: true));
 }
 
@@ -39,7 +39,7 @@ internal sealed class SocketReceiveStream : Stream
     private readonly bool _inlineReads;
     private int _disposed;
 
-    public SocketReceiveStream(Socket socket, bool inlineReads, TimeSpan receiveSpin, Action onReceiverExit)
+    public SocketReceiveStream(Socket socket, bool inlineReads, TimeSpan receiveSpin, Action<int> countReceivingThread, TimeSpan? receiverIdleEnd = null)
     {
         _socket = socket;
         _inlineReads = inlineReads;
@@ -47,7 +47,9 @@ internal sealed class SocketReceiveStream : Stream
 
         // Receives return at once when nothing waits (the receiving thread then polls); sends stay asynchronous.
         socket.Blocking = false;
-        _reader = new SocketReceiveReader(socket, receiveSpin, onReceiverExit);
+        // HTTP/1.1 reads only while an answer is due: between requests a pooled connection's thread
+        // ends after a while, and the next request's read starts another.
+        _reader = new SocketReceiveReader(socket, receiveSpin, countReceivingThread, receiverIdleEnd ?? SocketConnections.ReceiverIdleEnd);
     }
 
     public override bool CanRead => true;

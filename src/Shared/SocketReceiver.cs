@@ -26,7 +26,7 @@ internal sealed class SocketConnection : MaasConnection
     private int _disposed;
     private int _aborted;
 
-    public SocketConnection(Socket socket, string remoteAddress, TimeSpan receiveSpin, Action onReceiverExit)
+    public SocketConnection(Socket socket, string remoteAddress, TimeSpan receiveSpin, Action<int> countReceivingThread)
     {
         _socket = socket;
         RemoteAddress = remoteAddress;
@@ -34,7 +34,9 @@ internal sealed class SocketConnection : MaasConnection
 
         // Receives return at once when nothing waits (the receiving thread then polls); sends stay asynchronous.
         socket.Blocking = false;
-        _reader = new SocketReceiveReader(socket, receiveSpin, onReceiverExit);
+        // The connection's user always has a read waiting (for the next message) while it is open,
+        // so the thread never ends idle.
+        _reader = new SocketReceiveReader(socket, receiveSpin, countReceivingThread, idleEnd: Timeout.InfiniteTimeSpan);
         var writer = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
         _pipe = new DuplexPipe(_reader, writer);
     }
@@ -90,7 +92,8 @@ internal sealed class SocketConnection : MaasConnection
 /// The input of a <see cref="SocketConnection"/>. A dedicated thread receives only while a read waits
 /// (so unread bytes stay in the kernel, which holds the sender back), into one contiguous buffer that
 /// grows to what <see cref="PipeReader.ReadAtLeastAsync"/> asks for, and completes the read on
-/// itself: the read loop runs on the receiving thread.
+/// itself: the read loop runs on the receiving thread. A reader that stops reading for a while can
+/// let the thread end (idleEnd); the next read then starts another.
 /// </summary>
 internal sealed class SocketReceiveReader : SingleWaiterPipeReader
 {
@@ -102,7 +105,8 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
 
     private readonly Socket _socket;
     private readonly TimeSpan _spinTime;
-    private readonly Action _onExit;
+    private readonly Action<int> _countThread;
+    private readonly TimeSpan _idleEnd;
     private readonly Segment _segment;
 
     // The buffer holds the stream's bytes [_consumed, _received) from _buffer[_offset]. Only the
@@ -115,6 +119,10 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
 
     private bool _ended;
     private bool _parked;
+
+    // A receiving thread runs. It ends after _idleEnd without a read (an HTTP client's pooled
+    // connection between requests), and the next read starts another.
+    private bool _threadRuns = true;
     private Exception? _error;
 
     // The application and the receiving thread; the buffer goes back to the pool when both let go.
@@ -122,16 +130,17 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
 
     /// <param name="socket">The connected socket, non-blocking.</param>
     /// <param name="spinTime">How long a waiting read retries the socket before the thread sleeps in poll (<see cref="SpinWindow"/>), and how long the thread waits awake for the next read before it parks.</param>
-    /// <param name="onExit">Called when the receiving thread ends.</param>
-    public SocketReceiveReader(Socket socket, TimeSpan spinTime, Action onExit)
+    /// <param name="countReceivingThread">Called with +1 when a receiving thread starts again after an idle end, -1 when one ends (the first start is counted by the caller).</param>
+    /// <param name="idleEnd">How long the receiving thread sleeps without a read before it ends (<see cref="Timeout.InfiniteTimeSpan"/>: never).</param>
+    public SocketReceiveReader(Socket socket, TimeSpan spinTime, Action<int> countReceivingThread, TimeSpan idleEnd)
     {
         _socket = socket;
         _spinTime = spinTime;
-        _onExit = onExit;
+        _countThread = countReceivingThread;
+        _idleEnd = idleEnd;
         _segment = new Segment(this);
         _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferBytes);
-        var thread = new Thread(Receive) { IsBackground = true, Name = "maas socket receive" };
-        thread.Start();
+        StartThread();
     }
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default) =>
@@ -164,6 +173,7 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
     {
         bool wasWaiting;
         bool release;
+        bool releaseForThread;
         lock (Gate)
         {
             if (Completed)
@@ -175,6 +185,7 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
             wasWaiting = Waiting;
             Waiting = false;
             release = !Reading;
+            releaseForThread = !_threadRuns;
             if (_parked)
             {
                 Monitor.Pulse(Gate);
@@ -187,6 +198,12 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
         }
 
         if (release)
+        {
+            Release();
+        }
+
+        // A thread that ended idle kept its hold on the buffer for the next one; none will start now.
+        if (releaseForThread)
         {
             Release();
         }
@@ -217,18 +234,65 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
 
     private ValueTask<ReadResult> BeginRead(long minimum, CancellationToken cancellationToken)
     {
+        ValueTask<ReadResult> read;
+        bool start = false;
         lock (Gate)
         {
             ThrowIfUnreadableLocked();
-            var read = ReadLocked(minimum, cancellationToken);
+            read = ReadLocked(minimum, cancellationToken);
 
             // Called from another thread than the receiving one (which, when it runs the read loop, is not parked).
             if (Waiting && _parked)
             {
                 Monitor.Pulse(Gate);
             }
+            else if (Waiting && !_threadRuns)
+            {
+                _threadRuns = true;
+                start = true;
+            }
+        }
 
-            return read;
+        if (start)
+        {
+            StartAgain();
+        }
+
+        return read;
+    }
+
+    private void StartThread()
+    {
+        var thread = new Thread(Receive) { IsBackground = true, Name = "maas socket receive" };
+        thread.Start();
+    }
+
+    // A read waits and the thread had ended idle.
+    private void StartAgain()
+    {
+        _countThread(+1);
+        try
+        {
+            StartThread();
+        }
+        catch (Exception ex) when (ex is OutOfMemoryException or ThreadStartException)
+        {
+            _countThread(-1);
+            bool wasWaiting;
+            Exception error;
+            lock (Gate)
+            {
+                _threadRuns = false;
+                _error ??= new IOException("No thread could be started to receive from the connection.", ex);
+                error = _error;
+                wasWaiting = Waiting;
+                Waiting = false;
+            }
+
+            if (wasWaiting)
+            {
+                CompleteWaiter(default, error);
+            }
         }
     }
 
@@ -259,6 +323,7 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
 
     private void Receive()
     {
+        bool endedIdle = false;
         try
         {
             while (true)
@@ -278,8 +343,15 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
                     while (!Completed && _error is null && !Waiting)
                     {
                         _parked = true;
-                        Monitor.Wait(Gate);
+                        bool woken = Monitor.Wait(Gate, _idleEnd);
                         _parked = false;
+                        if (!woken && !Completed && _error is null && !Waiting)
+                        {
+                            // No read for a while: free the thread; the next read starts another.
+                            _threadRuns = false;
+                            endedIdle = true;
+                            return;
+                        }
                     }
 
                     if (Completed || _error is not null)
@@ -338,8 +410,13 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
         }
         finally
         {
-            Release();
-            _onExit();
+            // A thread ending idle keeps the buffer (and any bytes in it) for the next one.
+            if (!endedIdle)
+            {
+                Release();
+            }
+
+            _countThread(-1);
         }
     }
 

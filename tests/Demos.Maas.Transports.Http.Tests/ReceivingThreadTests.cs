@@ -12,6 +12,12 @@ namespace Demos.Maas.Transports.Http.Tests;
 /// resumes on, that a caller may block there without a deadlock, and that the socket stays out of
 /// the runtime's epoll thread.
 /// </summary>
+/// <remarks>
+/// Past <see cref="SocketConnections.MaxReceivingThreads"/> receiving threads a process's new
+/// connections read through the runtime's sockets instead, so these tests run alone, after the
+/// other tests (whose idle connections' threads end by themselves).
+/// </remarks>
+[Collection(nameof(ReceivingThreadTests))]
 public sealed class ReceivingThreadTests
 {
     private const string ReceivingThread = "maas socket receive";
@@ -120,7 +126,7 @@ public sealed class ReceivingThreadTests
     {
         var (mine, peer) = await ConnectedPairAsync();
         using var _ = peer;
-        await using var stream = new SocketReceiveStream(mine, inlineReads: false, receiveSpin: TimeSpan.FromMicroseconds(50), onReceiverExit: () => { });
+        await using var stream = new SocketReceiveStream(mine, inlineReads: false, receiveSpin: TimeSpan.FromMicroseconds(50), countReceivingThread: _ => { });
 
         // A zero-byte read waits for bytes and takes none.
         var waiting = stream.ReadAsync(Memory<byte>.Empty).AsTask();
@@ -148,7 +154,7 @@ public sealed class ReceivingThreadTests
     {
         var (mine, peer) = await ConnectedPairAsync();
         using var _ = peer;
-        await using var stream = new SocketReceiveStream(mine, inlineReads: true, receiveSpin: TimeSpan.FromMicroseconds(50), onReceiverExit: () => { });
+        await using var stream = new SocketReceiveStream(mine, inlineReads: true, receiveSpin: TimeSpan.FromMicroseconds(50), countReceivingThread: _ => { });
         using var cancel = new CancellationTokenSource();
         var waiting = stream.ReadAsync(new byte[8], cancel.Token).AsTask();
         await cancel.CancelAsync();
@@ -164,7 +170,7 @@ public sealed class ReceivingThreadTests
     {
         var (mine, peer) = await ConnectedPairAsync();
         using var _ = peer;
-        var stream = new SocketReceiveStream(mine, inlineReads: false, receiveSpin: TimeSpan.FromMicroseconds(50), onReceiverExit: () => { });
+        var stream = new SocketReceiveStream(mine, inlineReads: false, receiveSpin: TimeSpan.FromMicroseconds(50), countReceivingThread: _ => { });
         var waiting = stream.ReadAsync(new byte[8]).AsTask();
         await stream.DisposeAsync();
         await Assert.ThrowsAnyAsync<ObjectDisposedException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(30)));
@@ -172,6 +178,90 @@ public sealed class ReceivingThreadTests
 
         // The peer sees the connection closed.
         Assert.Equal(0, peer.Receive(new byte[8]));
+    }
+
+    [Fact]
+    public async Task A_streams_receiving_thread_ends_while_no_read_waits_and_the_next_read_starts_another()
+    {
+        var (mine, peer) = await ConnectedPairAsync();
+        using var _ = peer;
+        var counts = new System.Collections.Concurrent.BlockingCollection<int>();
+        // Not inline: this test's code blocks, and must not do that on the receiving thread.
+        await using var stream = new SocketReceiveStream(mine, inlineReads: false, receiveSpin: TimeSpan.FromMicroseconds(50), countReceivingThread: counts.Add, receiverIdleEnd: TimeSpan.FromMilliseconds(20));
+        var buffer = new byte[8];
+        for (int round = 0; round < 3; round++)
+        {
+            // No read waits: the thread ends (counted -1) ...
+            Assert.True(counts.TryTake(out int ended, TimeSpan.FromSeconds(30)), $"round {round}: the idle receiving thread did not end");
+            Assert.Equal(-1, ended);
+
+            // ... and a read starts another (+1), which receives what the peer sends.
+            var reading = stream.ReadAsync(buffer).AsTask();
+            Assert.True(counts.TryTake(out int started, TimeSpan.FromSeconds(30)), $"round {round}: no receiving thread started for the read");
+            Assert.Equal(+1, started);
+            peer.Send([(byte)round]);
+            Assert.Equal(1, await reading.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false));
+            Assert.Equal(round, buffer[0]);
+        }
+
+        // Bytes that arrive while no thread runs wait in the socket; the stream still sees its end.
+        peer.Send("later"u8);
+        Assert.True(counts.TryTake(out int last, TimeSpan.FromSeconds(30)));
+        Assert.Equal(-1, last);
+        peer.Shutdown(SocketShutdown.Send);
+        Assert.Equal(5, await stream.ReadAtLeastAsync(buffer, 5, throwOnEndOfStream: false).AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal("later"u8.ToArray(), buffer[..5]);
+        Assert.Equal(0, await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task Disposing_a_stream_whose_receiving_thread_ended_idle_closes_it()
+    {
+        var (mine, peer) = await ConnectedPairAsync();
+        using var _ = peer;
+        var counts = new System.Collections.Concurrent.BlockingCollection<int>();
+        var stream = new SocketReceiveStream(mine, inlineReads: false, receiveSpin: TimeSpan.Zero, countReceivingThread: counts.Add, receiverIdleEnd: TimeSpan.FromMilliseconds(20));
+        Assert.True(counts.TryTake(out int ended, TimeSpan.FromSeconds(30)));
+        Assert.Equal(-1, ended);
+
+        await stream.DisposeAsync();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => stream.ReadAsync(new byte[8]).AsTask());
+        Assert.Equal(0, peer.Receive(new byte[8]));
+        Assert.Empty(counts);
+    }
+
+    [Fact]
+    public async Task A_clients_idle_connections_give_their_receiving_threads_back()
+    {
+        int before = SocketConnections.ReceivingThreads;
+        await using var server = await StartAsync();
+        await using var client = await MaasClient.ConnectAsync(server.Uri, Options(inline: false, connections: 8));
+        var model = await client.GetModelAsync("gaussian1d");
+
+        // Eight callers at once open up to eight pooled connections, each with a receiving thread.
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
+        {
+            for (int k = 0; k < 20; k++)
+            {
+                await model.LogDensityAsync([0.1 * k]);
+            }
+        })));
+
+        // Idle, the connections stay pooled (for a minute), but their threads end within a second
+        // each. (Other tests' threads may still be ending meanwhile: the count only has to get back.)
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (SocketConnections.ReceivingThreads > before && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(SocketConnections.ReceivingThreads <= before, $"{SocketConnections.ReceivingThreads} receiving threads run, {before} before the calls");
+
+        // The pooled connections carry calls again.
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.Equal(GaussianModel.LogDensityOf([0.3 * i], [0.0], [1.0]), await model.LogDensityAsync([0.3 * i]), 12);
+        }
     }
 
     private static async Task<(Socket Mine, Socket Peer)> ConnectedPairAsync()
@@ -204,4 +294,10 @@ public sealed class ReceivingThreadTests
     {
         public ValueTask DisposeAsync() => Server.DisposeAsync();
     }
+}
+
+/// <summary>Runs <see cref="ReceivingThreadTests"/> alone.</summary>
+[CollectionDefinition(nameof(ReceivingThreadTests), DisableParallelization = true)]
+public sealed class ReceivingThreadTestsCollection
+{
 }
