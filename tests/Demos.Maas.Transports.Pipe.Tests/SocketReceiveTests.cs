@@ -360,13 +360,23 @@ public sealed class ReceivingThreadTests
         Assert.Equal(2, threads.Count);
 
         // Both threads stay awake: the server's for the bytes its read waits for, the client's for a read.
+        // Awake, a thread is runnable ('R') whenever it is looked at, however busy the machine (it
+        // yields its core, but stays runnable); asleep in poll or on its monitor it is 'S'. With the
+        // default spin (50 µs) nearly every look would see 'S'.
         var read = pair.Server.Transport.Input.ReadAsync().AsTask();
-        long start = CpuTicks(threads);
-        await Task.Delay(1000);
-        long used = CpuTicks(threads) - start;
+        int looks = 0;
+        int awake = 0;
+        for (int i = 0; i < 20; i++)
+        {
+            await Task.Delay(50);
+            foreach (int id in threads)
+            {
+                looks++;
+                awake += ThreadState(id) == 'R' ? 1 : 0;
+            }
+        }
 
-        // Two threads sleeping would use none; awake they use up to 200 (1 s each).
-        Assert.True(used >= 50, $"the receiving threads used {used} clock ticks in 1 s with a 30 s spin");
+        Assert.True(awake >= looks * 3 / 4, $"the receiving threads were runnable in {awake} of {looks} looks over 1 s with a 30 s spin");
 
         await pair.Client.Transport.Output.WriteAsync(new byte[] { 7 });
         var result = await read.WaitAsync(SocketReceiveTests.Deadline);
@@ -380,6 +390,13 @@ public sealed class ReceivingThreadTests
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => new PipeTransport { ReceiveSpinTime = TimeSpan.FromMicroseconds(-1) });
         Assert.Contains("must not be negative", error.Message, StringComparison.Ordinal);
         Assert.Equal(TimeSpan.Zero, new PipeTransport { ReceiveSpinTime = TimeSpan.Zero }.ReceiveSpinTime);
+    }
+
+    // The thread's state (field 3 of /proc/.../stat): 'R' runnable, 'S' sleeping, ...
+    private static char ThreadState(int id)
+    {
+        string stat = File.ReadAllText($"/proc/self/task/{id}/stat");
+        return stat[stat.LastIndexOf(')') + 2];
     }
 
     // User and system CPU time of the threads, in clock ticks (fields 14 and 15 of /proc/.../stat).
