@@ -29,13 +29,11 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
     private readonly AuthenticationHeaderValue? _authorization;
     private readonly SemaphoreSlim _slots;
     private readonly CallTracker _calls = new();
-    private readonly bool _inlineCompletions;
     private int _nextId;
     private int _disposed;
 
-    private HttpCallInvoker(HttpClient client, Uri baseUri, Version version, Uri uri, WelcomeMessage server, string? credentials, bool inlineCompletions)
+    private HttpCallInvoker(HttpClient client, Uri baseUri, Version version, Uri uri, WelcomeMessage server, string? credentials)
     {
-        _inlineCompletions = inlineCompletions;
         _client = client;
         _base = baseUri;
         _version = version;
@@ -56,23 +54,12 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
 
     /// <summary>
     /// Asks <c>GET /v1</c> for the server's version and limits. <paramref name="client"/> may read its
-    /// answers on the connections' receiving threads: the invoker leaves them before its caller's code
-    /// runs, unless <see cref="MaasClientOptions.InlineCompletions"/> asks to stay.
+    /// answers on the connections' receiving threads, and its callers then resume there: its streams
+    /// must hand receiving over to another thread when the caller's code holds the thread while a
+    /// read waits (<see cref="Transports.SocketReceiveStream"/>).
     /// </summary>
     /// <exception cref="MaasException">Unavailable when the server cannot be reached or is not a Demos.Maas HTTP server; VersionMismatch.</exception>
     public static async Task<HttpCallInvoker> ConnectAsync(HttpClient client, Uri baseUri, Version version, Uri uri, MaasClientOptions options, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await ConnectCoreAsync(client, baseUri, version, uri, options, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            await Transports.ThreadPoolHop.ToPoolUnless(options.InlineCompletions);
-        }
-    }
-
-    private static async Task<HttpCallInvoker> ConnectCoreAsync(HttpClient client, Uri baseUri, Version version, Uri uri, MaasClientOptions options, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(baseUri, "v1")) { Version = version, VersionPolicy = Policy(version) };
         request.Headers.Accept.Add(AcceptMsgPack);
@@ -131,7 +118,7 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
             MaxInFlight = welcome.MaxInFlight,
             Features = welcome.Features,
         };
-        return new HttpCallInvoker(client, baseUri, version, uri, negotiated, options.Credentials, options.InlineCompletions);
+        return new HttpCallInvoker(client, baseUri, version, uri, negotiated, options.Credentials);
     }
 
     public override Task WhenIdleAsync(CancellationToken cancellationToken = default) => _calls.WhenIdleAsync(cancellationToken);
@@ -143,10 +130,10 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
         return ValueTask.CompletedTask;
     }
 
-    // Answers are read on the receiving thread of a connection (SocketReceiveStream): code that
-    // blocks there could wait for an answer only that thread can read. So every path back to the
-    // caller after a request first moves to the thread pool (ThreadPoolHop), unless the caller asked
-    // to stay (MaasClientOptions.InlineCompletions).
+    // Answers are read on the receiving thread of a connection (SocketReceiveStream), and the caller
+    // resumes there: one thread wake-up per call. Code that then blocks there, even on an answer
+    // that only this connection can read, does not hang: after a millisecond with a read waiting,
+    // another thread takes over the connection's receiving.
     protected override async ValueTask<MaasResponse> SendUnaryAsync(MaasRequest request, CancellationToken cancellationToken)
     {
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -172,7 +159,6 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
         {
             _calls.Leave();
             _slots.Release();
-            await Transports.ThreadPoolHop.ToPoolUnless(_inlineCompletions);
         }
     }
 
@@ -190,7 +176,6 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
         {
             _calls.Leave();
             _slots.Release();
-            await Transports.ThreadPoolHop.ToPoolUnless(_inlineCompletions);
             throw;
         }
 
@@ -211,7 +196,6 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
 
             await foreach (var chunk in ReadStreamAsync(ReadFramesAsync(response, cancellationToken), cancellationToken).ConfigureAwait(false))
             {
-                await Transports.ThreadPoolHop.ToPoolUnless(_inlineCompletions);
                 yield return chunk;
             }
         }
@@ -220,7 +204,6 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
             // Disposing an unfinished response closes its connection at once: the server then cancels the model.
             response.Dispose();
             _calls.Leave();
-            await Transports.ThreadPoolHop.ToPoolUnless(_inlineCompletions);
         }
     }
 

@@ -53,7 +53,8 @@ public sealed class HttpTransport : IMaasCallInvokerFactory, IMaasRouteHostFacto
     {
         ArgumentNullException.ThrowIfNull(uri);
         ArgumentNullException.ThrowIfNull(options);
-        // The invoker's client reads its answers on the connections' receiving threads and leaves them itself.
+        // The invoker's callers resume on the connections' receiving threads (which hand receiving
+        // over to a new thread when a caller holds one while a read waits).
         var (client, baseUri) = ClientFor(uri, inlineReads: true);
         return await HttpCallInvoker.ConnectAsync(client, baseUri, Options.HttpVersion, uri, options, cancellationToken).ConfigureAwait(false);
     }
@@ -62,8 +63,8 @@ public sealed class HttpTransport : IMaasCallInvokerFactory, IMaasRouteHostFacto
     public (HttpClient Client, Uri BaseUri) ClientFor(Uri uri) => ClientFor(uri, inlineReads: false);
 
     // inlineReads: the client's code resumes on the receiving thread of the connection that read an
-    // answer (so its caller must leave that thread before running code that may block); otherwise on
-    // a thread-pool thread. Each kind has its own pooled clients.
+    // answer (the stream hands receiving over when that code holds the thread while a read waits);
+    // otherwise on a thread-pool thread. Each kind has its own pooled clients.
     private (HttpClient Client, Uri BaseUri) ClientFor(Uri uri, bool inlineReads)
     {
         string kind = inlineReads ? "inline " : "";

@@ -26,10 +26,11 @@ internal static partial class SocketConnections
 /// </summary>
 /// <remarks>
 /// A read completes on the receiving thread. With <c>inlineReads</c> the reader's code goes on
-/// running there (one thread wake-up per answer, as a blocking program's); without, it moves to a
-/// thread-pool thread first, so code that blocks after a read never holds up the thread that
-/// receives the socket's next bytes. Either way the socket never joins the runtime's epoll thread,
-/// which would wake once for every packet.
+/// running there (one thread wake-up per answer, as a blocking program's); if that code still holds
+/// the thread a millisecond after a read began to wait, a new thread takes over receiving
+/// (<see cref="ReceiveWatchdog"/>), so code that blocks there, even on this stream's next answer,
+/// gets it. Without <c>inlineReads</c> the reader's code moves to a thread-pool thread first. Either
+/// way the socket never joins the runtime's epoll thread, which would wake once for every packet.
 /// </remarks>
 internal sealed class SocketReceiveStream : Stream
 {
@@ -49,7 +50,7 @@ internal sealed class SocketReceiveStream : Stream
         socket.Blocking = false;
         // HTTP/1.1 reads only while an answer is due: between requests a pooled connection's thread
         // ends after a while, and the next request's read starts another.
-        _reader = new SocketReceiveReader(socket, receiveSpin, countReceivingThread, receiverIdleEnd ?? SocketConnections.ReceiverIdleEnd);
+        _reader = new SocketReceiveReader(socket, receiveSpin, countReceivingThread, receiverIdleEnd ?? SocketConnections.ReceiverIdleEnd, handOverWhenBusy: inlineReads);
     }
 
     public override bool CanRead => true;

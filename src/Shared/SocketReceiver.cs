@@ -123,6 +123,15 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
     // A receiving thread runs. It ends after _idleEnd without a read (an HTTP client's pooled
     // connection between requests), and the next read starts another.
     private bool _threadRuns = true;
+
+    // Hand-over (_handOver): while the receiving thread runs the reader's code (_inCallback, the
+    // _callbackNumber-th time), no read can be received; a read that waits that long is watched by
+    // the ReceiveWatchdog, which starts a thread of the next _generation to take over receiving.
+    // The busy thread ends when the reader's code returns to it.
+    private readonly bool _handOver;
+    private bool _inCallback;
+    private long _callbackNumber;
+    private int _generation;
     private Exception? _error;
 
     // The application and the receiving thread; the buffer goes back to the pool when both let go.
@@ -132,15 +141,17 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
     /// <param name="spinTime">How long a waiting read retries the socket before the thread sleeps in poll (<see cref="SpinWindow"/>), and how long the thread waits awake for the next read before it parks.</param>
     /// <param name="countReceivingThread">Called with +1 when a receiving thread starts again after an idle end, -1 when one ends (the first start is counted by the caller).</param>
     /// <param name="idleEnd">How long the receiving thread sleeps without a read before it ends (<see cref="Timeout.InfiniteTimeSpan"/>: never).</param>
-    public SocketReceiveReader(Socket socket, TimeSpan spinTime, Action<int> countReceivingThread, TimeSpan idleEnd)
+    /// <param name="handOverWhenBusy">A read that waits while the receiving thread runs the reader's code (which may block, or wait for this very read) is taken over by a new receiving thread after <see cref="ReceiveWatchdog.HandOverDelay"/>.</param>
+    public SocketReceiveReader(Socket socket, TimeSpan spinTime, Action<int> countReceivingThread, TimeSpan idleEnd, bool handOverWhenBusy = false)
     {
         _socket = socket;
         _spinTime = spinTime;
         _countThread = countReceivingThread;
         _idleEnd = idleEnd;
+        _handOver = handOverWhenBusy;
         _segment = new Segment(this);
         _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferBytes);
-        StartThread();
+        StartThread(0);
     }
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default) =>
@@ -236,10 +247,13 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
     {
         ValueTask<ReadResult> read;
         bool start = false;
+        long watch = 0;
+        int generation;
         lock (Gate)
         {
             ThrowIfUnreadableLocked();
             read = ReadLocked(minimum, cancellationToken);
+            generation = _generation;
 
             // Called from another thread than the receiving one (which, when it runs the read loop, is not parked).
             if (Waiting && _parked)
@@ -251,29 +265,67 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
                 _threadRuns = true;
                 start = true;
             }
+            else if (Waiting && _inCallback)
+            {
+                // Usually the reader's code is about to return to the thread (it awaits this read).
+                watch = _callbackNumber;
+            }
         }
 
         if (start)
         {
-            StartAgain();
+            StartAgain(generation);
+        }
+        else if (watch != 0)
+        {
+            ReceiveWatchdog.Watch(this, watch);
         }
 
         return read;
     }
 
-    private void StartThread()
+    /// <summary>
+    /// For the <see cref="ReceiveWatchdog"/>: whether it can stop watching the read that waited while
+    /// the receiving thread ran the reader's code for the <paramref name="callbackNumber"/>-th time
+    /// (the code returned, or the read ended); if not and <paramref name="due"/>, a new thread takes
+    /// over receiving (and it can stop too).
+    /// </summary>
+    internal bool HandOverIfStillBusy(long callbackNumber, bool due)
     {
-        var thread = new Thread(Receive) { IsBackground = true, Name = "maas socket receive" };
+        int generation;
+        lock (Gate)
+        {
+            if (!_inCallback || _callbackNumber != callbackNumber || !Waiting || Completed || _error is not null)
+            {
+                return true;
+            }
+
+            if (!due)
+            {
+                return false;
+            }
+
+            generation = ++_generation;
+            _inCallback = false;
+        }
+
+        StartAgain(generation);
+        return true;
+    }
+
+    private void StartThread(int generation)
+    {
+        var thread = new Thread(() => Receive(generation)) { IsBackground = true, Name = "maas socket receive" };
         thread.Start();
     }
 
-    // A read waits and the thread had ended idle.
-    private void StartAgain()
+    // A read waits and the thread had ended idle, or is busy with the reader's code (a hand-over).
+    private void StartAgain(int generation)
     {
         _countThread(+1);
         try
         {
-            StartThread();
+            StartThread(generation);
         }
         catch (Exception ex) when (ex is OutOfMemoryException or ThreadStartException)
         {
@@ -321,9 +373,10 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
 
     private bool Satisfied() => MinimumBytes > 0 ? _received - _consumed >= MinimumBytes : _received > _examined;
 
-    private void Receive()
+    private void Receive(int generation)
     {
         bool endedIdle = false;
+        bool handedOver = false;
         try
         {
             while (true)
@@ -385,6 +438,12 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
                     {
                         Waiting = false;
                         complete = true;
+                        if (_handOver)
+                        {
+                            _inCallback = true;
+                            _callbackNumber++;
+                        }
+
                         if (_error is not null)
                         {
                             error = _error;
@@ -400,6 +459,22 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
                 {
                     // The read loop continues here, until it waits for more.
                     CompleteWaiter(result, error);
+                    if (_handOver)
+                    {
+                        lock (Gate)
+                        {
+                            if (_generation == generation)
+                            {
+                                _inCallback = false;
+                            }
+                            else
+                            {
+                                // Another thread took over while the reader's code ran here.
+                                handedOver = true;
+                                return;
+                            }
+                        }
+                    }
                 }
 
                 if (failure is not null || received == 0)
@@ -410,8 +485,9 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
         }
         finally
         {
-            // A thread ending idle keeps the buffer (and any bytes in it) for the next one.
-            if (!endedIdle)
+            // A thread ending idle keeps the buffer (and any bytes in it) for the next one; one that
+            // handed over leaves it to the thread that took over.
+            if (!endedIdle && !handedOver)
             {
                 Release();
             }

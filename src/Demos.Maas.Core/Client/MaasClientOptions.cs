@@ -64,8 +64,9 @@ public sealed class MaasClientOptions
     /// Suits a fitter or sampler that awaits one call after another. With <see cref="Coalescing"/>,
     /// the callers of a merged call resume one after another on that thread, and the calls they
     /// make before their next await all leave together in the next merged call. Over <c>http://</c>
-    /// the same holds per HTTP connection: the answer is read, and the code resumes, on that
-    /// connection's receiving thread.
+    /// code always resumes on the receiving thread of the HTTP connection that read the answer,
+    /// whatever this says, and may block there: a connection whose thread is held for a
+    /// millisecond while a read waits gets a new receiving thread.
     /// </summary>
     public bool InlineCompletions { get; set; }
 
