@@ -139,7 +139,7 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
 
     /// <param name="socket">The connected socket, non-blocking.</param>
     /// <param name="spinTime">How long a waiting read retries the socket before the thread sleeps in poll (<see cref="SpinWindow"/>), and how long the thread waits awake for the next read before it parks.</param>
-    /// <param name="countReceivingThread">Called with +1 when a receiving thread starts again after an idle end, -1 when one ends (the first start is counted by the caller).</param>
+    /// <param name="countReceivingThread">Called with +1 when another receiving thread starts (after an idle end, or to take over from a busy one), -1 when one ends (the first start is counted by the caller).</param>
     /// <param name="idleEnd">How long the receiving thread sleeps without a read before it ends (<see cref="Timeout.InfiniteTimeSpan"/>: never).</param>
     /// <param name="handOverWhenBusy">A read that waits while the receiving thread runs the reader's code (which may block, or wait for this very read) is taken over by a new receiving thread after <see cref="ReceiveWatchdog.HandOverDelay"/>.</param>
     public SocketReceiveReader(Socket socket, TimeSpan spinTime, Action<int> countReceivingThread, TimeSpan idleEnd, bool handOverWhenBusy = false)
