@@ -85,8 +85,19 @@ internal static class ReceiveWatchdog
             if (watched.Count > 0)
             {
                 idleLooks = 0;
+                // Keeps the entries still to watch, in place (no delegate per look).
                 long now = Stopwatch.GetTimestamp();
-                watched.RemoveAll(e => e.Reader.HandOverIfStillBusy(e.CallbackNumber, due: now - e.Since >= delay));
+                int kept = 0;
+                for (int i = 0; i < watched.Count; i++)
+                {
+                    var e = watched[i];
+                    if (!e.Reader.HandOverIfStillBusy(e.CallbackNumber, due: now - e.Since >= delay))
+                    {
+                        watched[kept++] = e;
+                    }
+                }
+
+                watched.RemoveRange(kept, watched.Count - kept);
             }
 
             Thread.Sleep(1);
