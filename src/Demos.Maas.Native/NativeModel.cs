@@ -115,11 +115,12 @@ internal static unsafe class NativeModel
         return (args, result) =>
         {
             gate?.Wait(args.CancellationToken);
+            double[]? xCopy = null;
             try
             {
                 int status;
                 takeError();
-                fixed (double* x = args.X)
+                fixed (double* x = Aligned(args.X, ref xCopy))
                 fixed (double* theta = args.Theta)
                 fixed (double* output = result)
                 {
@@ -132,6 +133,7 @@ internal static unsafe class NativeModel
             finally
             {
                 gate?.Release();
+                ReturnCopy(xCopy);
             }
         };
     }
@@ -143,12 +145,14 @@ internal static unsafe class NativeModel
         return (args, result) =>
         {
             gate?.Wait(args.CancellationToken);
+            double[]? xCopy = null;
+            double[]? vectorCopy = null;
             try
             {
                 int status;
                 takeError();
-                fixed (double* x = args.X)
-                fixed (double* vector = args.Vector)
+                fixed (double* x = Aligned(args.X, ref xCopy))
+                fixed (double* vector = Aligned(args.Vector, ref vectorCopy))
                 fixed (double* theta = args.Theta)
                 fixed (double* output = result)
                 {
@@ -161,8 +165,39 @@ internal static unsafe class NativeModel
             finally
             {
                 gate?.Release();
+                ReturnCopy(xCopy);
+                ReturnCopy(vectorCopy);
             }
         };
+    }
+
+    /// <summary>
+    /// <paramref name="values"/> itself when it starts on an 8-byte boundary, else a copy that does
+    /// (in <paramref name="copy"/>, from the pool). C, C++ and Fortran compilers may assume that a
+    /// double* is aligned (vectorised loops do), and a matrix read in place from a received frame
+    /// can start at any byte.
+    /// </summary>
+    private static ReadOnlySpan<double> Aligned(ReadOnlySpan<double> values, ref double[]? copy)
+    {
+        fixed (double* start = values)
+        {
+            if (((nint)start & (sizeof(double) - 1)) == 0)
+            {
+                return values;
+            }
+        }
+
+        copy = System.Buffers.ArrayPool<double>.Shared.Rent(values.Length);
+        values.CopyTo(copy);
+        return copy.AsSpan(0, values.Length);
+    }
+
+    private static void ReturnCopy(double[]? copy)
+    {
+        if (copy is not null)
+        {
+            System.Buffers.ArrayPool<double>.Shared.Return(copy);
+        }
     }
 
     // Each chunk's seed is the next 64-bit draw of the call's SeededRandom (xoshiro256** seeded by

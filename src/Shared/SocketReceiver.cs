@@ -2,6 +2,8 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
+using Demos.Maas.Protocol;
 using Demos.Maas.Transport;
 
 namespace Demos.Maas.Transports;
@@ -95,7 +97,7 @@ internal sealed class SocketConnection : MaasConnection
 /// itself: the read loop runs on the receiving thread. A reader that stops reading for a while can
 /// let the thread end (idleEnd); the next read then starts another.
 /// </summary>
-internal sealed class SocketReceiveReader : SingleWaiterPipeReader
+internal sealed class SocketReceiveReader : SingleWaiterPipeReader, IReceiveBufferLender
 {
     private const int InitialBufferBytes = 64 * 1024;
     private const int MinimumReceiveBytes = 16 * 1024;
@@ -113,6 +115,10 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
     // receiving thread moves or replaces the buffer, and only while no buffer is out.
     private byte[] _buffer;
     private int _offset;
+
+    // Set once the frame decoder read matrices of _buffer in place (TryLend): the next receive goes
+    // into another buffer, and _buffer goes back to the pool when the last view lets go of it.
+    private ReceivedBuffer? _lent;
     private long _consumed;
     private long _examined;
     private long _received;
@@ -177,6 +183,25 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
         if (release)
         {
             Release();
+        }
+    }
+
+    public ReceivedBuffer? TryLend(ReadOnlySequence<byte> frame)
+    {
+        lock (Gate)
+        {
+            if (!Reading
+                || !frame.IsSingleSegment
+                || !MemoryMarshal.TryGetArray(frame.First, out var bytes)
+                || !ReferenceEquals(bytes.Array, _buffer))
+            {
+                return null;
+            }
+
+            // One reference for the reader (released when it moves to another buffer), one for the caller.
+            _lent ??= new ReceivedBuffer(_buffer);
+            _lent.Retain();
+            return _lent;
         }
     }
 
@@ -501,6 +526,18 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
     private (int At, int Room) MakeRoom()
     {
         int buffered = (int)(_received - _consumed);
+        if (_lent is not null)
+        {
+            // Views read the lent buffer in place: never write into it again. A buffer of the same
+            // size (up to what is kept) usually comes back from the pool, given back by earlier views.
+            var fresh = ArrayPool<byte>.Shared.Rent(Math.Max(buffered, Math.Max(InitialBufferBytes, Math.Min(_buffer.Length, MaxKeptBufferBytes))));
+            Buffer.BlockCopy(_buffer, _offset, fresh, 0, buffered);
+            _lent.Release();
+            _lent = null;
+            _buffer = fresh;
+            _offset = 0;
+        }
+
         if (buffered == 0)
         {
             _offset = 0;
@@ -579,7 +616,14 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader
     {
         if (Interlocked.Decrement(ref _holders) == 0)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            if (_lent is { } lent)
+            {
+                lent.Release();
+            }
+            else
+            {
+                ArrayPool<byte>.Shared.Return(_buffer);
+            }
         }
     }
 }

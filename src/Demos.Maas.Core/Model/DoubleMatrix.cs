@@ -11,11 +11,20 @@ namespace Demos.Maas;
 /// Matrices made by <see cref="Rent"/> borrow their storage from <see cref="ArrayPool{T}.Shared"/>;
 /// <see cref="Dispose"/> gives it back. Forgetting to dispose is safe (the array is collected), it only
 /// costs the pool a miss. A matrix returned by a model call belongs to the caller.
+/// <para>
+/// A large matrix that arrived over <c>pipe://</c> or <c>tcp://</c> (a model's input on the server,
+/// an answer on the client) is a view of the bytes as they were received, not a copy: its values
+/// may start at any byte address, and it holds the connection's receive buffer until it is
+/// disposed. Disposing it gives the buffer back sooner; keeping it is safe.
+/// </para>
 /// </remarks>
 public sealed class DoubleMatrix : IDisposable
 {
     private double[]? _array;
     private readonly bool _pooled;
+
+    // Set instead of _array for a view of received bytes.
+    private ReceivedDoubles? _view;
 
     private DoubleMatrix(double[] array, int rows, int columns, bool pooled)
     {
@@ -23,6 +32,13 @@ public sealed class DoubleMatrix : IDisposable
         Rows = rows;
         Columns = columns;
         _pooled = pooled;
+    }
+
+    private DoubleMatrix(ReceivedDoubles view, int rows, int columns)
+    {
+        _view = view;
+        Rows = rows;
+        Columns = columns;
     }
 
     /// <summary>Number of points (rows).</summary>
@@ -35,15 +51,18 @@ public sealed class DoubleMatrix : IDisposable
     public int Length => Rows * Columns;
 
     /// <summary>The values, row-major.</summary>
-    public Span<double> Span => Array.AsSpan(0, Length);
+    public Span<double> Span => _array is { } array ? array.AsSpan(0, Length) : View.GetSpan();
 
     /// <summary>The values, row-major, as memory (for async code).</summary>
-    public Memory<double> Memory => Array.AsMemory(0, Length);
+    public Memory<double> Memory => _array is { } array ? array.AsMemory(0, Length) : View.Memory;
 
     /// <summary>The values reinterpreted as little-endian bytes, as they travel on the wire.</summary>
     public ReadOnlySpan<byte> Bytes => MemoryMarshal.AsBytes(Span);
 
-    private double[] Array => _array ?? throw new ObjectDisposedException(nameof(DoubleMatrix));
+    /// <summary>Whether the values are read in place from a received buffer (see remarks).</summary>
+    internal bool IsView => _view is not null;
+
+    private ReceivedDoubles View => _view ?? throw new ObjectDisposedException(nameof(DoubleMatrix));
 
     /// <summary>Element at <paramref name="row"/>, <paramref name="column"/>.</summary>
     public double this[int row, int column]
@@ -60,7 +79,7 @@ public sealed class DoubleMatrix : IDisposable
             throw new ArgumentOutOfRangeException(nameof(row));
         }
 
-        return Array.AsSpan(row * Columns, Columns);
+        return Span.Slice(row * Columns, Columns);
     }
 
     /// <summary>A matrix whose storage is borrowed from the shared pool. Its contents are unspecified.</summary>
@@ -184,10 +203,10 @@ public sealed class DoubleMatrix : IDisposable
             throw new ArgumentOutOfRangeException(nameof(count), $"Rows {start}..{start + count} are outside 0..{Rows}.");
         }
 
-        return CopyOf(Array.AsSpan(start * Columns, count * Columns), count, Columns);
+        return CopyOf(Span.Slice(start * Columns, count * Columns), count, Columns);
     }
 
-    /// <summary>Returns pooled storage to the pool. The matrix must not be used afterwards.</summary>
+    /// <summary>Returns pooled storage to the pool (or lets go of the received buffer a view reads). The matrix must not be used afterwards.</summary>
     public void Dispose()
     {
         var array = _array;
@@ -196,6 +215,25 @@ public sealed class DoubleMatrix : IDisposable
         {
             ArrayPool<double>.Shared.Return(array);
         }
+
+        Interlocked.Exchange(ref _view, null)?.Buffer.Release();
+    }
+
+    /// <summary>
+    /// A view of <paramref name="rows"/> × <paramref name="columns"/> little-endian values at
+    /// <paramref name="byteOffset"/> of a received buffer; the view holds a reference to the buffer
+    /// until it is disposed.
+    /// </summary>
+    internal static DoubleMatrix ViewOf(Protocol.ReceivedBuffer buffer, int byteOffset, int rows, int columns)
+    {
+        int length = CheckShape(rows, columns);
+        if (byteOffset < 0 || (long)byteOffset + ((long)length * sizeof(double)) > buffer.Array.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(byteOffset), $"{rows}x{columns} values at byte {byteOffset} do not fit a buffer of {buffer.Array.Length} bytes.");
+        }
+
+        buffer.Retain();
+        return new DoubleMatrix(new ReceivedDoubles(buffer, byteOffset, length), rows, columns);
     }
 
     /// <inheritdoc/>
@@ -215,6 +253,40 @@ public sealed class DoubleMatrix : IDisposable
         }
 
         return (int)length;
+    }
+
+    /// <summary>
+    /// Doubles read in place from a received byte buffer. Pinning pins the whole buffer, as pinning
+    /// an array does.
+    /// </summary>
+    private sealed class ReceivedDoubles(Protocol.ReceivedBuffer buffer, int byteOffset, int length) : MemoryManager<double>
+    {
+        public Protocol.ReceivedBuffer Buffer { get; } = buffer;
+
+        public override Span<double> GetSpan() =>
+            MemoryMarshal.Cast<byte, double>(Buffer.Array.AsSpan(byteOffset, length * sizeof(double)));
+
+        public override unsafe MemoryHandle Pin(int elementIndex = 0)
+        {
+            if ((uint)elementIndex > (uint)length)
+            {
+                throw new ArgumentOutOfRangeException(nameof(elementIndex));
+            }
+
+            var handle = GCHandle.Alloc(Buffer.Array, GCHandleType.Pinned);
+            byte* start = (byte*)handle.AddrOfPinnedObject() + byteOffset + (elementIndex * sizeof(double));
+            return new MemoryHandle(start, handle, this);
+        }
+
+        // The MemoryHandle frees its GCHandle itself.
+        public override void Unpin()
+        {
+        }
+
+        // The matrix releases the buffer on its own Dispose.
+        protected override void Dispose(bool disposing)
+        {
+        }
     }
 
     private int CheckedIndex(int row, int column)

@@ -123,16 +123,25 @@ internal sealed partial class FrameChannel
                         }
 
                         var payload = buffer.Slice(FrameCodec.HeaderSize, length);
+
+                        // A large frame's matrices are read in place where the reader lends its buffer.
+                        var received = length >= MessageCodec.ViewMinimumBytes && _input is IReceiveBufferLender lender
+                            ? lender.TryLend(payload)
+                            : null;
                         MaasMessage message;
                         try
                         {
-                            message = MessageCodec.Read(payload, RequestFactory);
+                            message = MessageCodec.Read(payload, RequestFactory, received);
                         }
                         catch (MaasProtocolException ex) when (ex.Code != MaasErrorCode.ProtocolError && ex.RequestId != 0)
                         {
                             buffer = buffer.Slice(FrameCodec.HeaderSize + length);
                             await onInvalid(ex).ConfigureAwait(false);
                             continue;
+                        }
+                        finally
+                        {
+                            received?.Release();
                         }
 
                         buffer = buffer.Slice(FrameCodec.HeaderSize + length);

@@ -44,7 +44,7 @@ public static partial class MessageCodec
         }
     }
 
-    private static MaasResponse ReadResponse(ref MessagePackReader r, uint id)
+    private static MaasResponse ReadResponse(ref MessagePackReader r, uint id, ReceivedBuffer? received)
     {
         var m = new MaasResponse { Id = id };
         long? version = null;
@@ -53,7 +53,7 @@ public static partial class MessageCodec
         for (int i = 0; i < n; i++)
         {
             var key = ReadKey(ref r);
-            if (key.SequenceEqual("y"u8)) { m.Y = ReadMatrix(ref r, "y"); }
+            if (key.SequenceEqual("y"u8)) { m.Y = ReadMatrix(ref r, "y", received); }
             else if (key.SequenceEqual("info"u8)) { m.Info = ReadInfo(ref r); }
             else if (key.SequenceEqual("models"u8))
             {
@@ -99,7 +99,7 @@ public static partial class MessageCodec
         WriteMatrix(ref w, m.Rows);
     }
 
-    private static StreamChunkMessage ReadChunk(ref MessagePackReader r, uint id)
+    private static StreamChunkMessage ReadChunk(ref MessagePackReader r, uint id, ReceivedBuffer? received)
     {
         long seq = 0;
         DoubleMatrix? rows = null;
@@ -108,7 +108,7 @@ public static partial class MessageCodec
         {
             var key = ReadKey(ref r);
             if (key.SequenceEqual("seq"u8)) { seq = checked((long)r.ReadUInt64()); }
-            else if (key.SequenceEqual("y"u8)) { rows?.Dispose(); rows = ReadMatrix(ref r, "y"); }
+            else if (key.SequenceEqual("y"u8)) { rows?.Dispose(); rows = ReadMatrix(ref r, "y", received); }
             else { Skip(ref r, 1); }
         }
 

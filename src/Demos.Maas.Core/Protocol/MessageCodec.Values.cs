@@ -127,12 +127,29 @@ public static partial class MessageCodec
         }
     }
 
-    private static DoubleMatrix ReadMatrix(ref MessagePackReader r, string field)
+    /// <summary>
+    /// Matrices of at least this many bytes are decoded as views of the received buffer when the
+    /// connection's reader lends it (pipe:// and tcp://): below it a copy costs less than the
+    /// fresh receive buffer a lent one makes the reader take.
+    /// </summary>
+    internal const int ViewMinimumBytes = 64 * 1024;
+
+    private static DoubleMatrix ReadMatrix(ref MessagePackReader r, string field, ReceivedBuffer? received)
     {
         var (rank, rows, columns, data) = ReadArrayValue(ref r, field);
         if (rank != 2)
         {
             throw Invalid($"'{field}' must be a matrix (2 dimensions); it has {rank}.");
+        }
+
+        if (received is not null
+            && BitConverter.IsLittleEndian
+            && data.Length >= ViewMinimumBytes
+            && data.IsSingleSegment
+            && MemoryMarshal.TryGetArray(data.First, out var bytes)
+            && ReferenceEquals(bytes.Array, received.Array))
+        {
+            return DoubleMatrix.ViewOf(received, bytes.Offset, (int)rows, (int)columns);
         }
 
         var m = DoubleMatrix.Rent((int)rows, (int)columns);

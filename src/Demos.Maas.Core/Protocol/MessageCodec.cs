@@ -58,8 +58,12 @@ public static partial class MessageCodec
     /// <exception cref="MaasProtocolException">The bytes are not a valid message.</exception>
     public static MaasMessage Read(ReadOnlySequence<byte> payload) => Read(payload, newRequest: null);
 
-    /// <summary>Decodes one message; a request is decoded into the object <paramref name="newRequest"/> gives (a server connection's recycled one).</summary>
-    internal static MaasMessage Read(ReadOnlySequence<byte> payload, Func<MaasRequest>? newRequest)
+    /// <summary>
+    /// Decodes one message; a request is decoded into the object <paramref name="newRequest"/> gives
+    /// (a server connection's recycled one). Large matrices whose bytes lie in
+    /// <paramref name="received"/> become views of them instead of copies.
+    /// </summary>
+    internal static MaasMessage Read(ReadOnlySequence<byte> payload, Func<MaasRequest>? newRequest, ReceivedBuffer? received = null)
     {
         var reader = new MessagePackReader(payload);
         uint id = 0;
@@ -77,9 +81,9 @@ public static partial class MessageCodec
             {
                 MessageType.Hello => ReadHello(ref reader),
                 MessageType.Welcome => ReadWelcome(ref reader),
-                MessageType.Request => ReadRequest(ref reader, id, newRequest),
-                MessageType.Response => ReadResponse(ref reader, id),
-                MessageType.StreamChunk => ReadChunk(ref reader, id),
+                MessageType.Request => ReadRequest(ref reader, id, newRequest, received),
+                MessageType.Response => ReadResponse(ref reader, id, received),
+                MessageType.StreamChunk => ReadChunk(ref reader, id, received),
                 MessageType.StreamEnd => ReadEnd(ref reader),
                 MessageType.Error => ReadError(ref reader),
                 MessageType.Cancel => ReadCancel(ref reader),
@@ -310,7 +314,7 @@ public static partial class MessageCodec
         if (m.TimeoutMicros is { } timeout) { w.WriteString("timeout_us"u8); w.Write((ulong)Math.Max(0, timeout)); }
     }
 
-    private static MaasRequest ReadRequest(ref MessagePackReader r, uint id, Func<MaasRequest>? newRequest)
+    private static MaasRequest ReadRequest(ref MessagePackReader r, uint id, Func<MaasRequest>? newRequest, ReceivedBuffer? received)
     {
         var m = newRequest?.Invoke() ?? new MaasRequest();
         m.Id = id;
@@ -323,9 +327,9 @@ public static partial class MessageCodec
             var key = ReadKey(ref r);
             if (key.SequenceEqual("op"u8)) { m.Operation = (Operation)r.ReadUInt32(); hasOp = true; }
             else if (key.SequenceEqual("model"u8)) { m.Model = ReadName(ref r); }
-            else if (key.SequenceEqual("x"u8)) { m.X = ReadMatrix(ref r, "x"); }
+            else if (key.SequenceEqual("x"u8)) { m.X = ReadMatrix(ref r, "x", received); }
             else if (key.SequenceEqual("theta"u8)) { m.Theta = ReadVector(ref r, "theta"); }
-            else if (key.SequenceEqual("v"u8)) { m.Vector = ReadMatrix(ref r, "v"); }
+            else if (key.SequenceEqual("v"u8)) { m.Vector = ReadMatrix(ref r, "v", received); }
             else if (key.SequenceEqual("kind"u8)) { m.GradientKind = (GradientKind)r.ReadUInt32(); }
             else if (key.SequenceEqual("n"u8)) { m.Count = checked((long)r.ReadUInt64()); }
             else if (key.SequenceEqual("seed"u8)) { m.Seed = r.ReadUInt64(); }
