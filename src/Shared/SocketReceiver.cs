@@ -10,7 +10,8 @@ namespace Demos.Maas.Transports;
 
 /// <summary>
 /// A socket connection whose input is received by a thread of its own (<see cref="SocketReceiveReader"/>)
-/// and whose output is the socket's stream. Compiled into each socket transport (shared source).
+/// and whose output sends straight to the socket (<see cref="SocketSendWriter"/>). Compiled into each
+/// socket transport (shared source).
 /// </summary>
 /// <remarks>
 /// .NET's asynchronous receive wakes the runtime's I/O thread, which hands the completion to a
@@ -22,7 +23,6 @@ namespace Demos.Maas.Transports;
 internal sealed class SocketConnection : MaasConnection
 {
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
     private readonly SocketReceiveReader _reader;
     private readonly DuplexPipe _pipe;
     private int _disposed;
@@ -32,15 +32,14 @@ internal sealed class SocketConnection : MaasConnection
     {
         _socket = socket;
         RemoteAddress = remoteAddress;
-        _stream = new NetworkStream(socket, ownsSocket: false);
 
-        // Receives return at once when nothing waits (the receiving thread then polls); sends stay asynchronous.
+        // Receives and sends return at once when they would wait: the receiving thread then polls,
+        // a send that finds the socket full goes on asynchronously (SocketSendWriter).
         socket.Blocking = false;
         // The connection's user always has a read waiting (for the next message) while it is open,
         // so the thread never ends idle.
         _reader = new SocketReceiveReader(socket, receiveSpin, countReceivingThread, idleEnd: Timeout.InfiniteTimeSpan);
-        var writer = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
-        _pipe = new DuplexPipe(_reader, writer);
+        _pipe = new DuplexPipe(_reader, new SocketSendWriter(socket));
     }
 
     public override IDuplexPipe Transport => _pipe;
@@ -58,7 +57,6 @@ internal sealed class SocketConnection : MaasConnection
         }
 
         _reader.Abort();
-        _stream.Dispose();
         SocketConnections.ShutDownAndClose(_socket);
     }
 

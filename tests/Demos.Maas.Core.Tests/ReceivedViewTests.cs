@@ -181,3 +181,112 @@ public sealed class ReceivedViewTests
         }
     }
 }
+
+/// <summary>Large matrices sent from their own memory by a writer that can borrow it.</summary>
+public sealed class BorrowedSendTests
+{
+    [Theory]
+    [InlineData(65_536, 1)]
+    [InlineData(8_192, 1)]
+    [InlineData(8_191, 1)]
+    [InlineData(40_000, 3)]
+    public void The_bytes_written_and_borrowed_are_the_message_as_encoded(int rows, int columns)
+    {
+        using var x = Pattern(rows, columns, seed: rows);
+        using var v = Pattern(rows, columns, seed: rows + 1);
+        using var view = ViewOf(Pattern(rows, columns, seed: rows + 2));
+        MaasMessage[] messages =
+        [
+            new MaasRequest { Id = 9, Operation = Operation.Gradient, GradientKind = GradientKind.EvaluateVjp, Model = "m", X = x, Vector = v, Theta = new double[] { 1, 2 } },
+            new MaasResponse { Id = 10, Y = x },
+            new MaasResponse { Id = 11, Y = view },
+            new StreamChunkMessage { Id = 12, Sequence = 3, Rows = x },
+        ];
+        bool large = (long)rows * columns * sizeof(double) >= MessageCodec.BorrowMinimumBytes;
+        foreach (var message in messages)
+        {
+            var writer = new RecordingWriter();
+            MessageCodec.Write(writer, message, writer);
+            Assert.Equal(MessageCodec.Encode(message), writer.Bytes());
+            Assert.Equal(large, writer.Borrowed > 0);
+        }
+    }
+
+    [Fact]
+    public void Borrowed_memory_is_the_matrix_own_storage()
+    {
+        using var x = Pattern(65_536, 1, seed: 3);
+        var writer = new RecordingWriter();
+        MessageCodec.Write(writer, new MaasResponse { Id = 1, Y = x }, writer);
+        var borrowed = writer.Pieces.Single(p => p.Borrowed).Memory;
+        x.Span[5] = 42.0;
+        Assert.Equal(42.0, BitConverter.ToDouble(borrowed.Span.Slice(5 * sizeof(double), sizeof(double))));
+    }
+
+    private static DoubleMatrix ViewOf(DoubleMatrix m)
+    {
+        using (m)
+        {
+            byte[] encoded = MessageCodec.Encode(new MaasResponse { Id = 1, Y = m });
+            byte[] received = ArrayPool<byte>.Shared.Rent(encoded.Length);
+            encoded.CopyTo(received, 0);
+            var buffer = new ReceivedBuffer(received);
+            var y = ((MaasResponse)MessageCodec.Read(new ReadOnlySequence<byte>(received, 0, encoded.Length), newRequest: null, buffer)).Y!;
+            buffer.Release();
+            Assert.Equal((long)m.Length * sizeof(double) >= MessageCodec.ViewMinimumBytes, y.IsView);
+            return y;
+        }
+    }
+
+    private static DoubleMatrix Pattern(int rows, int columns, int seed)
+    {
+        var random = new Random(seed);
+        var m = DoubleMatrix.Rent(rows, columns);
+        foreach (ref double value in m.Span)
+        {
+            value = random.NextDouble();
+        }
+
+        return m;
+    }
+
+    /// <summary>Keeps written bytes and borrowed memory in the order they would be sent.</summary>
+    private sealed class RecordingWriter : IBufferWriter<byte>, IBorrowingWriter
+    {
+        private readonly ArrayBufferWriter<byte> _written = new();
+        private int _sealed;
+
+        public List<(bool Borrowed, ReadOnlyMemory<byte> Memory)> Pieces { get; } = [];
+
+        public int Borrowed => Pieces.Count(p => p.Borrowed);
+
+        public bool HoldsBorrowedMemory => Borrowed > 0;
+
+        public void Advance(int count) => _written.Advance(count);
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => _written.GetMemory(sizeHint);
+
+        public Span<byte> GetSpan(int sizeHint = 0) => _written.GetSpan(sizeHint);
+
+        public void WriteBorrowed(ReadOnlyMemory<byte> bytes)
+        {
+            Seal();
+            Pieces.Add((true, bytes));
+        }
+
+        public byte[] Bytes()
+        {
+            Seal();
+            return [.. Pieces.SelectMany(p => p.Memory.ToArray())];
+        }
+
+        private void Seal()
+        {
+            if (_written.WrittenCount > _sealed)
+            {
+                Pieces.Add((false, _written.WrittenMemory[_sealed..].ToArray()));
+                _sealed = _written.WrittenCount;
+            }
+        }
+    }
+}

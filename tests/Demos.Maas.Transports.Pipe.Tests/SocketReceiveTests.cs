@@ -199,7 +199,7 @@ public sealed class SocketReceiveTests
         await blocked.WaitAsync(Deadline);
     }
 
-    private static byte[] Pattern(int length, int seed)
+    internal static byte[] Pattern(int length, int seed)
     {
         var bytes = new byte[length];
         new Random(seed).NextBytes(bytes);

@@ -59,6 +59,11 @@ public sealed class DoubleMatrix : IDisposable
     /// <summary>The values reinterpreted as little-endian bytes, as they travel on the wire.</summary>
     public ReadOnlySpan<byte> Bytes => MemoryMarshal.AsBytes(Span);
 
+    /// <summary>The values' little-endian bytes as memory, without a copy (for a writer that sends from it).</summary>
+    internal ReadOnlyMemory<byte> ByteMemory => _array is { } array
+        ? new DoubleBytes(array, Length).Memory
+        : View.ByteMemory;
+
     /// <summary>Whether the values are read in place from a received buffer (see remarks).</summary>
     internal bool IsView => _view is not null;
 
@@ -263,6 +268,8 @@ public sealed class DoubleMatrix : IDisposable
     {
         public Protocol.ReceivedBuffer Buffer { get; } = buffer;
 
+        public ReadOnlyMemory<byte> ByteMemory => Buffer.Array.AsMemory(byteOffset, length * sizeof(double));
+
         public override Span<double> GetSpan() =>
             MemoryMarshal.Cast<byte, double>(Buffer.Array.AsSpan(byteOffset, length * sizeof(double)));
 
@@ -284,6 +291,32 @@ public sealed class DoubleMatrix : IDisposable
         }
 
         // The matrix releases the buffer on its own Dispose.
+        protected override void Dispose(bool disposing)
+        {
+        }
+    }
+
+    /// <summary>The first <c>length</c> doubles of an array as bytes.</summary>
+    private sealed class DoubleBytes(double[] array, int length) : MemoryManager<byte>
+    {
+        public override Span<byte> GetSpan() => MemoryMarshal.AsBytes(array.AsSpan(0, length));
+
+        public override unsafe MemoryHandle Pin(int elementIndex = 0)
+        {
+            if ((uint)elementIndex > (uint)(length * sizeof(double)))
+            {
+                throw new ArgumentOutOfRangeException(nameof(elementIndex));
+            }
+
+            var handle = GCHandle.Alloc(array, GCHandleType.Pinned);
+            return new MemoryHandle((byte*)handle.AddrOfPinnedObject() + elementIndex, handle, this);
+        }
+
+        // The MemoryHandle frees its GCHandle itself.
+        public override void Unpin()
+        {
+        }
+
         protected override void Dispose(bool disposing)
         {
         }

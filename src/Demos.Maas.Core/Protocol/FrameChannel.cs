@@ -17,6 +17,9 @@ internal sealed partial class FrameChannel : IDisposable, IThreadPoolWorkItem
 
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
+
+    // The output, when it can send large arrays from their own memory (socket connections).
+    private readonly IBorrowingWriter? _borrowing;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly PooledBufferWriter _scratch = new();
     private bool _outputClosed;
@@ -25,6 +28,7 @@ internal sealed partial class FrameChannel : IDisposable, IThreadPoolWorkItem
     {
         _input = pipe.Input;
         _output = pipe.Output;
+        _borrowing = _output as IBorrowingWriter;
         MaxIncomingFrameBytes = maxIncomingFrameBytes;
     }
 
@@ -79,7 +83,9 @@ internal sealed partial class FrameChannel : IDisposable, IThreadPoolWorkItem
                 WriteLocked(message);
                 written = true;
                 bool last = Interlocked.Decrement(ref _senders) == 0;
-                bool large = !_output.CanGetUnflushedBytes || _output.UnflushedBytes >= CoalesceBelowBytes;
+                // Borrowed memory (a large matrix sent from its own storage) must be sent before
+                // its owner gets control back: the flush is never left to another sender.
+                bool large = !_output.CanGetUnflushedBytes || _output.UnflushedBytes >= CoalesceBelowBytes || _borrowing is { HoldsBorrowedMemory: true };
                 if (last && !large && QueueFlushWhen is { } others && Budget is null && Thread.CurrentThread.IsThreadPoolThread && others())
                 {
                     QueueFlush();
@@ -345,12 +351,15 @@ internal sealed partial class FrameChannel : IDisposable, IThreadPoolWorkItem
     private void WriteDirect(MaasMessage message, long arrayBytes)
     {
         // One buffer that holds the whole frame: a socket writer then sends it with one write
-        // call instead of one per default-sized segment.
-        int bufferBytes = WholeFrameWrites ? (int)Math.Min(int.MaxValue, FrameCodec.HeaderSize + arrayBytes + SmallContentBound) : FrameCodec.HeaderSize;
+        // call instead of one per default-sized segment. A borrowing writer sends the arrays from
+        // their own memory and needs room only for the rest.
+        int bufferBytes = _borrowing is not null ? FrameCodec.HeaderSize + SmallContentBound
+            : WholeFrameWrites ? (int)Math.Min(int.MaxValue, FrameCodec.HeaderSize + arrayBytes + SmallContentBound)
+            : FrameCodec.HeaderSize;
         var header = _output.GetMemory(bufferBytes)[..FrameCodec.HeaderSize];
         _output.Advance(FrameCodec.HeaderSize);
         long before = _output.UnflushedBytes;
-        MessageCodec.Write(_output, message);
+        MessageCodec.Write(_output, message, _borrowing);
         long length = _output.UnflushedBytes - before;
         BinaryPrimitives.WriteUInt32LittleEndian(header.Span, (uint)length);
     }

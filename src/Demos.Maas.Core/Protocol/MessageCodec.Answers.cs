@@ -8,12 +8,12 @@ public static partial class MessageCodec
 {
     // ---- Response, stream, error, goodbye ---------------------------------------------------
 
-    private static void WriteResponse(ref MessagePackWriter w, MaasResponse m)
+    private static void WriteResponse(ref MessagePackWriter w, MaasResponse m, IBorrowingWriter? borrowing)
     {
         int count = (m.Y is null ? 0 : 1) + (m.Info is null ? 0 : 1) + (m.Models is null ? 0 : 1)
             + (m.Datasets is null ? 0 : 1) + (m.Parameters is null ? 0 : 2);
         w.WriteMapHeader(count);
-        if (m.Y is not null) { w.WriteString("y"u8); WriteMatrix(ref w, m.Y); }
+        if (m.Y is not null) { w.WriteString("y"u8); WriteMatrix(ref w, m.Y, borrowing); }
         if (m.Info is not null) { w.WriteString("info"u8); WriteInfo(ref w, m.Info); }
         if (m.Models is not null)
         {
@@ -90,13 +90,13 @@ public static partial class MessageCodec
         return m;
     }
 
-    private static void WriteChunk(ref MessagePackWriter w, StreamChunkMessage m)
+    private static void WriteChunk(ref MessagePackWriter w, StreamChunkMessage m, IBorrowingWriter? borrowing)
     {
         w.WriteMapHeader(2);
         w.WriteString("seq"u8);
         w.Write((ulong)m.Sequence);
         w.WriteString("y"u8);
-        WriteMatrix(ref w, m.Rows);
+        WriteMatrix(ref w, m.Rows, borrowing);
     }
 
     private static StreamChunkMessage ReadChunk(ref MessagePackReader r, uint id, ReceivedBuffer? received)

@@ -88,13 +88,26 @@ public static partial class MessageCodec
 
     // ---- arrays: ["f64", [dims...], bin(little-endian)] --------------------------------------
 
-    private static void WriteMatrix(ref MessagePackWriter w, DoubleMatrix m)
+    /// <summary>Matrices of at least this many bytes are sent from their own memory by a borrowing writer.</summary>
+    internal const int BorrowMinimumBytes = 64 * 1024;
+
+    private static void WriteMatrix(ref MessagePackWriter w, DoubleMatrix m, IBorrowingWriter? borrowing)
     {
         w.WriteArrayHeader(3);
         w.WriteString("f64"u8);
         w.WriteArrayHeader(2);
         w.Write((uint)m.Rows);
         w.Write((uint)m.Columns);
+        if (borrowing is not null && BitConverter.IsLittleEndian && (long)m.Length * sizeof(double) >= BorrowMinimumBytes)
+        {
+            w.WriteBinHeader(m.Length * sizeof(double));
+
+            // What the writer holds goes out first, then the values from the matrix's own memory.
+            w.Flush();
+            borrowing.WriteBorrowed(m.ByteMemory);
+            return;
+        }
+
         WriteDoubleBytes(ref w, m.Span);
     }
 

@@ -15,15 +15,24 @@ public static partial class MessageCodec
     public const int MaxSkipDepth = 32;
 
     /// <summary>Writes <paramref name="message"/> (without a frame header).</summary>
-    public static void Write(IBufferWriter<byte> output, MaasMessage message)
+    public static void Write(IBufferWriter<byte> output, MaasMessage message) => Write(output, message, borrowing: null);
+
+    /// <summary>
+    /// Writes <paramref name="message"/> (without a frame header); the values of large matrices go
+    /// to <paramref name="borrowing"/> as borrowed memory instead of being copied into
+    /// <paramref name="output"/> (the same writer).
+    /// </summary>
+    internal static void Write(IBufferWriter<byte> output, MaasMessage message, IBorrowingWriter? borrowing)
     {
         var writer = new MessagePackWriter(output);
-        Write(ref writer, message);
+        Write(ref writer, message, borrowing);
         writer.Flush();
     }
 
     /// <summary>Writes <paramref name="message"/> (without a frame header).</summary>
-    public static void Write(ref MessagePackWriter writer, MaasMessage message)
+    public static void Write(ref MessagePackWriter writer, MaasMessage message) => Write(ref writer, message, borrowing: null);
+
+    private static void Write(ref MessagePackWriter writer, MaasMessage message, IBorrowingWriter? borrowing)
     {
         ArgumentNullException.ThrowIfNull(message);
         writer.WriteArrayHeader(3);
@@ -33,9 +42,9 @@ public static partial class MessageCodec
         {
             case HelloMessage m: WriteHello(ref writer, m); break;
             case WelcomeMessage m: WriteWelcome(ref writer, m); break;
-            case MaasRequest m: WriteRequest(ref writer, m); break;
-            case MaasResponse m: WriteResponse(ref writer, m); break;
-            case StreamChunkMessage m: WriteChunk(ref writer, m); break;
+            case MaasRequest m: WriteRequest(ref writer, m, borrowing); break;
+            case MaasResponse m: WriteResponse(ref writer, m, borrowing); break;
+            case StreamChunkMessage m: WriteChunk(ref writer, m, borrowing); break;
             case StreamEndMessage m: WriteEnd(ref writer, m); break;
             case ErrorMessage m: WriteError(ref writer, m); break;
             case CancelMessage: writer.WriteMapHeader(0); break;
@@ -272,7 +281,7 @@ public static partial class MessageCodec
 
     // ---- Request ---------------------------------------------------------------------------
 
-    private static void WriteRequest(ref MessagePackWriter w, MaasRequest m)
+    private static void WriteRequest(ref MessagePackWriter w, MaasRequest m, IBorrowingWriter? borrowing)
     {
         int count = 1
             + (m.Model is null ? 0 : 1)
@@ -293,9 +302,9 @@ public static partial class MessageCodec
         w.WriteString("op"u8);
         w.Write((uint)m.Operation);
         if (m.Model is not null) { w.WriteString("model"u8); w.Write(m.Model); }
-        if (m.X is not null) { w.WriteString("x"u8); WriteMatrix(ref w, m.X); }
+        if (m.X is not null) { w.WriteString("x"u8); WriteMatrix(ref w, m.X, borrowing); }
         if (!m.Theta.IsEmpty) { w.WriteString("theta"u8); WriteVector(ref w, m.Theta.Span); }
-        if (m.Vector is not null) { w.WriteString("v"u8); WriteMatrix(ref w, m.Vector); }
+        if (m.Vector is not null) { w.WriteString("v"u8); WriteMatrix(ref w, m.Vector, borrowing); }
         if (m.Operation == Operation.Gradient) { w.WriteString("kind"u8); w.Write((uint)m.GradientKind); }
         if (m.Count >= 0) { w.WriteString("n"u8); w.Write((ulong)m.Count); }
         if (m.Seed is { } seed) { w.WriteString("seed"u8); w.Write(seed); }
