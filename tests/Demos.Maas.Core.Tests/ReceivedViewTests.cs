@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
 using Demos.Maas.Protocol;
+using Demos.Maas.Tests;
 
 namespace Demos.Maas.Core.Tests;
 
@@ -16,7 +17,7 @@ public sealed class ReceivedViewTests
     [InlineData(7)]
     public void A_large_matrix_in_a_lent_buffer_is_read_in_place_at_any_byte_offset(int start)
     {
-        using var sent = Pattern(LargeRows, 2, seed: 1);
+        using var sent = TestMatrices.Random(LargeRows, 2, seed: 1, offset: -0.5);
         var (buffer, payload) = Received(new MaasRequest { Operation = Operation.LogDensity, Model = "m", X = sent }, start);
 
         var request = (MaasRequest)MessageCodec.Read(payload, newRequest: null, buffer);
@@ -45,7 +46,7 @@ public sealed class ReceivedViewTests
     [Fact]
     public unsafe void Pinning_a_view_pins_the_received_bytes_at_the_requested_element()
     {
-        using var sent = Pattern(LargeRows, 1, seed: 2);
+        using var sent = TestMatrices.Random(LargeRows, 1, seed: 2, offset: -0.5);
         var (buffer, payload) = Received(new MaasResponse { Y = sent }, start: 5);
         using var y = ((MaasResponse)MessageCodec.Read(payload, newRequest: null, buffer)).Y!;
         Assert.True(y.IsView);
@@ -71,7 +72,7 @@ public sealed class ReceivedViewTests
     [Fact]
     public void Stream_chunks_and_the_vector_of_a_product_are_views_too_and_the_last_view_returns_the_buffer()
     {
-        using var rows = Pattern(LargeRows, 1, seed: 3);
+        using var rows = TestMatrices.Random(LargeRows, 1, seed: 3, offset: -0.5);
         var (chunkBuffer, chunkPayload) = Received(new StreamChunkMessage { Rows = rows }, start: 0);
         var chunk = (StreamChunkMessage)MessageCodec.Read(chunkPayload, newRequest: null, chunkBuffer);
         Assert.True(chunk.Rows.IsView);
@@ -80,8 +81,8 @@ public sealed class ReceivedViewTests
         chunk.Rows.Dispose();
         Assert.Equal(0, chunkBuffer.References);
 
-        using var x = Pattern(LargeRows, 1, seed: 4);
-        using var v = Pattern(LargeRows, 1, seed: 5);
+        using var x = TestMatrices.Random(LargeRows, 1, seed: 4, offset: -0.5);
+        using var v = TestMatrices.Random(LargeRows, 1, seed: 5, offset: -0.5);
         var (buffer, payload) = Received(new MaasRequest { Operation = Operation.Gradient, GradientKind = GradientKind.EvaluateVjp, Model = "m", X = x, Vector = v }, start: 2);
         var request = (MaasRequest)MessageCodec.Read(payload, newRequest: null, buffer);
         Assert.True(request.X!.IsView && request.Vector!.IsView);
@@ -97,7 +98,7 @@ public sealed class ReceivedViewTests
     public void Small_matrices_and_bytes_outside_the_lent_buffer_are_copied()
     {
         int smallRows = (MessageCodec.ViewMinimumBytes / sizeof(double)) - 1;
-        using var small = Pattern(smallRows, 1, seed: 6);
+        using var small = TestMatrices.Random(smallRows, 1, seed: 6, offset: -0.5);
         var (buffer, payload) = Received(new MaasResponse { Y = small }, start: 0);
         using (var y = ((MaasResponse)MessageCodec.Read(payload, newRequest: null, buffer)).Y!)
         {
@@ -106,7 +107,7 @@ public sealed class ReceivedViewTests
             Assert.Equal(1, buffer.References);
         }
 
-        using var large = Pattern(LargeRows, 1, seed: 7);
+        using var large = TestMatrices.Random(LargeRows, 1, seed: 7, offset: -0.5);
         var (_, elsewhere) = Received(new MaasResponse { Y = large }, start: 0);
         var other = new ReceivedBuffer(new byte[16]);
         using (var y = ((MaasResponse)MessageCodec.Read(elsewhere, newRequest: null, other)).Y!)
@@ -139,17 +140,6 @@ public sealed class ReceivedViewTests
         return (new ReceivedBuffer(array), new ReadOnlySequence<byte>(array, start, encoded.Length));
     }
 
-    private static DoubleMatrix Pattern(int rows, int columns, int seed)
-    {
-        var random = new Random(seed);
-        var m = DoubleMatrix.Rent(rows, columns);
-        foreach (ref double v in m.Span)
-        {
-            v = random.NextDouble() - 0.5;
-        }
-
-        return m;
-    }
 
     private static int IndexOf(byte[] haystack, ReadOnlySpan<byte> needle)
     {
@@ -192,9 +182,9 @@ public sealed class BorrowedSendTests
     [InlineData(40_000, 3)]
     public void The_bytes_written_and_borrowed_are_the_message_as_encoded(int rows, int columns)
     {
-        using var x = Pattern(rows, columns, seed: rows);
-        using var v = Pattern(rows, columns, seed: rows + 1);
-        using var view = ViewOf(Pattern(rows, columns, seed: rows + 2));
+        using var x = TestMatrices.Random(rows, columns, seed: rows);
+        using var v = TestMatrices.Random(rows, columns, seed: rows + 1);
+        using var view = ViewOf(TestMatrices.Random(rows, columns, seed: rows + 2));
         MaasMessage[] messages =
         [
             new MaasRequest { Id = 9, Operation = Operation.Gradient, GradientKind = GradientKind.EvaluateVjp, Model = "m", X = x, Vector = v, Theta = new double[] { 1, 2 } },
@@ -215,7 +205,7 @@ public sealed class BorrowedSendTests
     [Fact]
     public void Borrowed_memory_is_the_matrix_own_storage()
     {
-        using var x = Pattern(65_536, 1, seed: 3);
+        using var x = TestMatrices.Random(65_536, 1, seed: 3);
         var writer = new RecordingWriter();
         MessageCodec.Write(writer, new MaasResponse { Id = 1, Y = x }, writer);
         var borrowed = writer.Pieces.Single(p => p.Borrowed).Memory;
@@ -238,17 +228,6 @@ public sealed class BorrowedSendTests
         }
     }
 
-    private static DoubleMatrix Pattern(int rows, int columns, int seed)
-    {
-        var random = new Random(seed);
-        var m = DoubleMatrix.Rent(rows, columns);
-        foreach (ref double value in m.Span)
-        {
-            value = random.NextDouble();
-        }
-
-        return m;
-    }
 
     /// <summary>Keeps written bytes and borrowed memory in the order they would be sent.</summary>
     private sealed class RecordingWriter : IBufferWriter<byte>, IBorrowingWriter

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Demos.Maas.Client;
 using Demos.Maas.Protocol;
 using Demos.Maas.Server;
+using Demos.Maas.Tests;
 
 namespace Demos.Maas.Transports.Pipe.Tests;
 
@@ -27,7 +28,7 @@ public sealed class ReceivedViewTests
         int viewRows = MessageCodec.ViewMinimumBytes / sizeof(double);
         foreach (int rows in new[] { 65_536, 8, 100_000, viewRows, viewRows - 1, 3, 300_000, 65_536 })
         {
-            using var x = Pattern(rows, seed: rows);
+            using var x = TestMatrices.Random(rows, 1, seed: rows);
             using var y = await remote.LogDensityAsync(x).AsTask().WaitAsync(Deadline);
             Assert.True(x.Span.SequenceEqual(y.Span), $"{rows} rows came back changed");
             bool large = rows >= viewRows;
@@ -53,7 +54,7 @@ public sealed class ReceivedViewTests
 
         for (int round = 0; round < 3; round++)
         {
-            var sent = Enumerable.Range(0, callers).Select(i => Pattern(65_536 + (i * 1_000), seed: (round * 10) + i)).ToArray();
+            var sent = Enumerable.Range(0, callers).Select(i => TestMatrices.Random(65_536 + (i * 1_000), 1, seed: (round * 10) + i)).ToArray();
             var answers = await Task.WhenAll(sent.Select(x => remote.LogDensityAsync(x).AsTask())).WaitAsync(Deadline);
 
             // Hold every answer (views of the client's receive buffers) until all are checked.
@@ -72,17 +73,6 @@ public sealed class ReceivedViewTests
         }
     }
 
-    private static DoubleMatrix Pattern(int rows, int seed)
-    {
-        var random = new Random(seed);
-        var m = DoubleMatrix.Rent(rows, 1);
-        foreach (ref double v in m.Span)
-        {
-            v = random.NextDouble();
-        }
-
-        return m;
-    }
 
     private static MaasClientOptions Options()
     {

@@ -1,6 +1,7 @@
 using Demos.Maas.Client;
 using Demos.Maas.Protocol;
 using Demos.Maas.Server;
+using Demos.Maas.Tests;
 
 namespace Demos.Maas.Transports.Tcp.Tests;
 
@@ -35,7 +36,7 @@ public sealed class LargeMatrixTests
         var remote = await client.GetModelAsync("negate");
 
         int[] sizes = [50_000, 3, 200_000, 4_096, 50_000];
-        var sent = sizes.Select((rows, k) => Pattern(rows, 2, seed: k)).ToArray();
+        var sent = sizes.Select((rows, k) => TestMatrices.Random(rows, 2, seed: k, offset: -0.5)).ToArray();
         var answers = await Task.WhenAll(sent.Select(x => remote.EvaluateAsync(x).AsTask())).WaitAsync(Deadline);
         for (int k = 0; k < sizes.Length; k++)
         {
@@ -55,17 +56,6 @@ public sealed class LargeMatrixTests
         }
     }
 
-    private static DoubleMatrix Pattern(int rows, int columns, int seed)
-    {
-        var random = new Random(seed);
-        var m = DoubleMatrix.Rent(rows, columns);
-        foreach (ref double v in m.Span)
-        {
-            v = random.NextDouble() - 0.5;
-        }
-
-        return m;
-    }
 
     /// <summary>Counts inputs that are views of the received bytes, then calls the model.</summary>
     private sealed class RecordingModel(IModel inner, Action view) : ModelBase
