@@ -70,12 +70,24 @@ internal sealed class BlockingModel : ModelBase
         _entered.TrySetResult();
 
         // A consumer that stops pulling (its client went away) leaves this iterator parked at its yield, where no catch
-        // can run: the token's own callback records that the call was cancelled.
+        // can run: the token's own callback records that the call was cancelled. Parked in the delay instead, the
+        // iterator can be resumed by the delay's cancellation on another thread and dispose the registration
+        // before the cancelling thread reached its callback: the finally records it then.
         using var cancelled = cancellationToken.Register(() => _cancelled.TrySetResult());
-        for (long i = 0; ; i++)
+        try
         {
-            await Task.Delay(1, cancellationToken);
-            yield return DoubleMatrix.FromPoint(i);
+            for (long i = 0; ; i++)
+            {
+                await Task.Delay(1, cancellationToken);
+                yield return DoubleMatrix.FromPoint(i);
+            }
+        }
+        finally
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                _cancelled.TrySetResult();
+            }
         }
     }
 }
