@@ -18,12 +18,8 @@ public sealed class ReceivedViewTests
     public async Task Large_matrices_arrive_as_views_on_both_ends_and_small_ones_as_copies()
     {
         var model = new EchoModel(holdUntil: 1);
-        await using var server = new MaasServer(transports: [new PipeTransport()]);
-        server.AddModel(model);
-        string uri = $"pipe://{Path.Combine(Path.GetTempPath(), $"maas-test-{Guid.NewGuid():N}.sock")}";
-        await server.ListenAsync(uri);
-        await using var client = await MaasClient.ConnectAsync(uri, Options());
-        var remote = await client.GetModelAsync("echo");
+        await using var served = await ServedAsync(model);
+        var remote = served.Remote;
 
         int viewRows = MessageCodec.ViewMinimumBytes / sizeof(double);
         foreach (int rows in new[] { 65_536, 8, 100_000, viewRows, viewRows - 1, 3, 300_000, 65_536 })
@@ -45,12 +41,8 @@ public sealed class ReceivedViewTests
         // received into a lent buffer again would hand one caller another's points.
         const int callers = 4;
         var model = new EchoModel(holdUntil: callers);
-        await using var server = new MaasServer(transports: [new PipeTransport()]);
-        server.AddModel(model);
-        string uri = $"pipe://{Path.Combine(Path.GetTempPath(), $"maas-test-{Guid.NewGuid():N}.sock")}";
-        await server.ListenAsync(uri);
-        await using var client = await MaasClient.ConnectAsync(uri, Options());
-        var remote = await client.GetModelAsync("echo");
+        await using var served = await ServedAsync(model);
+        var remote = served.Remote;
 
         for (int round = 0; round < 3; round++)
         {
@@ -74,11 +66,26 @@ public sealed class ReceivedViewTests
     }
 
 
-    private static MaasClientOptions Options()
+    /// <summary>The model served over a fresh Unix socket, and a client's handle on it.</summary>
+    private static async Task<Served> ServedAsync(EchoModel model)
     {
+        var server = new MaasServer(transports: [new PipeTransport()]);
+        server.AddModel(model);
+        string uri = $"pipe://{Path.Combine(Path.GetTempPath(), $"maas-test-{Guid.NewGuid():N}.sock")}";
+        await server.ListenAsync(uri);
         var options = new MaasClientOptions { ConnectTimeout = TimeSpan.FromSeconds(10) };
         options.Transports.Add(new PipeTransport());
-        return options;
+        var client = await MaasClient.ConnectAsync(uri, options);
+        return new Served(server, client, await client.GetModelAsync("echo"));
+    }
+
+    private sealed record Served(MaasServer Server, MaasClient Client, IModel Remote) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Client.DisposeAsync();
+            await Server.DisposeAsync();
+        }
     }
 
     /// <summary>log p(x) = x. Records whether each input was a view; waits until <c>holdUntil</c> inputs are in before it reads them.</summary>
