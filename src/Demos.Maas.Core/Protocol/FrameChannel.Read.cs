@@ -125,9 +125,7 @@ internal sealed partial class FrameChannel
                         var payload = buffer.Slice(FrameCodec.HeaderSize, length);
 
                         // A large frame's matrices are read in place where the reader lends its buffer.
-                        var received = length >= MessageCodec.ViewMinimumBytes && _input is IReceiveBufferLender lender
-                            ? lender.TryLend(payload)
-                            : null;
+                        var received = length >= MessageCodec.ViewMinimumBytes ? _lender?.TryLend(payload) : null;
                         MaasMessage message;
                         try
                         {

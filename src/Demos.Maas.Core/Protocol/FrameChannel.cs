@@ -18,7 +18,9 @@ internal sealed partial class FrameChannel : IDisposable, IThreadPoolWorkItem
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
 
-    // The output, when it can send large arrays from their own memory (socket connections).
+    // The input, when it lends its buffer so that large arrays are read in place, and the output,
+    // when it can send large arrays from their own memory (socket connections).
+    private readonly IReceiveBufferLender? _lender;
     private readonly IBorrowingWriter? _borrowing;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly PooledBufferWriter _scratch = new();
@@ -28,6 +30,7 @@ internal sealed partial class FrameChannel : IDisposable, IThreadPoolWorkItem
     {
         _input = pipe.Input;
         _output = pipe.Output;
+        _lender = _input as IReceiveBufferLender;
         _borrowing = _output as IBorrowingWriter;
         MaxIncomingFrameBytes = maxIncomingFrameBytes;
     }
