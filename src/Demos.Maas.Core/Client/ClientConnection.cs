@@ -51,7 +51,9 @@ internal sealed partial class ClientConnection : MaasCallInvoker
     public override WelcomeMessage Server => _welcome.Task.Result;
 
     /// <summary>False once closed or told Goodbye: no new calls go here.</summary>
-    public override bool IsUsable => !_closed.IsCancellationRequested && !_goodbye;
+    // A send that failed closes the output at once, possibly before the read loop sees the peer
+    // gone: the connection takes no new calls from then on, so a caller can fail over.
+    public override bool IsUsable => !_closed.IsCancellationRequested && !_goodbye && !_channel.OutputClosed;
 
     public override int PendingCalls => Volatile.Read(ref _inFlight);
 

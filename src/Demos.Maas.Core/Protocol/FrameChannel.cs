@@ -64,6 +64,9 @@ internal sealed partial class FrameChannel : IDisposable, IThreadPoolWorkItem
     /// </summary>
     public bool FlushAfterReadBatch { get; set; }
 
+    /// <summary>Whether nothing more can be sent: the output was closed, or a send failed.</summary>
+    public bool OutputClosed => Volatile.Read(ref _outputClosed);
+
     /// <summary>The compression the handshake chose; null until then, and on connections without it.</summary>
     public FrameCompressor? Compressor { get; set; }
 
