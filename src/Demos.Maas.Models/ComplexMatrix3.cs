@@ -66,7 +66,10 @@ internal static class ComplexMatrix3
     {
         int count = directions.Length / Size;
         double norm = ComplexMatrix3.Norm(x);
-        int squarings = norm > 0.25 ? (int)Math.Ceiling(Math.Log2(norm / 0.25)) : 0;
+        // Scaled to norm ≤ 1, where the order-18 Taylor remainder is below 1/19! ≈ 8e-18: each
+        // squaring doubles the rounding error (for a unitary exp(x), its distance from unitarity),
+        // so the fewer squarings the better, and a smaller target norm would only add squarings.
+        int squarings = norm > 1 ? (int)Math.Ceiling(Math.Log2(norm)) : 0;
         double scale = Math.ScaleB(1.0, -squarings);
         for (int i = 0; i < x.Length; i++) { x[i] *= scale; }
         for (int i = 0; i < directions.Length; i++) { directions[i] *= scale; }
