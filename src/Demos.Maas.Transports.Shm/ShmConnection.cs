@@ -13,6 +13,14 @@ namespace Demos.Maas.Transports.Shm;
 /// read; the rendezvous socket stays open only so that the death of the peer process is seen at
 /// once (end of stream).
 /// </summary>
+/// <remarks>
+/// A client's receiving thread also resumes the caller whose answer it just read
+/// (<see cref="TryResume"/>): the caller then runs on a thread that is awake already, instead of
+/// waiting for a thread-pool worker to wake. While it does, receiving is handed to a second thread
+/// of the connection (started on the first hand-over), which sleeps on the same futex and is woken
+/// by the peer's next ring only if the caller is still running then, so a caller that runs long
+/// holds up no other answer and a quick one costs no wake-up. The two threads swap roles as they go.
+/// </remarks>
 internal sealed class ShmConnection : MaasConnection
 {
     private const int SleepMilliseconds = 1000;
@@ -28,6 +36,15 @@ internal sealed class ShmConnection : MaasConnection
     private readonly DuplexPipe _pipe;
     private readonly TimeSpan _spinTime;
     private TaskCompletionSource? _spaceWaiter;
+
+    // The receiving role (1 while a thread holds it), the holder's thread id while it completes a
+    // read (callers may be resumed only from there), the caller it took, and whether a thread runs one.
+    private int _receiverRole;
+    private int _completingThread;
+    private IThreadPoolWorkItem? _resumed;
+    private int _resuming;
+    private bool _hasStandby;
+    private int _readFailed;
     private int _refs = 1;
     private int _closing;
     private int _aborted;
@@ -47,7 +64,7 @@ internal sealed class ShmConnection : MaasConnection
         _pipe = new DuplexPipe(_reader, _writer);
 
         _refs = 4; // the owner, the receiving thread, the reader, the writer
-        var receiver = new Thread(Receive) { IsBackground = true, Name = "maas shm receive" };
+        var receiver = new Thread(ReceivingThread) { IsBackground = true, Name = "maas shm receive" };
         receiver.Start();
         _ = WatchPeerAsync();
     }
@@ -172,55 +189,43 @@ internal sealed class ShmConnection : MaasConnection
         Close();
     }
 
-    // The receiving thread: completes the waiting read when bytes arrive or the connection closes,
-    // drops what arrives once the application stopped reading, and wakes a flush that waits for space.
-    private void Receive()
+    /// <summary>
+    /// From the read loop on the receiving thread: takes the caller to resume once the read loop
+    /// waits again. False unless called while this connection's receiver completes a read, with no
+    /// caller taken yet and neither thread running one (the other thread must be free to receive).
+    /// </summary>
+    internal bool TryResume(IThreadPoolWorkItem work)
+    {
+        if (Volatile.Read(ref _completingThread) != Environment.CurrentManagedThreadId || _resumed is not null
+            || Volatile.Read(ref _resuming) != 0 || Closing)
+        {
+            return false;
+        }
+
+        _resumed = work;
+        return true;
+    }
+
+    // Each thread of the connection (the first, and the standby started on the first hand-over):
+    // receives while it holds the role, stands by while the other does.
+    private void ReceivingThread()
     {
         Exception? error = null;
-        bool failed = false;
         try
         {
-            var spin = SpinWindow.Of(_spinTime);
             while (true)
             {
-                if (!failed && Volatile.Read(ref _aborted) != 0)
+                if (Interlocked.CompareExchange(ref _receiverRole, 1, 0) == 0)
                 {
-                    // Reading fails at once; the doorbell is still served until the close, for the writer.
-                    _reader.Fail(new IOException("The shm:// connection was aborted."));
-                    failed = true;
+                    if (Receive())
+                    {
+                        break;
+                    }
                 }
-
-                bool closing = Closing;
-                bool dropping = failed || _reader.IsCompleted;
-                bool worked = dropping ? _reader.Discard() : _reader.IsWaiting && (closing || _reader.HasNewBytes) && _reader.Wake();
-                if (worked)
+                else if (StandBy())
                 {
-                    spin.Reset();
-                    continue;
+                    break;
                 }
-
-                WakeSender();
-                if (closing)
-                {
-                    break; // a read from now on sees the end itself
-                }
-
-                if (spin.Spin())
-                {
-                    continue;
-                }
-
-                int seen = _myBell.Prepare();
-                if (((dropping || _reader.IsWaiting) && _reader.HasNewBytes) || Closing || SenderCanGo())
-                {
-                    _myBell.Cancel();
-                }
-                else
-                {
-                    _myBell.Sleep(seen, SleepMilliseconds);
-                }
-
-                spin.Reset();
             }
         }
         catch (Exception ex)
@@ -236,6 +241,167 @@ internal sealed class ShmConnection : MaasConnection
 
             Close();
             Release();
+        }
+    }
+
+    // Holding the receiving role: completes the waiting read when bytes arrive or the connection
+    // closes, drops what arrives once the application stopped reading, and wakes a flush that waits
+    // for space. True when the connection closed; false when the role went to the other thread
+    // while this one resumed a caller.
+    private bool Receive()
+    {
+        // Awake with the role: the flag that asked the peer to ring for the standby comes down.
+        _myBell.Cancel();
+        var spin = SpinWindow.Of(_spinTime);
+        while (true)
+        {
+            if (Volatile.Read(ref _aborted) != 0 && Interlocked.Exchange(ref _readFailed, 1) == 0)
+            {
+                // Reading fails at once; the doorbell is still served until the close, for the writer.
+                _reader.Fail(new IOException("The shm:// connection was aborted."));
+            }
+
+            bool closing = Closing;
+            bool dropping = Volatile.Read(ref _readFailed) != 0 || _reader.IsCompleted;
+            bool worked = dropping ? _reader.Discard() : _reader.IsWaiting && (closing || _reader.HasNewBytes) && CompleteRead();
+            if (_resumed is { } resumed)
+            {
+                _resumed = null;
+                if (!Resume(resumed))
+                {
+                    return false;
+                }
+
+                spin.Reset();
+                continue;
+            }
+
+            if (worked)
+            {
+                spin.Reset();
+                continue;
+            }
+
+            WakeSender();
+            if (closing)
+            {
+                return true; // a read from now on sees the end itself
+            }
+
+            if (spin.Spin())
+            {
+                continue;
+            }
+
+            int seen = _myBell.Prepare();
+            if (HasWork() || Closing)
+            {
+                _myBell.Cancel();
+            }
+            else
+            {
+                _myBell.Sleep(seen, SleepMilliseconds);
+            }
+
+            spin.Reset();
+        }
+    }
+
+    // The read loop runs here until it waits again; a caller it resumes is taken meanwhile.
+    private bool CompleteRead()
+    {
+        Volatile.Write(ref _completingThread, Environment.CurrentManagedThreadId);
+        try
+        {
+            return _reader.Wake();
+        }
+        finally
+        {
+            Volatile.Write(ref _completingThread, 0);
+        }
+    }
+
+    private bool HasWork() => ((Volatile.Read(ref _readFailed) != 0 || _reader.IsCompleted || _reader.IsWaiting) && _reader.HasNewBytes) || SenderCanGo();
+
+    // Gives the role up, resumes the caller, and takes the role back unless the other thread took it
+    // meanwhile (then true only if it did not). While the role is free the sleeping flag is up, so the
+    // peer's next ring wakes the standby; what arrived before the flag went up wakes it here.
+    private bool Resume(IThreadPoolWorkItem work)
+    {
+        Volatile.Write(ref _resuming, 1);
+        bool handedOver = EnsureStandby();
+        if (handedOver)
+        {
+            _myBell.Prepare();
+            Volatile.Write(ref _receiverRole, 0);
+            if (HasWork() || Closing || Volatile.Read(ref _aborted) != 0)
+            {
+                _myBell.RingHard();
+            }
+        }
+
+        try
+        {
+            work.Execute();
+        }
+        finally
+        {
+            Volatile.Write(ref _resuming, 0);
+        }
+
+        if (!handedOver)
+        {
+            return true;
+        }
+
+        if (Interlocked.CompareExchange(ref _receiverRole, 1, 0) != 0)
+        {
+            return false;
+        }
+
+        // Receiving again, awake: the peer need not ring.
+        _myBell.Cancel();
+        return true;
+    }
+
+    // The second thread, started on the first hand-over (only the role's holder gets here). False
+    // when the connection is closing: the caller is then resumed without a hand-over.
+    private bool EnsureStandby()
+    {
+        if (_hasStandby)
+        {
+            return true;
+        }
+
+        if (Closing || !TryAddRef())
+        {
+            return false;
+        }
+
+        var standby = new Thread(ReceivingThread) { IsBackground = true, Name = "maas shm receive" };
+        standby.Start();
+        _hasStandby = true;
+        return true;
+    }
+
+    // Not holding the role: sleeps on the doorbell without raising its flag until the role is free
+    // (take it: false) or the connection closes while the other thread holds it (exit: true).
+    private bool StandBy()
+    {
+        while (true)
+        {
+            int seen = _myBell.Sequence;
+            if (Volatile.Read(ref _receiverRole) == 0)
+            {
+                return false;
+            }
+
+            if (Closing)
+            {
+                return true;
+            }
+
+            _myBell.Wait(seen, SleepMilliseconds);
         }
     }
 

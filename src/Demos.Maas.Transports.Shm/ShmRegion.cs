@@ -194,6 +194,15 @@ internal readonly unsafe struct Doorbell(int* sequence, int* sleeping)
 
     /// <summary>Clears the sleeping flag without sleeping (work turned up after Prepare).</summary>
     public void Cancel() => Volatile.Write(ref Unsafe.AsRef<int>(sleeping), 0);
+
+    /// <summary>The sequence now, for <see cref="Wait"/>.</summary>
+    public int Sequence => Volatile.Read(ref Unsafe.AsRef<int>(sequence));
+
+    /// <summary>
+    /// Sleeps unless the sequence moved since <paramref name="seen"/>, without raising the sleeping
+    /// flag: woken only by a ring while another thread of this side keeps the flag up, or a hard ring.
+    /// </summary>
+    public void Wait(int seen, int timeoutMilliseconds) => Futex.Wait(sequence, seen, timeoutMilliseconds);
 }
 
 /// <summary>

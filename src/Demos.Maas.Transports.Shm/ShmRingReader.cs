@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.ExceptionServices;
+using Demos.Maas.Transport;
 
 namespace Demos.Maas.Transports.Shm;
 
@@ -16,7 +17,7 @@ namespace Demos.Maas.Transports.Shm;
 /// calls <see cref="Wake"/> when bytes arrive for a waiting read; a read that finds bytes completes at
 /// once. The reader holds a reference on the mapping until it is completed and no buffer is out.
 /// </remarks>
-internal sealed class ShmRingReader : SingleWaiterPipeReader
+internal sealed class ShmRingReader : SingleWaiterPipeReader, IReceiverResumption
 {
     private const int MinimumSpillBytes = 64 * 1024;
 
@@ -57,6 +58,9 @@ internal sealed class ShmRingReader : SingleWaiterPipeReader
 
     /// <summary>Bytes arrived that the waiting read has not examined.</summary>
     public bool HasNewBytes => _ring.WritePosition > Volatile.Read(ref _examined);
+
+    /// <summary>The receiving thread resumes a caller once the read loop waits again (see <see cref="ShmConnection"/>).</summary>
+    public bool TryResume(IThreadPoolWorkItem work) => _connection.TryResume(work);
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {

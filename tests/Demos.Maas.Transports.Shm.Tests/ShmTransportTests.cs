@@ -134,7 +134,7 @@ public sealed class ShmTransportTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task With_inline_completions_callers_resume_on_the_receiving_thread_and_may_call_again_there(bool inline)
+    public async Task Callers_resume_on_the_receiving_thread_and_may_call_again_there(bool inline)
     {
         string uri = $"shm://{SocketPath()}";
         await using var server = new MaasServer(transports: [new ShmTransport()]);
@@ -162,17 +162,51 @@ public sealed class ShmTransportTests
             }
         }
 
-        await CallerAsync(0).WaitAsync(TimeSpan.FromMinutes(1));
+        // On thread-pool threads: the test framework's synchronization context would take the continuations.
+        await Task.Run(() => CallerAsync(0)).WaitAsync(TimeSpan.FromMinutes(1));
         await Task.WhenAll(Enumerable.Range(1, 8).Select(c => Task.Run(() => CallerAsync(c)))).WaitAsync(TimeSpan.FromMinutes(1));
-        if (inline)
+        // Inline, on the read loop; otherwise once the read loop waits again, while the other thread
+        // of the connection receives. An answer can beat the caller to its await (then it goes on
+        // where it was), but not every time.
+        Assert.True(onReceiver > 0, "no caller resumed on the receiving thread");
+    }
+
+    [Fact]
+    public async Task A_caller_that_blocks_where_it_resumed_holds_up_no_other_answer()
+    {
+        string uri = $"shm://{SocketPath()}";
+        await using var server = new MaasServer(transports: [new ShmTransport()]);
+        server.AddModel(GaussianModel.Create(1));
+        await server.ListenAsync(uri);
+        await using var client = await MaasClient.ConnectAsync(uri, Options());
+        var model = await client.GetModelAsync("gaussian1d");
+
+        // A caller resumed on the receiving thread waits synchronously for another call over the same
+        // connection: the connection's other thread must read that answer meanwhile. An answer can
+        // beat its caller to the await, so try until a caller did resume on the receiving thread.
+        // (On a thread-pool thread: the test framework's synchronization context would take the continuations.)
+        int blockedOnReceiver = await Task.Run(async () =>
         {
-            // An answer can beat the caller to its await (then it goes on where it was), but not every time.
-            Assert.True(onReceiver > 0, "no caller resumed on the receiving thread");
-        }
-        else
-        {
-            Assert.Equal(0, onReceiver);
-        }
+            int blocked = 0;
+            for (int attempt = 0; attempt < 200 && blocked < 3; attempt++)
+            {
+                using var first = await model.LogDensityAsync(DoubleMatrix.FromColumn(0.5));
+                if (Thread.CurrentThread.Name != "maas shm receive")
+                {
+                    continue;
+                }
+
+                blocked++;
+                var second = model.LogDensityAsync(DoubleMatrix.FromColumn(1.5)).AsTask();
+                Assert.True(second.Wait(TimeSpan.FromSeconds(20)), "the answer to a second call was not read while the first caller blocked");
+                using var y = second.Result;
+                Assert.Equal(GaussianModel.LogDensityOf([1.5], [0.0], [1.0]), y.Span[0], 12);
+            }
+
+            return blocked;
+        }).WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.True(blockedOnReceiver == 3, $"callers resumed on the receiving thread {blockedOnReceiver} times in 200 calls");
     }
 
     [Fact]

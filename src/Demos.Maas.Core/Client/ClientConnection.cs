@@ -275,7 +275,7 @@ internal sealed partial class ClientConnection : MaasCallInvoker
     {
         cancellationToken.ThrowIfCancellationRequested();
         uint id = NextId();
-        var pending = new PendingCall(id, streaming, _options.InlineCompletions);
+        var pending = new PendingCall(id, streaming, _options.InlineCompletions, _channel.Resumption);
         request.Id = id;
         Interlocked.Increment(ref _inFlight);
         _pending[id] = pending;
@@ -447,7 +447,9 @@ internal sealed partial class ClientConnection : MaasCallInvoker
         bool found = final ? RemovePending(message.Id, out call) : _pending.TryGetValue(message.Id, out call);
         if (found)
         {
-            call!.Complete(message);
+            // Only the last call in flight resumes on the receiving thread: while others wait, their
+            // answers are due, and the receiver had better go on reading than hand itself over.
+            call!.Complete(message, resumeOnReceiver: PendingCalls == 0);
             return;
         }
 

@@ -1,25 +1,46 @@
 using System.Threading.Channels;
 using Demos.Maas.Protocol;
+using Demos.Maas.Transport;
 
 namespace Demos.Maas.Client;
 
 /// <summary>A request sent and not yet answered: completes a unary result or feeds a stream.</summary>
-internal sealed class PendingCall
+/// <remarks>
+/// A unary call resumes its caller in one of three ways: on the read loop itself (inline
+/// completions), on the connection's receiving thread after the read loop waits again (where the
+/// input offers it, <see cref="IReceiverResumption"/>), or on the thread pool. For the last two the
+/// call is settled once, by whichever of answer, failure or cancellation comes first, and the
+/// settled outcome is what the caller sees wherever it resumes.
+/// </remarks>
+internal sealed class PendingCall : IThreadPoolWorkItem
 {
     private readonly TaskCompletionSource<MaasResponse>? _unary;
     private readonly Channel<DoubleMatrix>? _stream;
+    private readonly bool _dispatches;
+    private readonly IReceiverResumption? _resumption;
+    private int _settled;
+    private MaasResponse? _result;
+    private Exception? _error;
+    private CancellationToken? _cancelledBy;
 
-    public PendingCall(uint id, bool streaming, bool inlineCompletion)
+    public PendingCall(uint id, bool streaming, bool inlineCompletion, IReceiverResumption? resumption = null)
     {
         Id = id;
         if (streaming)
         {
             _stream = Channel.CreateUnbounded<DoubleMatrix>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         }
-        else
+        else if (inlineCompletion || resumption is null)
         {
             // Inline: the awaiting caller resumes on the read loop (MaasClientOptions.InlineCompletions).
             _unary = new TaskCompletionSource<MaasResponse>(inlineCompletion ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        else
+        {
+            // Continuations run where the outcome is set: this call chooses the thread (Dispatch).
+            _unary = new TaskCompletionSource<MaasResponse>();
+            _dispatches = true;
+            _resumption = resumption;
         }
     }
 
@@ -35,12 +56,20 @@ internal sealed class PendingCall
 
     public long ReceivedRows { get; private set; }
 
-    public void Complete(MaasMessage message)
+    /// <summary>
+    /// Delivers an answer. <paramref name="resumeOnReceiver"/>: the caller may resume on the
+    /// receiving thread, if the input offers it; else it resumes on the thread pool.
+    /// </summary>
+    public void Complete(MaasMessage message, bool resumeOnReceiver = true)
     {
         switch (message)
         {
             case MaasResponse response when _unary is not null:
-                if (!_unary.TrySetResult(response))
+                if (_dispatches)
+                {
+                    Settle(response, null, resumeOnReceiver);
+                }
+                else if (!_unary.TrySetResult(response))
                 {
                     response.Y?.Dispose();
                 }
@@ -73,6 +102,9 @@ internal sealed class PendingCall
                 }
 
                 break;
+            case ErrorMessage error when _dispatches:
+                Settle(null, error.ToException(), resumeOnReceiver);
+                break;
             case ErrorMessage error:
                 Fail(error.ToException());
                 break;
@@ -86,14 +118,67 @@ internal sealed class PendingCall
 
     public void Fail(Exception exception)
     {
-        _unary?.TrySetException(exception);
+        if (_dispatches)
+        {
+            Settle(null, exception, resumeOnReceiver: false);
+        }
+        else
+        {
+            _unary?.TrySetException(exception);
+        }
+
         _stream?.Writer.TryComplete(exception);
     }
 
     public void Cancelled(CancellationToken token)
     {
-        _unary?.TrySetCanceled(token);
+        if (_dispatches)
+        {
+            Settle(null, new OperationCanceledException(token), resumeOnReceiver: false, token);
+        }
+        else
+        {
+            _unary?.TrySetCanceled(token);
+        }
+
         _stream?.Writer.TryComplete(new OperationCanceledException(token));
+    }
+
+    // The first outcome wins; the caller resumes on the receiving thread when it takes the call
+    // (an answer the read loop just decoded), else on the thread pool, never on the thread that
+    // failed or cancelled the call (a user's cancellation callback, a timer, a closing connection).
+    private void Settle(MaasResponse? result, Exception? error, bool resumeOnReceiver, CancellationToken? cancelledBy = null)
+    {
+        if (Interlocked.Exchange(ref _settled, 1) != 0)
+        {
+            result?.Y?.Dispose();
+            return;
+        }
+
+        _result = result;
+        _error = error;
+        _cancelledBy = cancelledBy;
+        if (!resumeOnReceiver || !_resumption!.TryResume(this))
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
+
+    /// <summary>Resumes the caller with the settled outcome (on the receiving thread or a pool thread).</summary>
+    void IThreadPoolWorkItem.Execute()
+    {
+        if (_cancelledBy is { } token)
+        {
+            _unary!.TrySetCanceled(token);
+        }
+        else if (_error is not null)
+        {
+            _unary!.TrySetException(_error);
+        }
+        else
+        {
+            _unary!.TrySetResult(_result!);
+        }
     }
 
     /// <summary>Frees chunks nobody will read.</summary>

@@ -32,8 +32,12 @@ internal sealed partial class FrameChannel : IDisposable, IThreadPoolWorkItem
         _output = pipe.Output;
         _lender = _input as IReceiveBufferLender;
         _borrowing = _output as IBorrowingWriter;
+        Resumption = _input as IReceiverResumption;
         MaxIncomingFrameBytes = maxIncomingFrameBytes;
     }
+
+    /// <summary>The input, when its receiving thread can resume a caller itself (shm:// connections).</summary>
+    public IReceiverResumption? Resumption { get; }
 
     /// <summary>The channel of a connection; a socket's input gets large-frame reads (<see cref="LargeFrameReads"/>).</summary>
     public FrameChannel(MaasConnection connection, int maxIncomingFrameBytes)
