@@ -14,6 +14,8 @@ public sealed class ShmConformanceTests : FramedTransportConformanceTests
     protected override IMaasTransport[] Transports { get; } = [new ShmTransport()];
 
     protected override string NewListenUri() => ShmUris.New();
+
+    protected override string? ResumingThreadName => "maas shm receive";
 }
 
 /// <summary>The whole suite again with 4 KiB rings: nearly every frame is larger than its ring and is streamed through it in pieces.</summary>
@@ -22,6 +24,8 @@ public sealed class ShmSmallRingConformanceTests : FramedTransportConformanceTes
     protected override IMaasTransport[] Transports { get; } = [new ShmTransport(new ShmTransportOptions { RingSize = 4096 })];
 
     protected override string NewListenUri() => ShmUris.New();
+
+    protected override string? ResumingThreadName => "maas shm receive";
 }
 
 /// <summary>No spinning: every wait sleeps on the futex at once, so the sleeping and waking paths carry the suite.</summary>
@@ -30,6 +34,8 @@ public sealed class ShmNoSpinConformanceTests : FramedTransportConformanceTests
     protected override IMaasTransport[] Transports { get; } = [new ShmTransport(new ShmTransportOptions { RingSize = 8192, SpinTime = TimeSpan.Zero })];
 
     protected override string NewListenUri() => ShmUris.New();
+
+    protected override string? ResumingThreadName => "maas shm receive";
 }
 
 public sealed class ShmProtocolSpecTests : ProtocolSpecConformanceTests

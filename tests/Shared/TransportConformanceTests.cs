@@ -18,6 +18,12 @@ public abstract class TransportConformanceTests
     /// <summary>A fresh address to listen on.</summary>
     protected abstract string NewListenUri();
 
+    /// <summary>
+    /// The name of the client connection's receiving thread, where it resumes the caller of a lone
+    /// call (null: the transport resumes callers elsewhere, or has no such thread).
+    /// </summary>
+    protected virtual string? ResumingThreadName => null;
+
     private protected async Task<Harness> StartAsync(Action<MaasServerOptions>? configure = null, Action<MaasClientOptions>? configureClient = null)
     {
         var options = new MaasServerOptions();
@@ -168,6 +174,39 @@ public abstract class TransportConformanceTests
         foreach (var (x, logp) in await Task.WhenAll(tasks))
         {
             Assert.Equal(GaussianModel.LogDensityOf([x], [0.0], [1.0]), logp, 12);
+        }
+    }
+
+    [Fact]
+    public async Task A_caller_may_block_on_another_call_where_it_resumed()
+    {
+        await using var h = await StartAsync();
+        var remote = await h.Client.GetModelAsync("gaussian1d");
+
+        // Code after await runs wherever the client resumes it (a pool thread, or the connection's
+        // receiving thread); blocking there on another call of the same connection must get its
+        // answer. On a thread-pool thread: the test framework's synchronization context would take
+        // the continuations otherwise.
+        var resumedOn = await Task.Run(async () =>
+        {
+            var names = new List<string?>();
+            for (int i = 0; i < 30; i++)
+            {
+                double first = await remote.LogDensityAsync([0.5]);
+                names.Add(Thread.CurrentThread.Name);
+                var second = remote.LogDensityAsync([1.5]).AsTask();
+                Assert.True(second.Wait(TimeSpan.FromSeconds(20)), $"call {i}: the answer to a second call did not come while the first caller blocked");
+                Assert.Equal(GaussianModel.LogDensityOf([0.5], [0.0], [1.0]), first, 12);
+                Assert.Equal(GaussianModel.LogDensityOf([1.5], [0.0], [1.0]), second.Result, 12);
+            }
+
+            return names;
+        }).WaitAsync(TimeSpan.FromMinutes(3));
+
+        if (ResumingThreadName is { } name)
+        {
+            // An answer can beat its caller to the await (it then goes on where it was), not every time.
+            Assert.Contains(name, resumedOn);
         }
     }
 
