@@ -16,7 +16,8 @@ internal sealed class PendingCall : IThreadPoolWorkItem
 {
     private readonly TaskCompletionSource<MaasResponse>? _unary;
     private readonly Channel<DoubleMatrix>? _stream;
-    private readonly bool _dispatches;
+
+    // Set when this call chooses where its caller resumes (the TCS runs continuations where it is completed).
     private readonly IReceiverResumption? _resumption;
     private int _settled;
     private MaasResponse? _result;
@@ -37,9 +38,8 @@ internal sealed class PendingCall : IThreadPoolWorkItem
         }
         else
         {
-            // Continuations run where the outcome is set: this call chooses the thread (Dispatch).
+            // Continuations run where the outcome is set: this call chooses the thread (Settle).
             _unary = new TaskCompletionSource<MaasResponse>();
-            _dispatches = true;
             _resumption = resumption;
         }
     }
@@ -65,7 +65,7 @@ internal sealed class PendingCall : IThreadPoolWorkItem
         switch (message)
         {
             case MaasResponse response when _unary is not null:
-                if (_dispatches)
+                if (_resumption is not null)
                 {
                     Settle(response, null, resumeOnReceiver);
                 }
@@ -102,7 +102,7 @@ internal sealed class PendingCall : IThreadPoolWorkItem
                 }
 
                 break;
-            case ErrorMessage error when _dispatches:
+            case ErrorMessage error when _resumption is not null:
                 Settle(null, error.ToException(), resumeOnReceiver);
                 break;
             case ErrorMessage error:
@@ -118,7 +118,7 @@ internal sealed class PendingCall : IThreadPoolWorkItem
 
     public void Fail(Exception exception)
     {
-        if (_dispatches)
+        if (_resumption is not null)
         {
             Settle(null, exception, resumeOnReceiver: false);
         }
@@ -132,9 +132,9 @@ internal sealed class PendingCall : IThreadPoolWorkItem
 
     public void Cancelled(CancellationToken token)
     {
-        if (_dispatches)
+        if (_resumption is not null)
         {
-            Settle(null, new OperationCanceledException(token), resumeOnReceiver: false, token);
+            Settle(null, null, resumeOnReceiver: false, token);
         }
         else
         {
