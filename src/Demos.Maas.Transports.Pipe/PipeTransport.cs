@@ -51,7 +51,7 @@ public sealed class PipeTransport : IMaasConnectionFactory, IMaasListenerFactory
             throw new MaasException(MaasErrorCode.Unavailable, $"Nothing listens on the socket {path}: the server that made it has stopped; start it again.", ex);
         }
 
-        return SocketConnections.Wrap(socket, uri.ToString(), _receiveSpin);
+        return SocketConnections.Wrap(socket, uri.ToString(), _receiveSpin, resumesCallers: true);
     }
 
     /// <inheritdoc/>

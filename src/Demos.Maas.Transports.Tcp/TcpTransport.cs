@@ -47,7 +47,7 @@ public sealed class TcpTransport : IMaasConnectionFactory, IMaasListenerFactory
         var socket = await ConnectSocketAsync(host, port, uri, cancellationToken).ConfigureAwait(false);
         if (uri.Scheme != "tls")
         {
-            return SocketConnections.Wrap(socket, uri.ToString(), _receiveSpin);
+            return SocketConnections.Wrap(socket, uri.ToString(), _receiveSpin, resumesCallers: true);
         }
 
         var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);

@@ -96,9 +96,15 @@ internal static partial class SocketConnections
     public static TimeSpan CheckedReceiveSpin(TimeSpan value) =>
         value >= TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The receive spin time must not be negative (zero sleeps at once).");
 
-    public static MaasConnection Wrap(Socket socket, string remote, TimeSpan receiveSpin) =>
+    /// <param name="socket">The connected socket.</param>
+    /// <param name="remote">The peer, for logs.</param>
+    /// <param name="receiveSpin">The receiving thread's spin (<see cref="DefaultReceiveSpin"/>).</param>
+    /// <param name="resumesCallers">A client's connection: its receiving thread resumes the caller of the
+    /// only call in flight, and a new thread takes over receiving when that caller holds it while a read
+    /// waits (<see cref="ReceiveWatchdog"/>).</param>
+    public static MaasConnection Wrap(Socket socket, string remote, TimeSpan receiveSpin, bool resumesCallers = false) =>
         WithReceivingThread<MaasConnection>(
-            count => new SocketConnection(socket, remote, receiveSpin, count),
+            count => new SocketConnection(socket, remote, receiveSpin, count, resumesCallers),
             () => new StreamConnection(new NetworkStream(socket, ownsSocket: true), remote, abort: () => ShutDownAndClose(socket)));
 
     /// <summary>

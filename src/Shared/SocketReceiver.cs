@@ -28,7 +28,7 @@ internal sealed class SocketConnection : MaasConnection
     private int _disposed;
     private int _aborted;
 
-    public SocketConnection(Socket socket, string remoteAddress, TimeSpan receiveSpin, Action<int> countReceivingThread)
+    public SocketConnection(Socket socket, string remoteAddress, TimeSpan receiveSpin, Action<int> countReceivingThread, bool resumesCallers = false)
     {
         _socket = socket;
         RemoteAddress = remoteAddress;
@@ -38,7 +38,7 @@ internal sealed class SocketConnection : MaasConnection
         socket.Blocking = false;
         // The connection's user always has a read waiting (for the next message) while it is open,
         // so the thread never ends idle.
-        _reader = new SocketReceiveReader(socket, receiveSpin, countReceivingThread, idleEnd: Timeout.InfiniteTimeSpan);
+        _reader = new SocketReceiveReader(socket, receiveSpin, countReceivingThread, idleEnd: Timeout.InfiniteTimeSpan, handOverWhenBusy: resumesCallers, resumesCallers: resumesCallers);
         _pipe = new DuplexPipe(_reader, new SocketSendWriter(socket));
     }
 
@@ -95,7 +95,7 @@ internal sealed class SocketConnection : MaasConnection
 /// itself: the read loop runs on the receiving thread. A reader that stops reading for a while can
 /// let the thread end (idleEnd); the next read then starts another.
 /// </summary>
-internal sealed class SocketReceiveReader : SingleWaiterPipeReader, IReceiveBufferLender
+internal sealed class SocketReceiveReader : SingleWaiterPipeReader, IReceiveBufferLender, IReceiverResumption
 {
     private const int InitialBufferBytes = 64 * 1024;
     private const int MinimumReceiveBytes = 16 * 1024;
@@ -133,6 +133,12 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader, IReceiveBuff
     // the ReceiveWatchdog, which starts a thread of the next _generation to take over receiving.
     // The busy thread ends when the reader's code returns to it.
     private readonly bool _handOver;
+
+    // Resumption (_resumes, with hand-over): the receiving thread completing a read (_completingThread)
+    // takes one caller to resume (_resumed) and runs it once the read loop waits again.
+    private readonly bool _resumes;
+    private int _completingThread;
+    private IThreadPoolWorkItem? _resumed;
     private bool _inCallback;
     private long _callbackNumber;
     private int _generation;
@@ -146,8 +152,10 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader, IReceiveBuff
     /// <param name="countReceivingThread">Called with +1 when another receiving thread starts (after an idle end, or to take over from a busy one), -1 when one ends (the first start is counted by the caller).</param>
     /// <param name="idleEnd">How long the receiving thread sleeps without a read before it ends (<see cref="Timeout.InfiniteTimeSpan"/>: never).</param>
     /// <param name="handOverWhenBusy">A read that waits while the receiving thread runs the reader's code (which may block, or wait for this very read) is taken over by a new receiving thread after <see cref="ReceiveWatchdog.HandOverDelay"/>.</param>
-    public SocketReceiveReader(Socket socket, TimeSpan spinTime, Action<int> countReceivingThread, TimeSpan idleEnd, bool handOverWhenBusy = false)
+    /// <param name="resumesCallers">With <paramref name="handOverWhenBusy"/>: the receiving thread resumes a caller the read loop gives it (<see cref="TryResume"/>) once the read loop waits again.</param>
+    public SocketReceiveReader(Socket socket, TimeSpan spinTime, Action<int> countReceivingThread, TimeSpan idleEnd, bool handOverWhenBusy = false, bool resumesCallers = false)
     {
+        _resumes = resumesCallers && handOverWhenBusy;
         _socket = socket;
         _spinTime = spinTime;
         _countThread = countReceivingThread;
@@ -156,6 +164,22 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader, IReceiveBuff
         _segment = new Segment(this);
         _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferBytes);
         StartThread(0);
+    }
+
+    /// <summary>
+    /// From the read loop on the receiving thread: takes the caller to resume once the read loop
+    /// waits again. The caller then runs where the reader's code runs: a read that waits meanwhile
+    /// is taken over by a new receiving thread after <see cref="ReceiveWatchdog.HandOverDelay"/>.
+    /// </summary>
+    public bool TryResume(IThreadPoolWorkItem work)
+    {
+        if (!_resumes || Volatile.Read(ref _completingThread) != Environment.CurrentManagedThreadId || _resumed is not null)
+        {
+            return false;
+        }
+
+        _resumed = work;
+        return true;
     }
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default) =>
@@ -480,8 +504,25 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader, IReceiveBuff
 
                 if (complete)
                 {
-                    // The read loop continues here, until it waits for more.
-                    CompleteWaiter(result, error);
+                    // The read loop continues here, until it waits for more; then the caller it gave
+                    // this thread resumes, still counted as the reader's code (a read that waits
+                    // that long is taken over).
+                    Volatile.Write(ref _completingThread, Environment.CurrentManagedThreadId);
+                    try
+                    {
+                        CompleteWaiter(result, error);
+                    }
+                    finally
+                    {
+                        Volatile.Write(ref _completingThread, 0);
+                    }
+
+                    if (_resumed is { } resumed)
+                    {
+                        _resumed = null;
+                        resumed.Execute();
+                    }
+
                     if (_handOver)
                     {
                         lock (Gate)

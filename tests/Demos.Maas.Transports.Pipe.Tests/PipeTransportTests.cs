@@ -13,6 +13,8 @@ public sealed class PipeConformanceTests : FramedTransportConformanceTests
     protected override IMaasTransport[] Transports { get; } = [new PipeTransport()];
 
     protected override string NewListenUri() => $"pipe://{Path.Combine(Path.GetTempPath(), $"maas-test-{Guid.NewGuid():N}.sock")}";
+
+    protected override string? ResumingThreadName => "maas socket receive";
 }
 
 public sealed class PipeTransportTests

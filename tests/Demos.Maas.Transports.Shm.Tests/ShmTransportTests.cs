@@ -147,9 +147,9 @@ public sealed class ShmTransportTests
 
         // Sequential callers and concurrent ones; each continuation makes its next call from where it resumed.
         int onReceiver = 0;
-        async Task CallerAsync(int caller)
+        async Task CallerAsync(int caller, int calls, bool untilResumedThere = false)
         {
-            for (int i = 0; i < 50; i++)
+            for (int i = 0; i < calls && !(untilResumedThere && Volatile.Read(ref onReceiver) > 0); i++)
             {
                 double x = caller + (i * 0.01);
                 using var y = await model.LogDensityAsync(DoubleMatrix.FromColumn(x));
@@ -163,12 +163,13 @@ public sealed class ShmTransportTests
         }
 
         // On thread-pool threads: the test framework's synchronization context would take the continuations.
-        await Task.Run(() => CallerAsync(0)).WaitAsync(TimeSpan.FromMinutes(1));
-        await Task.WhenAll(Enumerable.Range(1, 8).Select(c => Task.Run(() => CallerAsync(c)))).WaitAsync(TimeSpan.FromMinutes(1));
         // Inline, on the read loop; otherwise once the read loop waits again, while the other thread
         // of the connection receives. An answer can beat the caller to its await (then it goes on
-        // where it was), but not every time.
-        Assert.True(onReceiver > 0, "no caller resumed on the receiving thread");
+        // where it was), and while the thread pool has work waiting the caller queues behind it: the
+        // sequential caller goes on until it resumed there once.
+        await Task.Run(() => CallerAsync(0, calls: 3000, untilResumedThere: true)).WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.True(onReceiver > 0, "no caller resumed on the receiving thread in 3000 calls");
+        await Task.WhenAll(Enumerable.Range(1, 8).Select(c => Task.Run(() => CallerAsync(c, calls: 50)))).WaitAsync(TimeSpan.FromMinutes(1));
     }
 
     [Fact]

@@ -12,6 +12,8 @@ public sealed class TcpConformanceTests : FramedTransportConformanceTests
     protected override IMaasTransport[] Transports { get; } = [new TcpTransport()];
 
     protected override string NewListenUri() => "tcp://127.0.0.1:0";
+
+    protected override string? ResumingThreadName => "maas socket receive";
 }
 
 public sealed class TcpIpv6ConformanceTests : FramedTransportConformanceTests
@@ -19,6 +21,8 @@ public sealed class TcpIpv6ConformanceTests : FramedTransportConformanceTests
     protected override IMaasTransport[] Transports { get; } = [new TcpTransport()];
 
     protected override string NewListenUri() => "tcp://[::1]:0";
+
+    protected override string? ResumingThreadName => "maas socket receive";
 }
 
 public sealed class TcpTransportTests

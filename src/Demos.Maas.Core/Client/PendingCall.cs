@@ -19,14 +19,23 @@ internal sealed class PendingCall : IThreadPoolWorkItem
 
     // Set when this call chooses where its caller resumes (the TCS runs continuations where it is completed).
     private readonly IReceiverResumption? _resumption;
+
+    // Whether the thread pool has work queued that no pool thread has started yet.
+    private readonly Func<bool> _poolHasQueuedWork;
     private int _settled;
     private MaasResponse? _result;
     private Exception? _error;
     private CancellationToken? _cancelledBy;
 
-    public PendingCall(uint id, bool streaming, bool inlineCompletion, IReceiverResumption? resumption = null)
+    /// <param name="id">The request's id.</param>
+    /// <param name="streaming">A streaming call (its chunks go to <see cref="Chunks"/>).</param>
+    /// <param name="inlineCompletion">The caller resumes on the read loop (<see cref="MaasClientOptions.InlineCompletions"/>).</param>
+    /// <param name="resumption">The input's receiving thread, which may resume the caller.</param>
+    /// <param name="poolHasQueuedWork">Whether the thread pool has work waiting for a thread (by default <see cref="ThreadPool.PendingWorkItemCount"/> &gt; 0).</param>
+    public PendingCall(uint id, bool streaming, bool inlineCompletion, IReceiverResumption? resumption = null, Func<bool>? poolHasQueuedWork = null)
     {
         Id = id;
+        _poolHasQueuedWork = poolHasQueuedWork ?? PoolHasQueuedWork;
         if (streaming)
         {
             _stream = Channel.CreateUnbounded<DoubleMatrix>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
@@ -147,6 +156,10 @@ internal sealed class PendingCall : IThreadPoolWorkItem
     // The first outcome wins; the caller resumes on the receiving thread when it takes the call
     // (an answer the read loop just decoded), else on the thread pool, never on the thread that
     // failed or cancelled the call (a user's cancellation callback, a timer, a closing connection).
+    // While the pool has work waiting, the caller queues behind it: resumed on the receiving thread
+    // it would overtake that work, and a caller that calls again and again would keep doing so,
+    // holding back every continuation of the process for as long as the pool lacks a free thread
+    // (the pool adds threads slowly while the CPUs are busy, and those callers keep them busy).
     private void Settle(MaasResponse? result, Exception? error, bool resumeOnReceiver, CancellationToken? cancelledBy = null)
     {
         if (Interlocked.Exchange(ref _settled, 1) != 0)
@@ -158,11 +171,13 @@ internal sealed class PendingCall : IThreadPoolWorkItem
         _result = result;
         _error = error;
         _cancelledBy = cancelledBy;
-        if (!resumeOnReceiver || !_resumption!.TryResume(this))
+        if (!resumeOnReceiver || _poolHasQueuedWork() || !_resumption!.TryResume(this))
         {
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
     }
+
+    private static bool PoolHasQueuedWork() => ThreadPool.PendingWorkItemCount > 0;
 
     /// <summary>Resumes the caller with the settled outcome (on the receiving thread or a pool thread).</summary>
     void IThreadPoolWorkItem.Execute()
