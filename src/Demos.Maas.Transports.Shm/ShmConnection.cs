@@ -37,11 +37,10 @@ internal sealed class ShmConnection : MaasConnection
     private readonly TimeSpan _spinTime;
     private TaskCompletionSource? _spaceWaiter;
 
-    // The receiving role (1 while a thread holds it), the holder's thread id while it completes a
-    // read (callers may be resumed only from there), the caller it took, and whether a thread runs one.
+    // The receiving role (1 while a thread holds it), the caller its holder took while completing a
+    // read, and whether a thread runs one.
     private int _receiverRole;
-    private int _completingThread;
-    private IThreadPoolWorkItem? _resumed;
+    private readonly ResumedCallerSlot _resumed = new();
     private int _resuming;
     private bool _hasStandby;
     private int _readFailed;
@@ -196,14 +195,7 @@ internal sealed class ShmConnection : MaasConnection
     /// </summary>
     internal bool TryResume(IThreadPoolWorkItem work)
     {
-        if (Volatile.Read(ref _completingThread) != Environment.CurrentManagedThreadId || _resumed is not null
-            || Volatile.Read(ref _resuming) != 0 || Closing)
-        {
-            return false;
-        }
-
-        _resumed = work;
-        return true;
+        return Volatile.Read(ref _resuming) == 0 && !Closing && _resumed.TryTake(work);
     }
 
     // Each thread of the connection (the first, and the standby started on the first hand-over):
@@ -264,9 +256,8 @@ internal sealed class ShmConnection : MaasConnection
             bool closing = Closing;
             bool dropping = Volatile.Read(ref _readFailed) != 0 || _reader.IsCompleted;
             bool worked = dropping ? _reader.Discard() : _reader.IsWaiting && (closing || _reader.HasNewBytes) && CompleteRead();
-            if (_resumed is { } resumed)
+            if (_resumed.Take() is { } resumed)
             {
-                _resumed = null;
                 if (!Resume(resumed))
                 {
                     return false;
@@ -310,14 +301,14 @@ internal sealed class ShmConnection : MaasConnection
     // The read loop runs here until it waits again; a caller it resumes is taken meanwhile.
     private bool CompleteRead()
     {
-        Volatile.Write(ref _completingThread, Environment.CurrentManagedThreadId);
+        _resumed.BeginCompletion();
         try
         {
             return _reader.Wake();
         }
         finally
         {
-            Volatile.Write(ref _completingThread, 0);
+            _resumed.EndCompletion();
         }
     }
 

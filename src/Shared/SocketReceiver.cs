@@ -38,7 +38,7 @@ internal sealed class SocketConnection : MaasConnection
         socket.Blocking = false;
         // The connection's user always has a read waiting (for the next message) while it is open,
         // so the thread never ends idle.
-        _reader = new SocketReceiveReader(socket, receiveSpin, countReceivingThread, idleEnd: Timeout.InfiniteTimeSpan, handOverWhenBusy: resumesCallers, resumesCallers: resumesCallers);
+        _reader = new SocketReceiveReader(socket, receiveSpin, countReceivingThread, idleEnd: Timeout.InfiniteTimeSpan, resumesCallers: resumesCallers);
         _pipe = new DuplexPipe(_reader, new SocketSendWriter(socket));
     }
 
@@ -134,11 +134,9 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader, IReceiveBuff
     // The busy thread ends when the reader's code returns to it.
     private readonly bool _handOver;
 
-    // Resumption (_resumes, with hand-over): the receiving thread completing a read (_completingThread)
-    // takes one caller to resume (_resumed) and runs it once the read loop waits again.
-    private readonly bool _resumes;
-    private int _completingThread;
-    private IThreadPoolWorkItem? _resumed;
+    // Resumption (with hand-over): the receiving thread completing a read takes one caller to resume
+    // and runs it once the read loop waits again.
+    private readonly ResumedCallerSlot? _resumed;
     private bool _inCallback;
     private long _callbackNumber;
     private int _generation;
@@ -152,15 +150,15 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader, IReceiveBuff
     /// <param name="countReceivingThread">Called with +1 when another receiving thread starts (after an idle end, or to take over from a busy one), -1 when one ends (the first start is counted by the caller).</param>
     /// <param name="idleEnd">How long the receiving thread sleeps without a read before it ends (<see cref="Timeout.InfiniteTimeSpan"/>: never).</param>
     /// <param name="handOverWhenBusy">A read that waits while the receiving thread runs the reader's code (which may block, or wait for this very read) is taken over by a new receiving thread after <see cref="ReceiveWatchdog.HandOverDelay"/>.</param>
-    /// <param name="resumesCallers">With <paramref name="handOverWhenBusy"/>: the receiving thread resumes a caller the read loop gives it (<see cref="TryResume"/>) once the read loop waits again.</param>
+    /// <param name="resumesCallers">The receiving thread resumes a caller the read loop gives it (<see cref="TryResume"/>) once the read loop waits again; implies <paramref name="handOverWhenBusy"/>, since the caller may block there.</param>
     public SocketReceiveReader(Socket socket, TimeSpan spinTime, Action<int> countReceivingThread, TimeSpan idleEnd, bool handOverWhenBusy = false, bool resumesCallers = false)
     {
-        _resumes = resumesCallers && handOverWhenBusy;
+        _resumed = resumesCallers ? new ResumedCallerSlot() : null;
         _socket = socket;
         _spinTime = spinTime;
         _countThread = countReceivingThread;
         _idleEnd = idleEnd;
-        _handOver = handOverWhenBusy;
+        _handOver = handOverWhenBusy || resumesCallers;
         _segment = new Segment(this);
         _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferBytes);
         StartThread(0);
@@ -171,16 +169,7 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader, IReceiveBuff
     /// waits again. The caller then runs where the reader's code runs: a read that waits meanwhile
     /// is taken over by a new receiving thread after <see cref="ReceiveWatchdog.HandOverDelay"/>.
     /// </summary>
-    public bool TryResume(IThreadPoolWorkItem work)
-    {
-        if (!_resumes || Volatile.Read(ref _completingThread) != Environment.CurrentManagedThreadId || _resumed is not null)
-        {
-            return false;
-        }
-
-        _resumed = work;
-        return true;
-    }
+    public bool TryResume(IThreadPoolWorkItem work) => _resumed?.TryTake(work) == true;
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default) =>
         BeginRead(0, cancellationToken);
@@ -507,21 +496,17 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader, IReceiveBuff
                     // The read loop continues here, until it waits for more; then the caller it gave
                     // this thread resumes, still counted as the reader's code (a read that waits
                     // that long is taken over).
-                    Volatile.Write(ref _completingThread, Environment.CurrentManagedThreadId);
+                    _resumed?.BeginCompletion();
                     try
                     {
                         CompleteWaiter(result, error);
                     }
                     finally
                     {
-                        Volatile.Write(ref _completingThread, 0);
+                        _resumed?.EndCompletion();
                     }
 
-                    if (_resumed is { } resumed)
-                    {
-                        _resumed = null;
-                        resumed.Execute();
-                    }
+                    _resumed?.Take()?.Execute();
 
                     if (_handOver)
                     {
