@@ -185,16 +185,17 @@ public abstract class TransportConformanceTests
 
         // Code after await runs wherever the client resumes it (a pool thread, or the connection's
         // receiving thread); blocking there on another call of the same connection must get its
-        // answer. On a thread-pool thread: the test framework's synchronization context would take
-        // the continuations otherwise.
-        // Over a transport that resumes callers on its receiving thread, go on until three callers
-        // did and blocked there: an answer can beat its caller to the await (it then goes on where
-        // it was), and while the thread pool has work waiting the caller queues behind it.
+        // answer. Over a transport that resumes callers on its receiving thread, go on until three
+        // callers did and blocked there: an answer can beat its caller to the await (it then goes on
+        // where it was), and while the thread pool has work waiting the caller queues behind it.
+        // (On a thread-pool thread: the test framework's synchronization context would take the
+        // continuations otherwise.)
         string? receiving = ResumingThreadName;
+        int calls = receiving is null ? 30 : 3000;
         var blockedOnReceiver = await Task.Run(async () =>
         {
             int onReceiver = 0;
-            for (int i = 0; i < (receiving is null ? 30 : 3000) && (receiving is null || onReceiver < 3); i++)
+            for (int i = 0; i < calls && onReceiver < 3; i++)
             {
                 double first = await remote.LogDensityAsync([0.5]);
                 if (receiving is not null && Thread.CurrentThread.Name == receiving)
@@ -213,7 +214,7 @@ public abstract class TransportConformanceTests
 
         if (receiving is not null)
         {
-            Assert.True(blockedOnReceiver == 3, $"callers resumed on the receiving thread ({receiving}) {blockedOnReceiver} times in 3000 calls");
+            Assert.True(blockedOnReceiver == 3, $"callers resumed on the receiving thread ({receiving}) {blockedOnReceiver} times in {calls} calls");
         }
     }
 
