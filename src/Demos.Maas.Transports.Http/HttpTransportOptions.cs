@@ -41,10 +41,11 @@ public sealed class HttpTransportOptions
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// How long the receiving thread of a client connection keeps checking for an answer (and, between
-    /// calls, for the next read), yielding its core, before it sleeps in the kernel: 50 µs by default,
-    /// or the whole microseconds in <c>MAAS_SOCKET_SPIN_US</c>; zero sleeps at once. Applies to
-    /// connections opened after it is set.
+    /// How long the receiving thread of a connection keeps checking for bytes (and, between calls, for
+    /// the next read), yielding its core, before it sleeps in the kernel: 50 µs by default, or the
+    /// whole microseconds in <c>MAAS_SOCKET_SPIN_US</c>; zero sleeps at once. For a client's
+    /// connections, and for the server's (those of a <c>http://ip:port</c> or <c>https://</c>
+    /// listener started with these options). Applies to connections opened after it is set.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Set to a negative time.</exception>
     public TimeSpan ReceiveSpinTime

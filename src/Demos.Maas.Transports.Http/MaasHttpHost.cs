@@ -70,6 +70,9 @@ public sealed class MaasHttpHost : IMaasListener
         // Without TLS, Kestrel cannot offer both versions on one endpoint (no ALPN): HTTP/1.1 by default,
         // cleartext HTTP/2 with prior knowledge ("h2c") on an endpoint asked for with "?http=2".
         var protocols = uri.Query.Contains("http=2", StringComparison.Ordinal) ? HttpProtocols.Http2 : HttpProtocols.Http1;
+
+        // TCP endpoints are received by a thread per connection (Unix sockets keep Kestrel's transport).
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>(new ReceivingThreadTransportFactory(options.ReceiveSpinTime));
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;

@@ -89,6 +89,19 @@ internal sealed class SocketConnection : MaasConnection
 }
 
 /// <summary>
+/// Told by a <see cref="SocketReceiveReader"/> when the peer hangs up while nothing reads (a server
+/// whose request runs), so the request can be cancelled instead of running for nobody.
+/// </summary>
+internal interface IPeerHangupWatch
+{
+    /// <summary>Whether the peer closed or reset the connection; asked on the receiving thread, under the reader's lock.</summary>
+    bool HasHungUp();
+
+    /// <summary>The peer hung up; called once, on the receiving thread, under the reader's lock (queue the work).</summary>
+    void OnHungUp();
+}
+
+/// <summary>
 /// The input of a <see cref="SocketConnection"/>. A dedicated thread receives only while a read waits
 /// (so unread bytes stay in the kernel, which holds the sender back), into one contiguous buffer that
 /// grows to what <see cref="PipeReader.ReadAtLeastAsync"/> asks for, and completes the read on
@@ -103,11 +116,19 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader, IReceiveBuff
     // A buffer grown for a large frame is kept up to this size while the connection lives.
     private const int MaxKeptBufferBytes = 1024 * 1024;
 
+    /// <summary>How often a parked receiving thread with an <see cref="IPeerHangupWatch"/> asks it whether the peer hung up.</summary>
+    public static readonly TimeSpan PeerCheckInterval = TimeSpan.FromMilliseconds(100);
+
     private readonly Socket _socket;
     private readonly TimeSpan _spinTime;
     private readonly Action<int> _countThread;
     private readonly TimeSpan _idleEnd;
     private readonly Segment _segment;
+
+    // Told once when the peer hangs up while no read waits (a server's request runs, nothing reads):
+    // the parked thread asks it every PeerCheckInterval meanwhile.
+    private readonly IPeerHangupWatch? _hangupWatch;
+    private bool _hangupTold;
 
     // The buffer holds the stream's bytes [_consumed, _received) from _buffer[_offset]. Only the
     // receiving thread moves or replaces the buffer, and only while no buffer is out.
@@ -151,8 +172,10 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader, IReceiveBuff
     /// <param name="idleEnd">How long the receiving thread sleeps without a read before it ends (<see cref="Timeout.InfiniteTimeSpan"/>: never).</param>
     /// <param name="handOverWhenBusy">A read that waits while the receiving thread runs the reader's code (which may block, or wait for this very read) is taken over by a new receiving thread after <see cref="ReceiveWatchdog.HandOverDelay"/>.</param>
     /// <param name="resumesCallers">The receiving thread resumes a caller the read loop gives it (<see cref="TryResume"/>) once the read loop waits again; implies <paramref name="handOverWhenBusy"/>, since the caller may block there.</param>
-    public SocketReceiveReader(Socket socket, TimeSpan spinTime, Action<int> countReceivingThread, TimeSpan idleEnd, bool handOverWhenBusy = false, bool resumesCallers = false)
+    /// <param name="hangupWatch">Asked every <see cref="PeerCheckInterval"/> while no read waits whether the peer hung up, and told once when it did; the thread then never ends idle.</param>
+    public SocketReceiveReader(Socket socket, TimeSpan spinTime, Action<int> countReceivingThread, TimeSpan idleEnd, bool handOverWhenBusy = false, bool resumesCallers = false, IPeerHangupWatch? hangupWatch = null)
     {
+        _hangupWatch = hangupWatch;
         _resumed = resumesCallers ? new ResumedCallerSlot() : null;
         _socket = socket;
         _spinTime = spinTime;
@@ -431,9 +454,21 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader, IReceiveBuff
                 {
                     while (!Completed && _error is null && !Waiting)
                     {
+                        bool watchPeer = _hangupWatch is not null && !_hangupTold;
                         _parked = true;
-                        bool woken = Monitor.Wait(Gate, _idleEnd);
+                        bool woken = Monitor.Wait(Gate, watchPeer ? PeerCheckInterval : _idleEnd);
                         _parked = false;
+                        if (watchPeer)
+                        {
+                            if (!woken && !Completed && _error is null && !Waiting && _hangupWatch!.HasHungUp())
+                            {
+                                _hangupTold = true;
+                                _hangupWatch.OnHungUp();
+                            }
+
+                            continue;
+                        }
+
                         if (!woken && !Completed && _error is null && !Waiting)
                         {
                             // No read for a while: free the thread; the next read starts another.

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using Demos.Maas.Client;
@@ -278,7 +279,9 @@ public sealed class ReceivingThreadTests
     [Fact]
     public async Task A_clients_idle_connections_give_their_receiving_threads_back()
     {
-        int before = SocketConnections.ReceivingThreads;
+        // The server's connections (in this process too) keep their threads while they stay open.
+        static int ClientThreads() => SocketConnections.ReceivingThreads - SocketConnections.ServerReceivingThreads;
+        int before = ClientThreads();
         await using var server = await StartAsync();
         await using var client = await MaasClient.ConnectAsync(server.Uri, Options(inline: false, connections: 8));
         var model = await client.GetModelAsync("gaussian1d");
@@ -295,18 +298,125 @@ public sealed class ReceivingThreadTests
         // Idle, the connections stay pooled (for a minute), but their threads end within a second
         // each. (Other tests' threads may still be ending meanwhile: the count only has to get back.)
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (SocketConnections.ReceivingThreads > before && DateTime.UtcNow < deadline)
+        while (ClientThreads() > before && DateTime.UtcNow < deadline)
         {
             await Task.Delay(50);
         }
 
-        Assert.True(SocketConnections.ReceivingThreads <= before, $"{SocketConnections.ReceivingThreads} receiving threads run, {before} before the calls");
+        Assert.True(ClientThreads() <= before, $"{ClientThreads()} client receiving threads run, {before} before the calls");
 
         // The pooled connections carry calls again.
         for (int i = 0; i < 10; i++)
         {
             Assert.Equal(GaussianModel.LogDensityOf([0.3 * i], [0.0], [1.0]), await model.LogDensityAsync([0.3 * i]), 12);
         }
+    }
+
+    [Fact]
+    public async Task The_servers_requests_run_on_the_receiving_thread_of_their_connection_outside_the_epoll_thread()
+    {
+        var threads = new System.Collections.Concurrent.ConcurrentQueue<string?>();
+        var server = new MaasServer(transports: [new HttpTransport()]);
+        server.AddModel(ModelBuilder.Create("where")
+            .WithInputDimension(1)
+            .WithLogDensity((a, result) =>
+            {
+                threads.Enqueue(Thread.CurrentThread.Name);
+                result[0] = a.X[0];
+            })
+            .Build());
+        await using var started = new StartedServer(server, await server.ListenAsync("http://127.0.0.1:0"));
+        await using var client = await MaasClient.ConnectAsync(started.Uri, Options(inline: false, connections: 1));
+        var model = await client.GetModelAsync("where");
+        for (int i = 0; i < 20; i++)
+        {
+            Assert.Equal(i, await model.LogDensityAsync([i]));
+        }
+
+        // Kestrel starts a connection's processing on the pool (which may read the first request
+        // there); from then on each request runs where its bytes were received.
+        Assert.Equal(20, threads.Count);
+        Assert.True(threads.Count(name => name == ReceivingThread) >= 18, $"threads: {string.Join(", ", threads)}");
+        Assert.DoesNotContain(EpollWatch.AcceptedSocketInode(started.Uri.Port), EpollWatch.WatchedSocketInodes());
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_server_connection_tells_Kestrel_when_the_client_hangs_up_while_its_request_runs(bool receivingThread)
+    {
+        var (mine, peer) = await ConnectedPairAsync();
+        await using var connection = receivingThread
+            ? KestrelSocketConnection.WithReceivingThread(mine, "test", TimeSpan.FromMicroseconds(50), _ => { })
+            : KestrelSocketConnection.OverSharedThreads(mine, "test");
+        var input = connection.Transport.Input;
+
+        // A request arrives and is read; the application then works and nothing reads.
+        peer.Send("request"u8);
+        var read = await input.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal("request"u8.ToArray(), read.Buffer.ToArray());
+        input.AdvanceTo(read.Buffer.End);
+
+        // Bytes the client sends meanwhile are no hang-up.
+        peer.Send("next"u8);
+        await Task.Delay(3 * SocketReceiveReader.PeerCheckInterval);
+        Assert.False(connection.ConnectionClosed.IsCancellationRequested);
+
+        // The answer goes out.
+        await connection.Transport.Output.WriteAsync("answer"u8.ToArray());
+        var answer = new byte[6];
+        Assert.Equal(6, peer.Receive(answer));
+        Assert.Equal("answer"u8.ToArray(), answer);
+
+        // The client hangs up behind the unread bytes: noticed without a read.
+        peer.Dispose();
+        var closed = new TaskCompletionSource();
+        using (connection.ConnectionClosed.Register(closed.SetResult))
+        {
+            await closed.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        // What came before the hang-up is still read, then the end.
+        var bytes = new List<byte>();
+        while (true)
+        {
+            read = await input.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            bytes.AddRange(read.Buffer.ToArray());
+            input.AdvanceTo(read.Buffer.End);
+            if (read.IsCompleted)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal("next"u8.ToArray(), bytes.ToArray());
+    }
+
+    [Fact]
+    public async Task The_servers_listener_binds_a_free_port_refuses_a_taken_one_and_stops_accepting_when_unbound()
+    {
+        var factory = new ReceivingThreadTransportFactory(TimeSpan.FromMicroseconds(50));
+        Assert.True(factory.CanBind(new IPEndPoint(IPAddress.Loopback, 0)));
+        Assert.False(factory.CanBind(new UnixDomainSocketEndPoint(Path.Combine(Path.GetTempPath(), "maas-not-bound.sock"))));
+
+        var listener = await factory.BindAsync(new IPEndPoint(IPAddress.Loopback, 0));
+        var bound = (IPEndPoint)listener.EndPoint;
+        Assert.NotEqual(0, bound.Port);
+        await Assert.ThrowsAsync<Microsoft.AspNetCore.Connections.AddressInUseException>(async () => await factory.BindAsync(bound));
+
+        using (var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            await client.ConnectAsync(bound);
+            await using var accepted = await listener.AcceptAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.NotNull(accepted);
+            Assert.Equal(bound, accepted.LocalEndPoint);
+            Assert.Equal(client.LocalEndPoint, accepted.RemoteEndPoint);
+        }
+
+        var waiting = listener.AcceptAsync().AsTask();
+        await listener.UnbindAsync();
+        Assert.Null(await waiting.WaitAsync(TimeSpan.FromSeconds(30)));
+        await listener.DisposeAsync();
     }
 
     private static async Task<(Socket Mine, Socket Peer)> ConnectedPairAsync()

@@ -17,6 +17,13 @@ internal static class EpollWatch
         return TcpTable().Single(row => row.RemotePort == serverPort && row.LocalPort != serverPort && mine.Contains(row.Inode)).Inode;
     }
 
+    // The one connection of this process that a server on serverPort accepted.
+    public static long AcceptedSocketInode(int serverPort)
+    {
+        var mine = new HashSet<long>(OwnSocketInodes());
+        return TcpTable().Single(row => row.LocalPort == serverPort && row.RemotePort != 0 && mine.Contains(row.Inode)).Inode;
+    }
+
     private static IEnumerable<(int LocalPort, int RemotePort, long Inode)> TcpTable() =>
         File.ReadAllLines("/proc/net/tcp").Skip(1).Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Select(f =>
             (Convert.ToInt32(f[1].Split(':')[1], 16), Convert.ToInt32(f[2].Split(':')[1], 16), long.Parse(f[9], System.Globalization.CultureInfo.InvariantCulture)));
