@@ -132,7 +132,7 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
 
     // Answers are read on the receiving thread of a connection (SocketReceiveStream), and the caller
     // resumes there: one thread wake-up per call. Code that then blocks there, even on an answer
-    // that only this connection can read, does not hang: after a millisecond with a read waiting,
+    // that only this connection can read, does not hang: 1 to 5 ms after a read began to wait,
     // another thread takes over the connection's receiving.
     protected override async ValueTask<MaasResponse> SendUnaryAsync(MaasRequest request, CancellationToken cancellationToken)
     {

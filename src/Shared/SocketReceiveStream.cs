@@ -27,7 +27,7 @@ internal static partial class SocketConnections
 /// <remarks>
 /// A read completes on the receiving thread. With <c>inlineReads</c> the reader's code goes on
 /// running there (one thread wake-up per answer, as a blocking program's); if that code still holds
-/// the thread a millisecond after a read began to wait, a new thread takes over receiving
+/// the thread 1 to 5 ms after a read began to wait, a new thread takes over receiving
 /// (<see cref="ReceiveWatchdog"/>), so code that blocks there, even on this stream's next answer,
 /// gets it. Without <c>inlineReads</c> the reader's code moves to a thread-pool thread first. Either
 /// way the socket never joins the runtime's epoll thread, which would wake once for every packet.

@@ -65,13 +65,13 @@ public sealed class MaasClientOptions
     /// the callers of a merged call resume one after another on that thread, and the calls they
     /// make before their next await all leave together in the next merged call. Over <c>http://</c>
     /// code always resumes on the receiving thread of the HTTP connection that read the answer,
-    /// whatever this says, and may block there: a connection whose thread is held for a
-    /// millisecond while a read waits gets a new receiving thread. Over <c>shm://</c>,
+    /// whatever this says, and may block there: a connection whose thread is held for 1 to 5 ms
+    /// while a read waits gets a new receiving thread. Over <c>shm://</c>,
     /// <c>pipe://</c> and <c>tcp://</c> (without TLS), without this setting, the caller of the only
     /// call in flight resumes on the receiving thread too, once the connection's read loop waits
     /// again, and may block there: over <c>shm://</c> a second thread of the connection receives
     /// meanwhile; over <c>pipe://</c> and <c>tcp://</c> a new receiving thread takes over when the
-    /// caller still holds the thread a millisecond after a read began to wait. While the thread
+    /// caller still holds the thread 1 to 5 ms after a read began to wait. While the thread
     /// pool has work waiting, that caller resumes on the pool instead, behind the work.
     /// </summary>
     public bool InlineCompletions { get; set; }
