@@ -393,6 +393,31 @@ public sealed class ReceivingThreadTests
     }
 
     [Fact]
+    public async Task A_server_on_the_IPv6_loopback_serves_calls_on_receiving_threads()
+    {
+        var threads = new System.Collections.Concurrent.ConcurrentQueue<string?>();
+        var server = new MaasServer(transports: [new HttpTransport()]);
+        server.AddModel(ModelBuilder.Create("where")
+            .WithInputDimension(1)
+            .WithLogDensity((a, result) =>
+            {
+                threads.Enqueue(Thread.CurrentThread.Name);
+                result[0] = -a.X[0];
+            })
+            .Build());
+        await using var started = new StartedServer(server, await server.ListenAsync("http://[::1]:0"));
+        Assert.Equal("[::1]", started.Uri.Host);
+        await using var client = await MaasClient.ConnectAsync(started.Uri, Options(inline: false, connections: 1));
+        var model = await client.GetModelAsync("where");
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.Equal(-i, await model.LogDensityAsync([i]));
+        }
+
+        Assert.True(threads.Count(name => name == ReceivingThread) >= 8, $"threads: {string.Join(", ", threads)}");
+    }
+
+    [Fact]
     public async Task The_servers_listener_binds_a_free_port_refuses_a_taken_one_and_stops_accepting_when_unbound()
     {
         var factory = new ReceivingThreadTransportFactory(TimeSpan.FromMicroseconds(50));
