@@ -59,26 +59,13 @@ internal sealed class ReceivingThreadTransportFactory(TimeSpan receiveSpin) : IC
 
         public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
         {
-            while (true)
+            if (await SocketConnections.AcceptAsync(socket, cancellationToken).ConfigureAwait(false) is not { } accepted)
             {
-                Socket accepted;
-                try
-                {
-                    accepted = await socket.AcceptAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is ObjectDisposedException || (ex is SocketException se && se.SocketErrorCode == SocketError.OperationAborted))
-                {
-                    return null;
-                }
-                catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
-                {
-                    // The client gave up before we accepted it; wait for the next one.
-                    continue;
-                }
-
-                accepted.NoDelay = true;
-                return SocketConnections.WrapForKestrel(accepted, $"maas-{Interlocked.Increment(ref _connections)}", receiveSpin);
+                return null;
             }
+
+            accepted.NoDelay = true;
+            return SocketConnections.WrapForKestrel(accepted, $"maas-{Interlocked.Increment(ref _connections)}", receiveSpin);
         }
 
         public ValueTask UnbindAsync(CancellationToken cancellationToken = default) => DisposeAsync();

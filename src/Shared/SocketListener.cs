@@ -29,27 +29,14 @@ internal sealed class SocketListener : IMaasListener
 
     public async ValueTask<MaasConnection?> AcceptAsync(CancellationToken cancellationToken = default)
     {
-        while (true)
+        if (await SocketConnections.AcceptAsync(_socket, cancellationToken).ConfigureAwait(false) is not { } accepted)
         {
-            Socket accepted;
-            try
-            {
-                accepted = await _socket.AcceptAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is ObjectDisposedException || (ex is SocketException se && se.SocketErrorCode == SocketError.OperationAborted))
-            {
-                return null;
-            }
-            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
-            {
-                // The client gave up before we accepted it; wait for the next one.
-                continue;
-            }
-
-            _configure(accepted);
-            string remote = accepted.RemoteEndPoint?.ToString() is { Length: > 0 } r ? r : Uri.ToString();
-            return SocketConnections.Wrap(accepted, remote, _receiveSpin);
+            return null;
         }
+
+        _configure(accepted);
+        string remote = accepted.RemoteEndPoint?.ToString() is { Length: > 0 } r ? r : Uri.ToString();
+        return SocketConnections.Wrap(accepted, remote, _receiveSpin);
     }
 
     public ValueTask DisposeAsync()
@@ -111,6 +98,26 @@ internal static partial class SocketConnections
     /// Shuts the socket down both ways, which wakes a receiving thread out of its poll (closing a
     /// descriptor alone does not), then closes it; a socket already closed is left as it is.
     /// </summary>
+    /// <summary>The next connection to <paramref name="listening"/>, or null once it was closed; a client that gave up before it was accepted is skipped.</summary>
+    public static async ValueTask<Socket?> AcceptAsync(Socket listening, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                return await listening.AcceptAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException || (ex is SocketException se && se.SocketErrorCode == SocketError.OperationAborted))
+            {
+                return null;
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
+            {
+                // The client gave up before we accepted it; wait for the next one.
+            }
+        }
+    }
+
     public static void ShutDownAndClose(Socket socket)
     {
         try

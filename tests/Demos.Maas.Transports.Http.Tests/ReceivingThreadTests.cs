@@ -316,21 +316,12 @@ public sealed class ReceivingThreadTests
     public async Task The_servers_requests_run_on_the_receiving_thread_of_their_connection_outside_the_epoll_thread()
     {
         var threads = new System.Collections.Concurrent.ConcurrentQueue<string?>();
-        var server = new MaasServer(transports: [new HttpTransport()]);
-        server.AddModel(ModelBuilder.Create("where")
-            .WithInputDimension(1)
-            .WithLogDensity((a, result) =>
-            {
-                threads.Enqueue(Thread.CurrentThread.Name);
-                result[0] = a.X[0];
-            })
-            .Build());
-        await using var started = new StartedServer(server, await server.ListenAsync("http://127.0.0.1:0"));
+        await using var started = await StartWhereAsync("http://127.0.0.1:0", threads);
         await using var client = await MaasClient.ConnectAsync(started.Uri, Options(inline: false, connections: 1));
         var model = await client.GetModelAsync("where");
         for (int i = 0; i < 20; i++)
         {
-            Assert.Equal(i, await model.LogDensityAsync([i]));
+            Assert.Equal(-i, await model.LogDensityAsync([i]));
         }
 
         // Kestrel starts a connection's processing on the pool (which may read the first request
@@ -396,16 +387,7 @@ public sealed class ReceivingThreadTests
     public async Task A_server_on_the_IPv6_loopback_serves_calls_on_receiving_threads()
     {
         var threads = new System.Collections.Concurrent.ConcurrentQueue<string?>();
-        var server = new MaasServer(transports: [new HttpTransport()]);
-        server.AddModel(ModelBuilder.Create("where")
-            .WithInputDimension(1)
-            .WithLogDensity((a, result) =>
-            {
-                threads.Enqueue(Thread.CurrentThread.Name);
-                result[0] = -a.X[0];
-            })
-            .Build());
-        await using var started = new StartedServer(server, await server.ListenAsync("http://[::1]:0"));
+        await using var started = await StartWhereAsync("http://[::1]:0", threads);
         Assert.Equal("[::1]", started.Uri.Host);
         await using var client = await MaasClient.ConnectAsync(started.Uri, Options(inline: false, connections: 1));
         var model = await client.GetModelAsync("where");
@@ -453,6 +435,21 @@ public sealed class ReceivingThreadTests
         mine.Connect(listener.LocalEndPoint!);
         var peer = await listener.AcceptAsync();
         return (mine, peer);
+    }
+
+    // A server of one model, "where", whose log-density is -x and which records the thread it ran on.
+    private static async Task<StartedServer> StartWhereAsync(string uri, System.Collections.Concurrent.ConcurrentQueue<string?> threads)
+    {
+        var server = new MaasServer(transports: [new HttpTransport()]);
+        server.AddModel(ModelBuilder.Create("where")
+            .WithInputDimension(1)
+            .WithLogDensity((a, result) =>
+            {
+                threads.Enqueue(Thread.CurrentThread.Name);
+                result[0] = -a.X[0];
+            })
+            .Build());
+        return new StartedServer(server, await server.ListenAsync(uri));
     }
 
     private static async Task<StartedServer> StartAsync()
