@@ -58,6 +58,72 @@ public sealed class FlushWhenIdleTests
     }
 
     [Fact]
+    public async Task The_timer_of_a_request_that_already_left_does_not_send_a_younger_one_early()
+    {
+        var delay = TimeSpan.FromSeconds(1);
+        using var batcher = new DynamicBatcher(new BatchingOptions { FlushWhenIdle = true, MaxQueueDelay = delay });
+
+        // Each batch waits for a gate of its own, opened by the test.
+        var batches = System.Threading.Channels.Channel.CreateUnbounded<TaskCompletionSource>();
+        var pipeline = batcher.Middleware()(async context =>
+        {
+            var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            batches.Writer.TryWrite(gate);
+            await gate.Task;
+            var x = context.Request.X!;
+            var y = DoubleMatrix.Rent(x.Rows, 1);
+            x.Span.CopyTo(y.Span);
+            context.Response = new MaasResponse { Y = y };
+        });
+        async Task<TaskCompletionSource> NextBatchAsync() => await batches.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromMinutes(1));
+
+        // A runs; B waits for it and arms the timer (one second from B's arrival).
+        var contexts = new[] { BatchRecorder.Call(1), BatchRecorder.Call(2), BatchRecorder.Call(3) };
+        var a = pipeline(contexts[0]).AsTask();
+        var gateA = await NextBatchAsync();
+        var b = pipeline(contexts[1]).AsTask();
+
+        // Half a second later A returns and B leaves with the idle flush; C arrives while B runs.
+        await Task.Delay(delay / 2);
+        gateA.SetResult();
+        var gateB = await NextBatchAsync();
+        long cArrived = System.Diagnostics.Stopwatch.GetTimestamp();
+        var c = pipeline(contexts[2]).AsTask();
+
+        // B is held: C leaves on the timer, once it has waited the whole delay itself (the timer
+        // armed for B would have sent it after half of it).
+        var gateC = await NextBatchAsync();
+        var waited = System.Diagnostics.Stopwatch.GetElapsedTime(cArrived);
+        Assert.True(waited >= delay, $"C left after {waited.TotalMilliseconds} ms of a {delay.TotalMilliseconds} ms delay");
+
+        gateB.SetResult();
+        gateC.SetResult();
+        await Task.WhenAll(a, b, c).WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal([1.0, 2.0, 3.0], contexts.Select(context => context.Response!.Y!.Span[0]));
+        Assert.True(batcher.TimerFlushes >= 1);
+    }
+
+    [Fact]
+    public async Task A_delay_below_a_millisecond_is_waited_whole_not_dropped()
+    {
+        // .NET's timers drop the part of a due time below a millisecond: 200 µs would fire at once.
+        var delay = TimeSpan.FromMicroseconds(200);
+        using var batcher = new DynamicBatcher(new BatchingOptions { MaxQueueDelay = delay });
+        var recorder = new BatchRecorder();
+        recorder.Gate.SetResult();
+        var pipeline = batcher.Middleware()(recorder.Next);
+        for (int i = 0; i < 5; i++)
+        {
+            long sent = System.Diagnostics.Stopwatch.GetTimestamp();
+            await pipeline(BatchRecorder.Call(i)).AsTask().WaitAsync(TimeSpan.FromMinutes(1));
+            var waited = System.Diagnostics.Stopwatch.GetElapsedTime(sent);
+            Assert.True(waited >= delay, $"call {i} was answered after {waited.TotalMicroseconds} µs, before its {delay.TotalMicroseconds} µs delay");
+        }
+
+        Assert.Equal(5, batcher.TimerFlushes);
+    }
+
+    [Fact]
     public async Task Without_idle_flushing_a_lone_call_waits_for_the_timer()
     {
         using var batcher = new DynamicBatcher(new BatchingOptions { MaxQueueDelay = TimeSpan.FromMilliseconds(20) });

@@ -13,10 +13,12 @@ public sealed class BatchingOptions
     public int MaxBatchRows { get; set; } = 1024;
 
     /// <summary>
-    /// Longest a request waits for others to join its batch. Default 200 µs. The wait is a timer, so
-    /// on Linux values below about a millisecond round up to the timer's resolution.
+    /// Longest a request waits for others to join its batch. Default 1 ms. The wait is a .NET
+    /// timer, which counts whole milliseconds: a shorter delay is rounded up to the next whole
+    /// millisecond (at least one), and the timer may fire a few milliseconds late on a busy
+    /// machine. A request never leaves on the timer before it has waited this long.
     /// </summary>
-    public TimeSpan MaxQueueDelay { get; set; } = TimeSpan.FromMicroseconds(200);
+    public TimeSpan MaxQueueDelay { get; set; } = TimeSpan.FromMilliseconds(1);
 
     /// <summary>Requests with more rows than this are not merged (they are batches already). Default 64.</summary>
     public int MaxRowsPerRequest { get; set; } = 64;
@@ -165,6 +167,9 @@ public sealed class DynamicBatcher : IDisposable
 
         public DoubleMatrix X { get; }
 
+        /// <summary>When the request joined the queue (<see cref="Stopwatch"/> ticks).</summary>
+        public long Enqueued { get; } = Stopwatch.GetTimestamp();
+
         public TaskCompletionSource<DoubleMatrix> Result { get; }
 
         /// <summary>Counts this caller in <paramref name="call"/>; a caller that already gave up counts as gone at once.</summary>
@@ -264,7 +269,7 @@ public sealed class DynamicBatcher : IDisposable
                 else if (!_armed)
                 {
                     _armed = true;
-                    _timer.Change(_batcher.Options.MaxQueueDelay, Timeout.InfiniteTimeSpan);
+                    Arm(_batcher.Options.MaxQueueDelay);
                 }
             }
 
@@ -283,22 +288,36 @@ public sealed class DynamicBatcher : IDisposable
 
         public void Dispose() => _timer.Dispose();
 
+        // The timer may have been armed for a request that left since (in a batch that filled up,
+        // or that went out when the running one returned): it sends only once the oldest request
+        // still waiting has waited MaxQueueDelay, and otherwise waits for that one. (Sending then
+        // sent younger requests early, beside the running batch.)
         private void OnTimer()
         {
-            List<Item>? batch;
+            List<Item>? batch = null;
             lock (_lock)
             {
                 _armed = false;
-                batch = _pending.Count == 0 ? null : Take();
+                var delay = _batcher.Options.MaxQueueDelay;
+                if (_pending.Count > 0 && Stopwatch.GetElapsedTime(_pending[0].Enqueued) >= delay)
+                {
+                    batch = Take();
+                }
+
                 if (_pending.Count > 0)
                 {
                     _armed = true;
-                    _timer.Change(_batcher.Options.MaxQueueDelay, Timeout.InfiniteTimeSpan);
+                    Arm(delay - Stopwatch.GetElapsedTime(_pending[0].Enqueued));
                 }
             }
 
             Start(batch, "timer");
         }
+
+        // .NET's timers count whole milliseconds and drop the rest: a due time below a millisecond
+        // fires at once (on this machine about 10 µs later), so it is rounded up, never down.
+        private void Arm(TimeSpan due) =>
+            _timer.Change(TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling(due.TotalMilliseconds))), Timeout.InfiniteTimeSpan);
 
         // Counts a flush by its reason and runs its batch; called outside the lock.
         private void Start(List<Item>? batch, string reason)
