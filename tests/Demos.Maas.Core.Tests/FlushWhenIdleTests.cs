@@ -124,6 +124,39 @@ public sealed class FlushWhenIdleTests
     }
 
     [Fact]
+    public async Task Delays_out_of_a_timers_range_neither_throw_nor_lose_a_call()
+    {
+        foreach (var delay in new[] { TimeSpan.Zero, TimeSpan.FromMilliseconds(-5), TimeSpan.MaxValue })
+        {
+            using var batcher = new DynamicBatcher(new BatchingOptions { MaxQueueDelay = delay, MaxBatchRows = 2 });
+            var recorder = new BatchRecorder();
+            recorder.Gate.SetResult();
+            var pipeline = batcher.Middleware()(recorder.Next);
+
+            // The first arms the timer, the second fills the batch (a 49-day timer never fires here).
+            var first = BatchRecorder.Call(1);
+            var second = BatchRecorder.Call(2);
+            var calls = new[] { pipeline(first).AsTask(), pipeline(second).AsTask() };
+            await Task.WhenAll(calls).WaitAsync(TimeSpan.FromMinutes(1));
+            Assert.Equal(2.0, first.Response!.Y!.Span[0]);
+            Assert.Equal(4.0, second.Response!.Y!.Span[0]);
+        }
+
+        // No timer at all: a lone call leaves only when a second fills the batch.
+        using var untimed = new DynamicBatcher(new BatchingOptions { MaxQueueDelay = Timeout.InfiniteTimeSpan, MaxBatchRows = 2 });
+        var gate = new BatchRecorder();
+        gate.Gate.SetResult();
+        var untimedPipeline = untimed.Middleware()(gate.Next);
+        var lone = untimedPipeline(BatchRecorder.Call(3)).AsTask();
+        await Task.Delay(50);
+        Assert.False(lone.IsCompleted);
+        await untimedPipeline(BatchRecorder.Call(4)).AsTask().WaitAsync(TimeSpan.FromMinutes(1));
+        await lone.WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal([2], gate.Rows);
+        Assert.Equal(0, untimed.TimerFlushes);
+    }
+
+    [Fact]
     public async Task Without_idle_flushing_a_lone_call_waits_for_the_timer()
     {
         using var batcher = new DynamicBatcher(new BatchingOptions { MaxQueueDelay = TimeSpan.FromMilliseconds(20) });

@@ -16,7 +16,10 @@ public sealed class BatchingOptions
     /// Longest a request waits for others to join its batch. Default 1 ms. The wait is a .NET
     /// timer, which counts whole milliseconds: a shorter delay is rounded up to the next whole
     /// millisecond (at least one), and the timer may fire a few milliseconds late on a busy
-    /// machine. A request never leaves on the timer before it has waited this long.
+    /// machine. A request never leaves on the timer before it has waited this long. Zero or less
+    /// counts as the shortest wait (1 ms), longer than 49 days as 49 days, and
+    /// <see cref="Timeout.InfiniteTimeSpan"/> as no timer at all (only a full batch, or
+    /// <see cref="FlushWhenIdle"/>, sends).
     /// </summary>
     public TimeSpan MaxQueueDelay { get; set; } = TimeSpan.FromMilliseconds(1);
 
@@ -236,6 +239,9 @@ public sealed class DynamicBatcher : IDisposable
         private readonly MaasDelegate _next;
         private readonly Lock _lock = new();
         private readonly List<Item> _pending = [];
+        // The longest due time a Timer takes (0xFFFFFFFE ms, about 49 days).
+        private const double MaxTimerMilliseconds = uint.MaxValue - 1.0;
+
         private readonly Timer _timer;
         private int _pendingRows;
         private int _running;
@@ -315,9 +321,17 @@ public sealed class DynamicBatcher : IDisposable
         }
 
         // .NET's timers count whole milliseconds and drop the rest: a due time below a millisecond
-        // fires at once (on this machine about 10 µs later), so it is rounded up, never down.
-        private void Arm(TimeSpan due) =>
-            _timer.Change(TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling(due.TotalMilliseconds))), Timeout.InfiniteTimeSpan);
+        // fires at once (on this machine about 10 µs later), so it is rounded up, never down, and
+        // kept within what a timer takes. An infinite delay arms nothing: only size and idle flush.
+        private void Arm(TimeSpan due)
+        {
+            if (_batcher.Options.MaxQueueDelay == Timeout.InfiniteTimeSpan)
+            {
+                return;
+            }
+
+            _timer.Change((long)Math.Clamp(Math.Ceiling(due.TotalMilliseconds), 1, MaxTimerMilliseconds), Timeout.Infinite);
+        }
 
         // Counts a flush by its reason and runs its batch; called outside the lock.
         private void Start(List<Item>? batch, string reason)
