@@ -86,13 +86,15 @@ internal sealed class ReceivingThreadTransportFactory(TimeSpan receiveSpin) : IC
 internal sealed class KestrelSocketConnection : ConnectionContext, IMemoryPoolFeature, IPeerHangupWatch
 {
     private readonly Socket _socket;
-    private SocketReceiveReader? _reader;
+    private readonly SocketReceiveReader? _reader;
     private readonly CancellationTokenSource _closed = new();
     private int _closedFired;
     private int _aborted;
     private int _disposed;
 
-    private KestrelSocketConnection(Socket socket, string id)
+    // With receivingThread: received by a thread of the connection's own, which runs Kestrel's
+    // request processing; without: through the runtime's shared I/O threads into a pipe.
+    private KestrelSocketConnection(Socket socket, string id, (TimeSpan Spin, Action<int> Count)? receivingThread)
     {
         _socket = socket;
         ConnectionId = id;
@@ -102,27 +104,25 @@ internal sealed class KestrelSocketConnection : ConnectionContext, IMemoryPoolFe
 
         // Receives and sends return at once when they would wait (see SocketConnection).
         socket.Blocking = false;
-        Transport = null!;
+        if (receivingThread is { } thread)
+        {
+            _reader = new SocketReceiveReader(socket, thread.Spin, thread.Count, idleEnd: Timeout.InfiniteTimeSpan, hangupWatch: this);
+            Transport = new DuplexPipe(_reader, new SocketSendWriter(socket));
+        }
+        else
+        {
+            var input = new Pipe(new PipeOptions(pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, useSynchronizationContext: false));
+            Transport = new DuplexPipe(input.Reader, new SocketSendWriter(socket));
+            _ = ReceiveIntoAsync(input.Writer);
+        }
     }
 
     /// <summary>Received by a thread of the connection's own, which runs Kestrel's request processing.</summary>
-    public static KestrelSocketConnection WithReceivingThread(Socket socket, string id, TimeSpan receiveSpin, Action<int> countReceivingThread)
-    {
-        var connection = new KestrelSocketConnection(socket, id);
-        connection._reader = new SocketReceiveReader(socket, receiveSpin, countReceivingThread, idleEnd: Timeout.InfiniteTimeSpan, hangupWatch: connection);
-        connection.Transport = new DuplexPipe(connection._reader, new SocketSendWriter(socket));
-        return connection;
-    }
+    public static KestrelSocketConnection WithReceivingThread(Socket socket, string id, TimeSpan receiveSpin, Action<int> countReceivingThread) =>
+        new(socket, id, (receiveSpin, countReceivingThread));
 
     /// <summary>Received through the runtime's shared I/O threads into a pipe, for a process that has run out of receiving threads.</summary>
-    public static KestrelSocketConnection OverSharedThreads(Socket socket, string id)
-    {
-        var connection = new KestrelSocketConnection(socket, id);
-        var input = new Pipe(new PipeOptions(pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, useSynchronizationContext: false));
-        connection.Transport = new DuplexPipe(input.Reader, new SocketSendWriter(socket));
-        _ = connection.ReceiveIntoAsync(input.Writer);
-        return connection;
-    }
+    public static KestrelSocketConnection OverSharedThreads(Socket socket, string id) => new(socket, id, null);
 
     public override string ConnectionId { get; set; }
 
@@ -174,29 +174,31 @@ internal sealed class KestrelSocketConnection : ConnectionContext, IMemoryPoolFe
     }
 
     /// <summary>
-    /// Whether the client hung up, for the receiving thread while a request runs. On Linux the peer's
-    /// end of the stream shows even behind bytes not read yet (POLLRDHUP); elsewhere only once every
-    /// byte was read.
+    /// For the receiving thread while a request runs: whether the client hung up, and if so,
+    /// <see cref="ConnectionClosed"/> fires. On Linux the peer's end of the stream shows even behind
+    /// bytes not read yet (POLLRDHUP); elsewhere only once every byte was read.
     /// </summary>
-    public bool HasHungUp()
+    public bool PeerHungUp()
     {
+        bool hungUp;
         try
         {
-            if (OperatingSystem.IsLinux())
-            {
-                return HangupPoll.HungUp((int)_socket.Handle);
-            }
-
-            return _socket.Poll(0, SelectMode.SelectRead) && _socket.Available == 0;
+            hungUp = OperatingSystem.IsLinux()
+                ? HangupPoll.HungUp((int)_socket.Handle)
+                : _socket.Poll(0, SelectMode.SelectRead) && _socket.Available == 0;
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
-            return true;
+            hungUp = true;
         }
-    }
 
-    /// <summary>The client hung up while a request ran.</summary>
-    public void OnHungUp() => FireClosed();
+        if (hungUp)
+        {
+            FireClosed();
+        }
+
+        return hungUp;
+    }
 
     // Kestrel aborts the request from the token's callbacks: on a pool thread, never on the one
     // that noticed (the receiving thread holds its reader's lock then).
@@ -238,13 +240,6 @@ internal sealed class KestrelSocketConnection : ConnectionContext, IMemoryPoolFe
 
         await input.CompleteAsync(error).ConfigureAwait(false);
         FireClosed();
-    }
-
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-
-        public PipeWriter Output { get; } = output;
     }
 }
 

@@ -79,13 +79,14 @@ internal sealed class SocketConnection : MaasConnection
 
         Abort();
     }
+}
 
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
+/// <summary>A socket connection's input and output as one <see cref="IDuplexPipe"/>.</summary>
+internal sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+{
+    public PipeReader Input { get; } = input;
 
-        public PipeWriter Output { get; } = output;
-    }
+    public PipeWriter Output { get; } = output;
 }
 
 /// <summary>
@@ -94,11 +95,12 @@ internal sealed class SocketConnection : MaasConnection
 /// </summary>
 internal interface IPeerHangupWatch
 {
-    /// <summary>Whether the peer closed or reset the connection; asked on the receiving thread, under the reader's lock.</summary>
-    bool HasHungUp();
-
-    /// <summary>The peer hung up; called once, on the receiving thread, under the reader's lock (queue the work).</summary>
-    void OnHungUp();
+    /// <summary>
+    /// Looks whether the peer closed or reset the connection and, if so, acts on it and returns
+    /// true (the reader then asks no more). Called on the receiving thread under the reader's lock,
+    /// so what it does must be quick (queue the work).
+    /// </summary>
+    bool PeerHungUp();
 }
 
 /// <summary>
@@ -125,10 +127,10 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader, IReceiveBuff
     private readonly TimeSpan _idleEnd;
     private readonly Segment _segment;
 
-    // Told once when the peer hangs up while no read waits (a server's request runs, nothing reads):
-    // the parked thread asks it every PeerCheckInterval meanwhile.
+    // While no read waits (a server's request runs, nothing reads), the parked thread asks it every
+    // PeerCheckInterval whether the peer hung up, until it did.
     private readonly IPeerHangupWatch? _hangupWatch;
-    private bool _hangupTold;
+    private bool _hungUp;
 
     // The buffer holds the stream's bytes [_consumed, _received) from _buffer[_offset]. Only the
     // receiving thread moves or replaces the buffer, and only while no buffer is out.
@@ -172,7 +174,7 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader, IReceiveBuff
     /// <param name="idleEnd">How long the receiving thread sleeps without a read before it ends (<see cref="Timeout.InfiniteTimeSpan"/>: never).</param>
     /// <param name="handOverWhenBusy">A read that waits while the receiving thread runs the reader's code (which may block, or wait for this very read) is taken over by a new receiving thread after <see cref="ReceiveWatchdog.HandOverDelay"/>.</param>
     /// <param name="resumesCallers">The receiving thread resumes a caller the read loop gives it (<see cref="TryResume"/>) once the read loop waits again; implies <paramref name="handOverWhenBusy"/>, since the caller may block there.</param>
-    /// <param name="hangupWatch">Asked every <see cref="PeerCheckInterval"/> while no read waits whether the peer hung up, and told once when it did; the thread then never ends idle.</param>
+    /// <param name="hangupWatch">Asked every <see cref="PeerCheckInterval"/> while no read waits whether the peer hung up, until it did; the thread then never ends idle.</param>
     public SocketReceiveReader(Socket socket, TimeSpan spinTime, Action<int> countReceivingThread, TimeSpan idleEnd, bool handOverWhenBusy = false, bool resumesCallers = false, IPeerHangupWatch? hangupWatch = null)
     {
         _hangupWatch = hangupWatch;
@@ -454,16 +456,15 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader, IReceiveBuff
                 {
                     while (!Completed && _error is null && !Waiting)
                     {
-                        bool watchPeer = _hangupWatch is not null && !_hangupTold;
+                        bool watchPeer = _hangupWatch is not null && !_hungUp;
                         _parked = true;
                         bool woken = Monitor.Wait(Gate, watchPeer ? PeerCheckInterval : _idleEnd);
                         _parked = false;
                         if (watchPeer)
                         {
-                            if (!woken && !Completed && _error is null && !Waiting && _hangupWatch!.HasHungUp())
+                            if (!woken && !Completed && _error is null && !Waiting)
                             {
-                                _hangupTold = true;
-                                _hangupWatch.OnHungUp();
+                                _hungUp = _hangupWatch!.PeerHungUp();
                             }
 
                             continue;

@@ -235,13 +235,13 @@ public sealed class DynamicBatcher : IDisposable
     /// <summary>The queue of one (model, operation, theta, width).</summary>
     private sealed class Lane : IDisposable
     {
+        // The longest due time a Timer takes (0xFFFFFFFE ms, about 49 days).
+        private const double MaxTimerMilliseconds = uint.MaxValue - 1.0;
+
         private readonly DynamicBatcher _batcher;
         private readonly MaasDelegate _next;
         private readonly Lock _lock = new();
         private readonly List<Item> _pending = [];
-        // The longest due time a Timer takes (0xFFFFFFFE ms, about 49 days).
-        private const double MaxTimerMilliseconds = uint.MaxValue - 1.0;
-
         private readonly Timer _timer;
         private int _pendingRows;
         private int _running;
