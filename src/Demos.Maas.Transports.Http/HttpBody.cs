@@ -62,3 +62,103 @@ internal sealed class SizeLimitException(long? limit)
     : MaasException(MaasErrorCode.ResourceExhausted, $"The request body is over this server's limit of {limit?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"} bytes (MaasServerOptions.MaxFrameBytes). Split the batch.")
 {
 }
+
+/// <summary>
+/// A response body written in one piece: bytes collect in a pooled buffer, and when the answer is
+/// complete it goes out with a Content-Length in a single send with its headers. Without it every
+/// answer was chunked: the headers and the body went in one send, the closing chunk in a second, and
+/// the client woke up for each. An answer that grows past <see cref="MaxBufferedBytes"/> (a large
+/// matrix) is streamed chunked from there on, so it is not copied once more.
+/// </summary>
+internal sealed class ResponseBody : IBufferWriter<byte>, IDisposable
+{
+    /// <summary>The most that is collected before the body streams.</summary>
+    public const int MaxBufferedBytes = 64 * 1024;
+
+    private readonly HttpResponse _response;
+    private byte[]? _buffer;
+    private int _written;
+    private bool _streaming;
+
+    public ResponseBody(HttpResponse response)
+    {
+        _response = response;
+        _buffer = ArrayPool<byte>.Shared.Rent(1024);
+    }
+
+    /// <summary>The body streams chunked: it outgrew the buffer.</summary>
+    public bool IsStreaming => _streaming;
+
+    public void Advance(int count)
+    {
+        if (_streaming)
+        {
+            _response.BodyWriter.Advance(count);
+            return;
+        }
+
+        if ((uint)count > (uint)(_buffer!.Length - _written))
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), "Advanced past the memory given out.");
+        }
+
+        _written += count;
+    }
+
+    public Memory<byte> GetMemory(int sizeHint = 0) => Reserve(sizeHint) ? _buffer.AsMemory(_written) : _response.BodyWriter.GetMemory(sizeHint);
+
+    public Span<byte> GetSpan(int sizeHint = 0) => Reserve(sizeHint) ? _buffer.AsSpan(_written) : _response.BodyWriter.GetSpan(sizeHint);
+
+    /// <summary>Sends what was written: with its length if it was collected whole, else the rest of the stream.</summary>
+    public ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken)
+    {
+        if (!_streaming)
+        {
+            _response.ContentLength = _written;
+            _response.BodyWriter.Write(_buffer.AsSpan(0, _written));
+            _written = 0;
+        }
+
+        return _response.BodyWriter.FlushAsync(cancellationToken);
+    }
+
+    public void Dispose()
+    {
+        if (_buffer is { } buffer)
+        {
+            _buffer = null;
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    // True if the next bytes go to the buffer (grown when needed); false once the body streams.
+    private bool Reserve(int sizeHint)
+    {
+        if (_streaming)
+        {
+            return false;
+        }
+
+        ObjectDisposedException.ThrowIf(_buffer is null, this);
+        int wanted = Math.Max(sizeHint, 1);
+        if (_buffer.Length - _written >= wanted)
+        {
+            return true;
+        }
+
+        if ((long)_written + wanted <= MaxBufferedBytes)
+        {
+            var grown = ArrayPool<byte>.Shared.Rent((int)Math.Min(MaxBufferedBytes, Math.Max((long)_buffer.Length * 2, (long)_written + wanted)));
+            _buffer.AsSpan(0, _written).CopyTo(grown);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = grown;
+            return true;
+        }
+
+        // Too large to collect: what is here goes first, the rest straight into the response.
+        _streaming = true;
+        _response.BodyWriter.Write(_buffer.AsSpan(0, _written));
+        _written = 0;
+        return false;
+    }
+}

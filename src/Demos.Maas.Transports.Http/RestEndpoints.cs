@@ -371,24 +371,26 @@ internal sealed class RestEndpoints(MaasServer server)
         }
     }
 
-    internal static Task WriteMessageAsync(HttpContext ctx, int status, MaasMessage message)
+    internal static async Task WriteMessageAsync(HttpContext ctx, int status, MaasMessage message)
     {
         ctx.Response.StatusCode = status;
         ctx.Response.ContentType = HttpBody.MsgPack;
-        MessageCodec.Write(ctx.Response.BodyWriter, message);
-        return ctx.Response.BodyWriter.FlushAsync(ctx.RequestAborted).AsTask();
+        using var body = new ResponseBody(ctx.Response);
+        MessageCodec.Write(body, message);
+        await body.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
     }
 
-    internal static Task WriteJsonAsync(HttpContext ctx, int status, Action<Utf8JsonWriter> write)
+    internal static async Task WriteJsonAsync(HttpContext ctx, int status, Action<Utf8JsonWriter> write)
     {
         ctx.Response.StatusCode = status;
         ctx.Response.ContentType = "application/json; charset=utf-8";
-        using (var writer = new Utf8JsonWriter(ctx.Response.BodyWriter))
+        using var body = new ResponseBody(ctx.Response);
+        using (var writer = new Utf8JsonWriter(body))
         {
             write(writer);
         }
 
-        return ctx.Response.BodyWriter.FlushAsync(ctx.RequestAborted).AsTask();
+        await body.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
     }
 
     internal static Task WriteErrorAsync(HttpContext ctx, bool msgpack, uint id, MaasErrorCode code, string message, IReadOnlyDictionary<string, string>? details, int status)

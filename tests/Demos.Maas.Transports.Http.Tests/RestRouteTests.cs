@@ -116,6 +116,55 @@ public sealed class RestRouteTests
         Assert.Equal(7, Assert.IsType<StreamChunkMessage>(slice.Messages[0]).Rows.Rows);
     }
 
+    [Fact]
+    public async Task Answers_carry_their_length_and_only_large_ones_are_chunked()
+    {
+        await using var f = await HttpServerFixture.StartAsync();
+
+        // A small answer is collected whole and sent with its length, in both content types and for errors.
+        foreach (var (accept, body, type) in new[]
+        {
+            ("application/msgpack", MessageCodec.Encode(new MaasRequest { Id = 5, X = DoubleMatrix.FromPoint(1.0) }), "application/msgpack"),
+            ("application/json", Encoding.UTF8.GetBytes("""{"x": [[1.0]]}"""), "application/json"),
+        })
+        {
+            foreach (var (path, expectedStatus) in new[] { ("/v1/models/gaussian1d/logdensity", HttpStatusCode.OK), ("/v1/models/nosuch/logdensity", HttpStatusCode.NotFound) })
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
+                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(accept));
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue(type);
+                using var response = await f.Http.SendAsync(request);
+                Assert.Equal(expectedStatus, response.StatusCode);
+                Assert.NotEqual(true, response.Headers.TransferEncodingChunked);
+                byte[] bytes = await response.Content.ReadAsByteArrayAsync();
+                Assert.True(bytes.Length > 0);
+                Assert.Equal(bytes.Length, response.Content.Headers.ContentLength);
+            }
+        }
+
+        // A large answer streams (chunked) instead of being collected, and arrives whole.
+        const int points = 20_000; // 160 KB of doubles, more than the 64 KiB that are collected
+        using var x = DoubleMatrix.FromColumn([.. Enumerable.Range(0, points).Select(i => i * 1e-3)]);
+
+        using var expected = await GaussianModel.Create(1).LogDensityAsync(x);
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/v1/models/gaussian1d/logdensity") { Content = new ByteArrayContent(MessageCodec.Encode(new MaasRequest { Id = 6, X = x })) })
+        {
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/msgpack"));
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/msgpack");
+            using var response = await f.Http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.True(response.Headers.TransferEncodingChunked);
+            var answer = Assert.IsType<MaasResponse>(MessageCodec.Read(await response.Content.ReadAsByteArrayAsync()));
+            Assert.Equal(expected.ToArray(), answer.Y!.ToArray());
+        }
+
+        string json = "{\"x\": [" + string.Join(",", Enumerable.Range(0, points).Select(i => FormattableString.Invariant($"[{i * 1e-3}]"))) + "]}";
+        var (status, ld) = await f.JsonAsync(HttpMethod.Post, "/v1/models/gaussian1d/logdensity", json);
+        Assert.Equal(200, status);
+        Assert.Equal(points, ld.GetProperty("y").GetArrayLength());
+        Assert.Equal(expected[points - 1, 0], Row(ld.GetProperty("y"), points - 1)[0], 12);
+    }
+
     private static async Task<(int Status, List<MaasMessage> Messages)> MsgPackAsync(HttpServerFixture f, HttpMethod method, string path, MaasRequest? body)
     {
         using var request = new HttpRequestMessage(method, path);
