@@ -60,7 +60,14 @@ internal sealed class PrometheusMetrics : IDisposable
 
     private sealed class Family
     {
+        // Tag sets remembered beyond this many are looked up by their label text each time.
+        private const int MaxRemembered = 4096;
+
         private readonly ConcurrentDictionary<string, Series> _series = new(StringComparer.Ordinal);
+
+        // The series of tag sets seen before, by a hash of the tags as they came: a call records five
+        // measurements, and building each one's label text (sorted, escaped) cost more than the call.
+        private readonly ConcurrentDictionary<int, SeenTags[]> _seen = new();
         private readonly Instrument _instrument;
         private readonly double[]? _buckets;
 
@@ -90,10 +97,42 @@ internal sealed class PrometheusMetrics : IDisposable
 
         public string Kind { get; }
 
-        public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags) => SeriesOf(tags).Add(value);
+
+        private Series SeriesOf(ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
+            int hash = Hash(tags);
+            if (_seen.TryGetValue(hash, out var seen))
+            {
+                foreach (var candidate in seen)
+                {
+                    if (candidate.Matches(tags))
+                    {
+                        return candidate.Series;
+                    }
+                }
+            }
+
             var series = _series.GetOrAdd(Labels(tags), static (_, buckets) => new Series(buckets), _buckets);
-            series.Add(value);
+            if (_seen.Count < MaxRemembered)
+            {
+                var entry = new SeenTags(tags.ToArray(), series);
+                _seen.AddOrUpdate(hash, static (_, entry) => [entry], static (_, old, entry) => [.. old, entry], entry);
+            }
+
+            return series;
+        }
+
+        private static int Hash(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var hash = new HashCode();
+            foreach (var (key, value) in tags)
+            {
+                hash.Add(key, StringComparer.Ordinal);
+                hash.Add(value);
+            }
+
+            return hash.ToHashCode();
         }
 
         private static string Labels(ReadOnlySpan<KeyValuePair<string, object?>> tags)
@@ -133,6 +172,30 @@ internal sealed class PrometheusMetrics : IDisposable
             {
                 series.Render(text, Name, labels, _buckets);
             }
+        }
+    }
+
+    /// <summary>A tag set as it came (same keys in the same order, equal values) and its series.</summary>
+    private sealed class SeenTags(KeyValuePair<string, object?>[] tags, Series series)
+    {
+        public Series Series { get; } = series;
+
+        public bool Matches(ReadOnlySpan<KeyValuePair<string, object?>> other)
+        {
+            if (other.Length != tags.Length)
+            {
+                return false;
+            }
+
+            for (int i = 0; i < tags.Length; i++)
+            {
+                if (!string.Equals(tags[i].Key, other[i].Key, StringComparison.Ordinal) || !Equals(tags[i].Value, other[i].Value))
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
     }
 
