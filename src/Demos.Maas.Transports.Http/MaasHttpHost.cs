@@ -59,6 +59,10 @@ public sealed class MaasHttpHost : IMaasListener
         ConfigureSafety(builder, server, uri, options);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+
+        // This category only logs each request's start and end (Information), yet while any level of it
+        // is enabled ASP.NET Core starts an Activity for every request, listened to or not.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         string? socketPath = null;
         if (string.Equals(uri.Scheme, HttpTransport.UnixScheme, StringComparison.OrdinalIgnoreCase))
         {

@@ -165,6 +165,44 @@ public sealed class RestRouteTests
         Assert.Equal(expected[points - 1, 0], Row(ld.GetProperty("y"), points - 1)[0], 12);
     }
 
+    [Fact]
+    public async Task A_request_starts_no_ASP_NET_Core_activity_unless_someone_listens_to_it()
+    {
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<string[]>();
+        await using var f = await HttpServerFixture.StartAsync(setup: s => s.AddModel(ModelBuilder.Create("spans")
+            .WithInputDimension(1)
+            .WithLogDensity((a, result) =>
+            {
+                var names = new List<string>();
+                for (var activity = System.Diagnostics.Activity.Current; activity is not null; activity = activity.Parent)
+                {
+                    names.Add(activity.OperationName);
+                }
+
+                seen.Enqueue([.. names]);
+                result[0] = 0;
+            })
+            .Build()));
+
+        var (status, _) = await f.JsonAsync(HttpMethod.Post, "/v1/models/spans/logdensity", """{"x": [[1.0]]}""");
+        Assert.Equal(200, status);
+
+        // With a listener on ASP.NET Core's source the request's activity is there, as usual.
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Microsoft.AspNetCore",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllData,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        (status, _) = await f.JsonAsync(HttpMethod.Post, "/v1/models/spans/logdensity", """{"x": [[1.0]]}""");
+        Assert.Equal(200, status);
+
+        var calls = seen.ToArray();
+        Assert.Equal(2, calls.Length);
+        Assert.DoesNotContain("Microsoft.AspNetCore.Hosting.HttpRequestIn", calls[0]);
+        Assert.Contains("Microsoft.AspNetCore.Hosting.HttpRequestIn", calls[1]);
+    }
+
     private static async Task<(int Status, List<MaasMessage> Messages)> MsgPackAsync(HttpServerFixture f, HttpMethod method, string path, MaasRequest? body)
     {
         using var request = new HttpRequestMessage(method, path);
