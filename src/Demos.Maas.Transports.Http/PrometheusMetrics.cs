@@ -68,6 +68,7 @@ internal sealed class PrometheusMetrics : IDisposable
         // The series of tag sets seen before, by a hash of the tags as they came: a call records five
         // measurements, and building each one's label text (sorted, escaped) cost more than the call.
         private readonly ConcurrentDictionary<int, SeenTags[]> _seen = new();
+        private volatile SeenTags? _last;
         private readonly Instrument _instrument;
         private readonly double[]? _buckets;
 
@@ -101,6 +102,19 @@ internal sealed class PrometheusMetrics : IDisposable
 
         private Series SeriesOf(ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
+            // Calls of one model come with the same tags again and again (mostly the very same strings).
+            if (_last is { } last && last.Matches(tags))
+            {
+                return last.Series;
+            }
+
+            var found = Find(tags);
+            _last = found;
+            return found.Series;
+        }
+
+        private SeenTags Find(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
             int hash = Hash(tags);
             if (_seen.TryGetValue(hash, out var seen))
             {
@@ -108,19 +122,19 @@ internal sealed class PrometheusMetrics : IDisposable
                 {
                     if (candidate.Matches(tags))
                     {
-                        return candidate.Series;
+                        return candidate;
                     }
                 }
             }
 
             var series = _series.GetOrAdd(Labels(tags), static (_, buckets) => new Series(buckets), _buckets);
+            var entry = new SeenTags(tags.ToArray(), series);
             if (_seen.Count < MaxRemembered)
             {
-                var entry = new SeenTags(tags.ToArray(), series);
                 _seen.AddOrUpdate(hash, static (_, entry) => [entry], static (_, old, entry) => [.. old, entry], entry);
             }
 
-            return series;
+            return entry;
         }
 
         private static int Hash(ReadOnlySpan<KeyValuePair<string, object?>> tags)
@@ -189,7 +203,8 @@ internal sealed class PrometheusMetrics : IDisposable
 
             for (int i = 0; i < tags.Length; i++)
             {
-                if (!string.Equals(tags[i].Key, other[i].Key, StringComparison.Ordinal) || !Equals(tags[i].Value, other[i].Value))
+                var (value, otherValue) = (tags[i].Value, other[i].Value);
+                if (!string.Equals(tags[i].Key, other[i].Key, StringComparison.Ordinal) || (!ReferenceEquals(value, otherValue) && !Equals(value, otherValue)))
                 {
                     return false;
                 }
