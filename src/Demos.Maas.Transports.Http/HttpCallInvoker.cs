@@ -20,6 +20,9 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
     private static readonly MediaTypeWithQualityHeaderValue AcceptMsgPack = new(HttpBody.MsgPack);
     private static readonly MediaTypeHeaderValue MsgPackType = new(HttpBody.MsgPack);
 
+    /// <summary>At most this many routes (operation, model, dataset) are kept; others are built each call.</summary>
+    private const int MaxRoutes = 1024;
+
     /// <summary>Bodies from this size on are sent with <c>Expect: 100-continue</c>, so a server or proxy that refuses them answers before they are sent.</summary>
     private const int LargeBody = 1 << 20;
 
@@ -29,6 +32,7 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
     private readonly AuthenticationHeaderValue? _authorization;
     private readonly SemaphoreSlim _slots;
     private readonly CallTracker _calls = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<RouteKey, RouteTarget> _routes = new();
     private int _nextId;
     private int _disposed;
 
@@ -211,25 +215,17 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
     {
         ObjectDisposedException.ThrowIf(!IsUsable, this);
         request.Id = unchecked((uint)Interlocked.Increment(ref _nextId)) | 1u;
-        string? model = string.IsNullOrEmpty(request.Model) ? null : Uri.EscapeDataString(request.Model);
-        (HttpMethod Method, string Path, bool Body) route = request.Operation switch
+        var key = new RouteKey(request.Operation, request.Model, request.Operation == Operation.ReadData ? request.Dataset : null);
+        if (!_routes.TryGetValue(key, out var route))
         {
-            Operation.ListModels => (HttpMethod.Get, "v1/models", false),
-            _ when model is null && request.Operation is >= Operation.ListModels and <= Operation.UpdateParameters =>
-                throw new MaasException(MaasErrorCode.InvalidArgument, $"{request.Operation}: 'model' is required."),
-            Operation.Info => (HttpMethod.Get, $"v1/models/{model}", false),
-            Operation.Evaluate => (HttpMethod.Post, $"v1/models/{model}/evaluate", true),
-            Operation.LogDensity => (HttpMethod.Post, $"v1/models/{model}/logdensity", true),
-            Operation.Sample => (HttpMethod.Post, $"v1/models/{model}/sample", true),
-            Operation.Gradient => (HttpMethod.Post, $"v1/models/{model}/gradient", true),
-            Operation.ListData => (HttpMethod.Get, $"v1/models/{model}/data", false),
-            Operation.ReadData => (HttpMethod.Post, $"v1/models/{model}/data/{Uri.EscapeDataString(request.Dataset ?? "")}", true),
-            Operation.GetParameters => (HttpMethod.Get, $"v1/models/{model}/parameters", false),
-            Operation.UpdateParameters => (HttpMethod.Put, $"v1/models/{model}/parameters", true),
-            _ => throw new MaasException(MaasErrorCode.InvalidArgument, $"Unknown operation {(int)request.Operation}."),
-        };
+            route = Route(request);
+            if (_routes.Count < MaxRoutes)
+            {
+                _routes.TryAdd(key, route);
+            }
+        }
 
-        var http = new HttpRequestMessage(route.Method, new Uri(_base, route.Path)) { Version = _version, VersionPolicy = Policy(_version) };
+        var http = new HttpRequestMessage(route.Method, route.Uri) { Version = _version, VersionPolicy = Policy(_version) };
         http.Headers.Accept.Add(AcceptMsgPack);
         http.Headers.Authorization = _authorization;
         http.Headers.TryAddWithoutValidation(RestEndpoints.RequestIdHeader, request.Id.ToString(CultureInfo.InvariantCulture));
@@ -253,6 +249,29 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
         }
 
         return http;
+    }
+
+    // The method, address and body of an operation on a model (the same every call: kept in _routes).
+    private RouteTarget Route(MaasRequest request)
+    {
+        string? model = string.IsNullOrEmpty(request.Model) ? null : Uri.EscapeDataString(request.Model);
+        (HttpMethod Method, string Path, bool Body) route = request.Operation switch
+        {
+            Operation.ListModels => (HttpMethod.Get, "v1/models", false),
+            _ when model is null && request.Operation is >= Operation.ListModels and <= Operation.UpdateParameters =>
+                throw new MaasException(MaasErrorCode.InvalidArgument, $"{request.Operation}: 'model' is required."),
+            Operation.Info => (HttpMethod.Get, $"v1/models/{model}", false),
+            Operation.Evaluate => (HttpMethod.Post, $"v1/models/{model}/evaluate", true),
+            Operation.LogDensity => (HttpMethod.Post, $"v1/models/{model}/logdensity", true),
+            Operation.Sample => (HttpMethod.Post, $"v1/models/{model}/sample", true),
+            Operation.Gradient => (HttpMethod.Post, $"v1/models/{model}/gradient", true),
+            Operation.ListData => (HttpMethod.Get, $"v1/models/{model}/data", false),
+            Operation.ReadData => (HttpMethod.Post, $"v1/models/{model}/data/{Uri.EscapeDataString(request.Dataset ?? "")}", true),
+            Operation.GetParameters => (HttpMethod.Get, $"v1/models/{model}/parameters", false),
+            Operation.UpdateParameters => (HttpMethod.Put, $"v1/models/{model}/parameters", true),
+            _ => throw new MaasException(MaasErrorCode.InvalidArgument, $"Unknown operation {(int)request.Operation}."),
+        };
+        return new RouteTarget(route.Method, new Uri(_base, route.Path), route.Body);
     }
 
     private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage http, HttpCompletionOption completion, CancellationToken cancellationToken)
@@ -321,4 +340,8 @@ internal sealed class HttpCallInvoker : MaasCallInvoker
 
     private static HttpVersionPolicy Policy(Version version) =>
         version.Major >= 2 ? HttpVersionPolicy.RequestVersionExact : HttpVersionPolicy.RequestVersionOrLower;
+
+    private readonly record struct RouteKey(Operation Operation, string? Model, string? Dataset);
+
+    private sealed record RouteTarget(HttpMethod Method, Uri Uri, bool Body);
 }

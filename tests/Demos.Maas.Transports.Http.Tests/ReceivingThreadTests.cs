@@ -437,6 +437,38 @@ public sealed class ReceivingThreadTests
         return (mine, peer);
     }
 
+    [Fact]
+    public async Task Each_call_reaches_its_own_models_route_past_the_routes_a_client_keeps()
+    {
+        // More models than the client keeps routes for (1,024): the later ones are built each call.
+        const int models = 1_100;
+        var server = new MaasServer(transports: [new HttpTransport()]);
+        for (int i = 0; i < models; i++)
+        {
+            double value = i;
+            server.AddModel(ModelBuilder.Create($"m{i}").WithInputDimension(1).WithLogDensity((_, result) => result[0] = value).Build());
+        }
+
+        await using var started = new StartedServer(server, await server.ListenAsync("http://127.0.0.1:0"));
+        await using var client = await MaasClient.ConnectAsync(started.Uri, Options(inline: false, connections: 1));
+        var remote = new RemoteModel[models];
+        for (int i = 0; i < models; i++)
+        {
+            remote[i] = await client.GetModelAsync($"m{i}");
+        }
+
+        for (int round = 0; round < 2; round++)
+        {
+            for (int i = 0; i < models; i += round + 1)
+            {
+                Assert.Equal(i, await remote[i].LogDensityAsync([0.5]));
+            }
+        }
+
+        var missing = await Assert.ThrowsAsync<MaasException>(() => client.GetModelAsync("m-none"));
+        Assert.Equal(MaasErrorCode.NotFound, missing.Code);
+    }
+
     // A server of one model, "where", whose log-density is -x and which records the thread it ran on.
     private static async Task<StartedServer> StartWhereAsync(string uri, System.Collections.Concurrent.ConcurrentQueue<string?> threads)
     {
