@@ -43,7 +43,7 @@ internal static class CrossProcessReport
         {
             if (maas is not null)
             {
-                cases.AddRange(await ServerCasesAsync(run, kind, maas, options.Quick, notes));
+                cases.AddRange(await ServerCasesAsync(run, kind, maas, options.Quick, options.UmBridgeClient, notes));
             }
         }
 
@@ -207,7 +207,7 @@ internal static class CrossProcessReport
         return cases;
     }
 
-    private static async Task<List<Case>> ServerCasesAsync(Processes run, string kind, string maas, bool quick, List<string> notes)
+    private static async Task<List<Case>> ServerCasesAsync(Processes run, string kind, string maas, bool quick, string? umbridgeClient, List<string> notes)
     {
         var cases = new List<Case>();
         string id = Guid.NewGuid().ToString("N")[..8];
@@ -260,6 +260,11 @@ internal static class CrossProcessReport
                     cases.AddRange(await BenchAsync(run, maas, uri, transport + CopySuffix, kind, 65536, "1", requests, 20, 3, [], CopyModel));
                 }
 
+                if (transport == "http" && umbridgeClient is not null)
+                {
+                    cases.Add(await UmBridgeAsync(run, umbridgeClient, uri, kind, quick));
+                }
+
                 if (transport == "pipe")
                 {
                     cases.AddRange(await CoalescingAsync(run, maas, uri, "pipe+coalescing", kind, quick, []));
@@ -306,6 +311,25 @@ internal static class CrossProcessReport
         }
 
         return cases;
+    }
+
+    /// <summary>
+    /// UM-Bridge's <c>/Evaluate</c> route of the server's HTTP listener, called by a C keep-alive
+    /// client with the request UM-Bridge's own client sends (one point of gaussian1d), median of three runs.
+    /// </summary>
+    private static async Task<Case> UmBridgeAsync(Processes run, string client, string uri, string kind, bool quick)
+    {
+        string port = new Uri(uri).Port.ToString(CultureInfo.InvariantCulture);
+        var runs = new List<(double P50, double P99, double Rate)>();
+        for (int i = 0; i < 3; i++)
+        {
+            var parts = (await run.RunAsync(client, [port, "gaussian1d", $"{Requests(1, quick)}", $"{WarmupSeconds(1)}"], TimeSpan.FromMinutes(5))).Trim().Split(' ');
+            runs.Add((double.Parse(parts[0], CultureInfo.InvariantCulture), double.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[2], CultureInfo.InvariantCulture)));
+        }
+
+        static double Mid(IEnumerable<double> values) => values.Order().ElementAt(1);
+        double rate = Mid(runs.Select(r => r.Rate));
+        return new Case(UmBridge, kind, 1, 1, Mid(runs.Select(r => r.P50)), Mid(runs.Select(r => r.P99)), rate, rate);
     }
 
     /// <summary>
@@ -451,13 +475,16 @@ internal static class CrossProcessReport
     private const string CopyModel = "copy";
     private const string CopySuffix = " (copy model)";
 
-    private static readonly string[] TransportOrder = ["inproc", "shm", "shm+inline-completions", "pipe", "tcp", "http", "mpi", "pipe+inline-io", "tcp+inline-io", "pipe+inline-io+inline-completions", "tcp+inline-io+inline-completions", "pipe+coalescing", "pipe+inline-completions+coalescing", "pipe+inline-io+coalescing", "shm" + CopySuffix, "pipe" + CopySuffix, "tcp" + CopySuffix];
+    /// <summary>The case of UM-Bridge's /Evaluate route (one point, one caller).</summary>
+    private const string UmBridge = "umbridge";
+
+    private static readonly string[] TransportOrder = ["inproc", "shm", "shm+inline-completions", "pipe", "tcp", "http", UmBridge, "mpi", "pipe+inline-io", "tcp+inline-io", "pipe+inline-io+inline-completions", "tcp+inline-io+inline-completions", "pipe+coalescing", "pipe+inline-completions+coalescing", "pipe+inline-io+coalescing", "shm" + CopySuffix, "pipe" + CopySuffix, "tcp" + CopySuffix];
 
     private static void Picture(string path, List<Floor> floors, List<Case> cases, string server)
     {
         var latency = new List<BenchSeries>();
         var throughput = new List<BenchSeries>();
-        foreach (var t in TransportOrder.Where(t => !t.EndsWith(CopySuffix, StringComparison.Ordinal)))
+        foreach (var t in TransportOrder.Where(t => !t.EndsWith(CopySuffix, StringComparison.Ordinal) && t != UmBridge))
         {
             var mine = cases.Where(c => c.Transport == t && (c.Server == server || c.Server == "in-process")).ToList();
             var single = mine.Where(c => c.Callers == 1).OrderBy(c => c.Batch).ToList();
@@ -486,6 +513,7 @@ internal static class CrossProcessReport
     private static string Label(string transport) => transport switch
     {
         "inproc" => "`inproc://` (in-process)",
+        UmBridge => "UM-Bridge `/Evaluate` over `http://` (C keep-alive client)",
         _ when transport.Contains('+', StringComparison.Ordinal) && !transport.EndsWith("+coalescing", StringComparison.Ordinal) =>
             $"`{transport[..transport.IndexOf('+', StringComparison.Ordinal)]}://` with " + string.Join(' ', transport.Split('+')[1..].Select(flag => $"`--{flag}`")),
         _ => $"`{transport}://`",
@@ -548,6 +576,8 @@ internal static class CrossProcessReport
         Target("`pipe://` with `--inline-io --inline-completions` p50 ≤ 1.5 × .NET async Unix-socket ping-pong", s => Ratio(Find("pipe+inline-io+inline-completions", s, 1, 1)?.P50, FloorP50(".NET async, Unix socket", 1), 1.5), " ×");
         Target("`tcp://` with `--inline-io --inline-completions` p50 ≤ 1.5 × .NET async TCP ping-pong", s => Ratio(Find("tcp+inline-io+inline-completions", s, 1, 1)?.P50, FloorP50(".NET async, TCP loopback", 1), 1.5), " ×");
         Target("`http://` p50 ≤ 2 × `tcp://`", s => Ratio(Find("http", s, 1, 1)?.P50, Find("tcp", s, 1, 1)?.P50, 2), " ×");
+        // UM-Bridge's reference server is a Python package (umbridge) from PyPI; a run that cannot install it measures only our side.
+        Target("UM-Bridge `/Evaluate` p50 ≥ 10 × faster than UM-Bridge's reference Python server, same client", _ => null, "");
         Target("`shm://` p50 ≤ 0.3 × `pipe://`", s => Ratio(Find("shm", s, 1, 1)?.P50, Find("pipe", s, 1, 1)?.P50, 0.3), " ×");
         Target("`shm://` p50 ≤ 2 × C busy-poll shared memory", s => Ratio(Find("shm", s, 1, 1)?.P50, FloorP50("C, shared memory, busy-poll", 1), 2), " ×");
         Target("`shm://` with `--inline-completions` p50 ≤ 0.3 × `pipe://`", s => Ratio(Find("shm+inline-completions", s, 1, 1)?.P50, Find("pipe", s, 1, 1)?.P50, 0.3), " ×");
@@ -583,6 +613,14 @@ internal static class CrossProcessReport
                 }
             }
 
+            md.AppendLine();
+        }
+
+        if (cases.Any(c => c.Transport == UmBridge))
+        {
+            md.AppendLine("UM-Bridge's reference server is not in this run: it is the `umbridge` Python package, and this machine");
+            md.AppendLine("cannot reach PyPI to install it. The UM-Bridge row above is our server's `/Evaluate` route, timed by the");
+            md.AppendLine("same kind of client (one keep-alive connection, the request UM-Bridge's C++ client sends).");
             md.AppendLine();
         }
 

@@ -1,11 +1,11 @@
 namespace Demos.Maas.CrossProcess;
 
 /// <summary>What <c>report</c> runs and where it writes.</summary>
-internal sealed record ReportOptions(string Maas, string? MaasAot, string Pingpong, string OutDir, string? Doc, string Image, bool Quick)
+internal sealed record ReportOptions(string Maas, string? MaasAot, string Pingpong, string OutDir, string? Doc, string Image, bool Quick, string? UmBridgeClient = null)
 {
     public static ReportOptions Parse(string[] args)
     {
-        string? maas = null, aot = null, pingpong = null, doc = null;
+        string? maas = null, aot = null, pingpong = null, doc = null, umbridge = null;
         string outDir = "benchmarks/cross-process", image = "docs/images/cross-process.png";
         bool quick = false;
         for (int i = 0; i < args.Length; i++)
@@ -20,6 +20,7 @@ internal sealed record ReportOptions(string Maas, string? MaasAot, string Pingpo
                 case "--doc": doc = Next(); break;
                 case "--image": image = Next(); break;
                 case "--quick": quick = true; break;
+                case "--umbridge-client": umbridge = Next(); break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
@@ -31,6 +32,7 @@ internal sealed record ReportOptions(string Maas, string? MaasAot, string Pingpo
             outDir,
             doc,
             image,
-            quick);
+            quick,
+            umbridge);
     }
 }

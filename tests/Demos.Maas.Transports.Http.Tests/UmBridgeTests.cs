@@ -29,6 +29,44 @@ public sealed class UmBridgeTests
         Assert.Matches(@"CONFORMS \d+ checks", output);
     }
 
+    [SkippableFact]
+    public async Task The_benchmarks_keep_alive_C_client_evaluates_over_one_connection_and_fails_clearly_on_an_error()
+    {
+        // benchmarks/clients/umbridge_evaluate.c times /Evaluate in the cross-process report; it reads
+        // only answers with a Content-Length over one connection, so it also checks that we send those.
+        bool gcc = File.Exists("/usr/bin/gcc");
+        if (!gcc && ExternalTools.IsCi)
+        {
+            Assert.Fail("CI=true but gcc is missing: apt-get install -y gcc.");
+        }
+
+        Skip.IfNot(gcc, "gcc is not installed; set CI=true to make this a failure.");
+        string dir = Directory.CreateTempSubdirectory("maas-umbridge-c-").FullName;
+        try
+        {
+            string client = Path.Combine(dir, "umbridge_evaluate");
+            string source = Path.Combine(Demos.Maas.Tests.TestEnvironment.RepositoryRoot, "benchmarks", "clients", "umbridge_evaluate.c");
+            var (built, buildOutput) = ExternalTools.Run("/usr/bin/gcc", ["-O2", "-Wall", "-Wextra", "-Werror", "-o", client, source], TimeSpan.FromMinutes(2));
+            Assert.True(built == 0, buildOutput);
+
+            await using var f = await HttpServerFixture.StartAsync();
+            string port = f.Uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var (exit, output) = await Task.Run(() => ExternalTools.Run(client, [port, "gaussian1d", "300", "0"], TimeSpan.FromMinutes(1)));
+            Assert.True(exit == 0, output);
+            var figures = output.Trim().Split(' ').Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            Assert.Equal(3, figures.Length);
+            Assert.True(figures[0] > 0 && figures[0] <= figures[1] && figures[2] > 0, output);
+
+            (exit, output) = await Task.Run(() => ExternalTools.Run(client, [port, "nosuch", "10", "0"], TimeSpan.FromMinutes(1)));
+            Assert.Equal(2, exit);
+            Assert.Contains("did not answer 200", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task Our_client_reads_our_own_server_and_matches_the_local_model()
     {

@@ -1,0 +1,123 @@
+/* A UM-Bridge client for the cross-process benchmark: one keep-alive HTTP/1.1 connection that
+ * POSTs the same /Evaluate request again and again, as UM-Bridge's own C++ client does, and times
+ * each call. Written in C with blocking sockets so that the client costs next to nothing.
+ *
+ *   umbridge_evaluate PORT MODEL ROUNDS WARMUP_SECONDS
+ *       calls 127.0.0.1:PORT for WARMUP_SECONDS unmeasured, then ROUNDS measured times, with the
+ *       body {"name": MODEL, "input": [[0.5]], "config": {}}; prints "p50_us p99_us calls_per_second".
+ *       Any answer but 200 with a Content-Length and an "output" fails with exit code 2.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_us(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+}
+
+static int cmp(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static _Noreturn void fail(const char *what) {
+    fprintf(stderr, "umbridge_evaluate: %s\n", what);
+    exit(2);
+}
+
+static char answer[1 << 16];
+
+/* One call: sends the request, reads the answer whole; returns 0 or fails. */
+static void call(int fd, const char *request, size_t length) {
+    for (size_t sent = 0; sent < length;) {
+        ssize_t k = write(fd, request + sent, length - sent);
+        if (k <= 0) fail("the server closed the connection while we sent");
+        sent += (size_t)k;
+    }
+
+    size_t have = 0;
+    char *end = NULL;
+    while (end == NULL) {
+        if (have == sizeof answer - 1) fail("the answer's headers are too long");
+        ssize_t k = read(fd, answer + have, sizeof answer - 1 - have);
+        if (k <= 0) fail("the server closed the connection before answering");
+        have += (size_t)k;
+        answer[have] = 0;
+        end = strstr(answer, "\r\n\r\n");
+    }
+
+    if (strncmp(answer, "HTTP/1.1 200", 12) != 0) {
+        fprintf(stderr, "umbridge_evaluate: answer: %.200s\n", answer);
+        fail("the server did not answer 200");
+    }
+
+    long body = -1;
+    for (char *line = strstr(answer, "\r\n") + 2; line < end; line = strstr(line, "\r\n") + 2) {
+        if (strncasecmp(line, "content-length:", 15) == 0) body = atol(line + 15);
+        if (strncasecmp(line, "transfer-encoding:", 18) == 0) fail("the answer is chunked; this client reads answers with a Content-Length");
+    }
+
+    if (body < 0) fail("the answer has no Content-Length");
+    size_t total = (size_t)(end + 4 - answer) + (size_t)body;
+    if (total >= sizeof answer) fail("the answer is too long");
+    while (have < total) {
+        ssize_t k = read(fd, answer + have, total - have);
+        if (k <= 0) fail("the server closed the connection inside an answer");
+        have += (size_t)k;
+    }
+
+    answer[have] = 0;
+    if (have > total) fail("the server sent more than one answer");
+    if (strstr(end + 4, "\"output\"") == NULL) fail("the answer has no \"output\"");
+}
+
+int main(int argc, char **argv) {
+    if (argc != 5) {
+        fprintf(stderr, "usage: umbridge_evaluate PORT MODEL ROUNDS WARMUP_SECONDS\n");
+        return 2;
+    }
+
+    long rounds = atol(argv[3]);
+    double warmup = atof(argv[4]) * 1e6;
+    if (rounds <= 0) fail("ROUNDS must be a positive number");
+
+    char body[512], request[1024];
+    int body_length = snprintf(body, sizeof body, "{\"name\": \"%s\", \"input\": [[0.5]], \"config\": {}}", argv[2]);
+    int length = snprintf(request, sizeof request,
+        "POST /Evaluate HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+        argv[1], body_length, body);
+    if (body_length >= (int)sizeof body || length >= (int)sizeof request) fail("the model name is too long");
+
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[1]))};
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    if (fd < 0 || connect(fd, (struct sockaddr *)&address, sizeof address) != 0) fail("cannot connect to 127.0.0.1:PORT");
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+    for (double start = now_us(); now_us() - start < warmup;) call(fd, request, (size_t)length);
+
+    double *t = malloc((size_t)rounds * sizeof *t);
+    double began = now_us();
+    for (long i = 0; i < rounds; i++) {
+        double start = now_us();
+        call(fd, request, (size_t)length);
+        t[i] = now_us() - start;
+    }
+
+    double seconds = (now_us() - began) / 1e6;
+    qsort(t, (size_t)rounds, sizeof *t, cmp);
+    long p50 = (long)(0.50 * rounds + 0.999999) - 1, p99 = (long)(0.99 * rounds + 0.999999) - 1;
+    printf("%.2f %.2f %.1f\n", t[p50 < 0 ? 0 : p50], t[p99 < 0 ? 0 : p99], rounds / seconds);
+    close(fd);
+    return 0;
+}
