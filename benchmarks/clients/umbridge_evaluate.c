@@ -19,16 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_us(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+#include "../floors/timing.h"
 
 static _Noreturn void fail(const char *what) {
     fprintf(stderr, "umbridge_evaluate: %s\n", what);
@@ -37,7 +28,7 @@ static _Noreturn void fail(const char *what) {
 
 static char answer[1 << 16];
 
-/* One call: sends the request, reads the answer whole; returns 0 or fails. */
+/* One call: sends the request and reads the answer whole, or fails. */
 static void call(int fd, const char *request, size_t length) {
     for (size_t sent = 0; sent < length;) {
         ssize_t k = write(fd, request + sent, length - sent);
@@ -115,9 +106,9 @@ int main(int argc, char **argv) {
     }
 
     double seconds = (now_us() - began) / 1e6;
-    qsort(t, (size_t)rounds, sizeof *t, cmp);
-    long p50 = (long)(0.50 * rounds + 0.999999) - 1, p99 = (long)(0.99 * rounds + 0.999999) - 1;
-    printf("%.2f %.2f %.1f\n", t[p50 < 0 ? 0 : p50], t[p99 < 0 ? 0 : p99], rounds / seconds);
+    double p50, p99;
+    percentiles(t, rounds, &p50, &p99);
+    printf("%.2f %.2f %.1f\n", p50, p99, rounds / seconds);
     close(fd);
     return 0;
 }

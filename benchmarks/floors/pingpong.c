@@ -27,21 +27,12 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_us(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+#include "timing.h"
 
 static void report(double *t, long n) {
-    qsort(t, n, sizeof *t, cmp);
-    long p50 = (long)(0.50 * n + 0.999999) - 1, p99 = (long)(0.99 * n + 0.999999) - 1;
-    printf("%.2f %.2f\n", t[p50 < 0 ? 0 : p50], t[p99 < 0 ? 0 : p99]);
+    double p50, p99;
+    percentiles(t, n, &p50, &p99);
+    printf("%.2f %.2f\n", p50, p99);
 }
 
 static int full(int fd, char *buf, long n, int writing) {
