@@ -26,22 +26,16 @@ internal sealed class PrometheusMetrics : IDisposable
         {
             if (instrument.Meter.Name == MaasTelemetry.Name)
             {
-                _families[instrument] = new Family(instrument);
-                listener.EnableMeasurementEvents(instrument);
+                // The family travels with each measurement as the listener's state: no lookup per measurement.
+                var family = new Family(instrument);
+                _families[instrument] = family;
+                listener.EnableMeasurementEvents(instrument, family);
             }
         };
-        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Record(instrument, value, tags));
-        _listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) => Record(instrument, value, tags));
-        _listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => Record(instrument, value, tags));
+        _listener.SetMeasurementEventCallback<long>(static (_, value, tags, state) => (state as Family)?.Record(value, tags));
+        _listener.SetMeasurementEventCallback<double>(static (_, value, tags, state) => (state as Family)?.Record(value, tags));
+        _listener.SetMeasurementEventCallback<int>(static (_, value, tags, state) => (state as Family)?.Record(value, tags));
         _listener.Start();
-    }
-
-    private void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
-    {
-        if (_families.TryGetValue(instrument, out var family))
-        {
-            family.Record(value, tags);
-        }
     }
 
     /// <summary>The current values in the text format.</summary>
