@@ -327,7 +327,6 @@ internal static class CrossProcessReport
             runs.Add((double.Parse(parts[0], CultureInfo.InvariantCulture), double.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[2], CultureInfo.InvariantCulture)));
         }
 
-        static double Mid(IEnumerable<double> values) => values.Order().ElementAt(1);
         double rate = Mid(runs.Select(r => r.Rate));
         return new Case(UmBridge, kind, 1, 1, Mid(runs.Select(r => r.P50)), Mid(runs.Select(r => r.P99)), rate, rate);
     }
@@ -386,17 +385,18 @@ internal static class CrossProcessReport
     /// <summary>Per case (same batch and callers), the median of each figure over the repeated runs.</summary>
     private static IEnumerable<Case> Median(List<List<Case>> runs)
     {
-        static double Mid(IEnumerable<double> values)
-        {
-            var sorted = values.Order().ToArray();
-            return sorted[sorted.Length / 2];
-        }
-
         return runs[0].Select(first =>
         {
             var same = runs.Select(r => r.First(c => c.Batch == first.Batch && c.Callers == first.Callers)).ToList();
             return first with { P50 = Mid(same.Select(c => c.P50)), P99 = Mid(same.Select(c => c.P99)), CallsPerSecond = Mid(same.Select(c => c.CallsPerSecond)), PointsPerSecond = Mid(same.Select(c => c.PointsPerSecond)) };
         });
+    }
+
+    /// <summary>The middle of an odd number of figures.</summary>
+    private static double Mid(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted[sorted.Length / 2];
     }
 
     /// <summary>`maas serve` of the report's models (gaussian1d and the copy model) on <paramref name="listen"/>.</summary>

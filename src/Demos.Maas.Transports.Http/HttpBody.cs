@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Demos.Maas.Protocol;
 using Microsoft.AspNetCore.Http;
 
 namespace Demos.Maas.Transports.Http;
@@ -70,21 +71,14 @@ internal sealed class SizeLimitException(long? limit)
 /// the client woke up for each. An answer that grows past <see cref="MaxBufferedBytes"/> (a large
 /// matrix) is streamed chunked from there on, so it is not copied once more.
 /// </summary>
-internal sealed class ResponseBody : IBufferWriter<byte>, IDisposable
+internal sealed class ResponseBody(HttpResponse response) : IBufferWriter<byte>, IDisposable
 {
     /// <summary>The most that is collected before the body streams.</summary>
     public const int MaxBufferedBytes = 64 * 1024;
 
-    private readonly HttpResponse _response;
-    private byte[]? _buffer;
-    private int _written;
+    private readonly PooledBufferWriter _collected = new(1024);
     private bool _streaming;
-
-    public ResponseBody(HttpResponse response)
-    {
-        _response = response;
-        _buffer = ArrayPool<byte>.Shared.Rent(1024);
-    }
+    private bool _disposed;
 
     /// <summary>The body streams chunked: it outgrew the buffer.</summary>
     public bool IsStreaming => _streaming;
@@ -93,72 +87,55 @@ internal sealed class ResponseBody : IBufferWriter<byte>, IDisposable
     {
         if (_streaming)
         {
-            _response.BodyWriter.Advance(count);
-            return;
+            response.BodyWriter.Advance(count);
         }
-
-        if ((uint)count > (uint)(_buffer!.Length - _written))
+        else
         {
-            throw new ArgumentOutOfRangeException(nameof(count), "Advanced past the memory given out.");
+            _collected.Advance(count);
         }
-
-        _written += count;
     }
 
-    public Memory<byte> GetMemory(int sizeHint = 0) => Reserve(sizeHint) ? _buffer.AsMemory(_written) : _response.BodyWriter.GetMemory(sizeHint);
+    public Memory<byte> GetMemory(int sizeHint = 0) => Collects(sizeHint) ? _collected.GetMemory(sizeHint) : response.BodyWriter.GetMemory(sizeHint);
 
-    public Span<byte> GetSpan(int sizeHint = 0) => Reserve(sizeHint) ? _buffer.AsSpan(_written) : _response.BodyWriter.GetSpan(sizeHint);
+    public Span<byte> GetSpan(int sizeHint = 0) => Collects(sizeHint) ? _collected.GetSpan(sizeHint) : response.BodyWriter.GetSpan(sizeHint);
 
     /// <summary>Sends what was written: with its length if it was collected whole, else the rest of the stream.</summary>
     public ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken)
     {
         if (!_streaming)
         {
-            _response.ContentLength = _written;
-            _response.BodyWriter.Write(_buffer.AsSpan(0, _written));
-            _written = 0;
+            response.ContentLength = _collected.WrittenCount;
+            response.BodyWriter.Write(_collected.WrittenSpan);
+            _collected.Reset();
         }
 
-        return _response.BodyWriter.FlushAsync(cancellationToken);
+        return response.BodyWriter.FlushAsync(cancellationToken);
     }
 
     public void Dispose()
     {
-        if (_buffer is { } buffer)
-        {
-            _buffer = null;
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        _disposed = true;
+        _collected.Dispose();
     }
 
-    // True if the next bytes go to the buffer (grown when needed); false once the body streams.
-    private bool Reserve(int sizeHint)
+    // True while the next bytes fit in what may be collected; past it, what was collected goes
+    // first and the rest straight into the response.
+    private bool Collects(int sizeHint)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (_streaming)
         {
             return false;
         }
 
-        ObjectDisposedException.ThrowIf(_buffer is null, this);
-        int wanted = Math.Max(sizeHint, 1);
-        if (_buffer.Length - _written >= wanted)
+        if ((long)_collected.WrittenCount + Math.Max(sizeHint, 1) <= MaxBufferedBytes)
         {
             return true;
         }
 
-        if ((long)_written + wanted <= MaxBufferedBytes)
-        {
-            var grown = ArrayPool<byte>.Shared.Rent((int)Math.Min(MaxBufferedBytes, Math.Max((long)_buffer.Length * 2, (long)_written + wanted)));
-            _buffer.AsSpan(0, _written).CopyTo(grown);
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = grown;
-            return true;
-        }
-
-        // Too large to collect: what is here goes first, the rest straight into the response.
         _streaming = true;
-        _response.BodyWriter.Write(_buffer.AsSpan(0, _written));
-        _written = 0;
+        response.BodyWriter.Write(_collected.WrittenSpan);
+        _collected.Reset();
         return false;
     }
 }

@@ -35,7 +35,7 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         if (_written + count > _buffer.Length)
         {
-            throw new InvalidOperationException("Advanced past the end of the buffer.");
+            throw new ArgumentOutOfRangeException(nameof(count), "Advanced past the memory given out.");
         }
 
         _written += count;
