@@ -103,9 +103,8 @@ public static class GaussianModel
     }
 
     // One dimension is the common case of a batch of scalars: several points per instruction. The
-    // points are read and written as spans of vectors: slicing a span for every vector cost a third
-    // more than the arithmetic (65,536 points in one process: 17.6-27.0 us against 13.4-16.3 us,
-    // about the time of a memcpy of the points).
+    // points are read and written as spans of vectors: slicing a span for every vector cost more
+    // than the arithmetic (benchmarks/Demos.Maas.GaussianLoop times both).
     private static void LogDensity1D(ReadOnlySpan<double> x, double mu, double inverse, double norm, Span<double> result)
     {
         int i = 0;
