@@ -53,13 +53,14 @@ internal sealed class ReceivingThreadTransportFactory(TimeSpan receiveSpin) : IC
 
     private sealed class Listener(Socket socket, TimeSpan receiveSpin) : IConnectionListener
     {
+        private readonly AcceptingThread _accepting = new(socket);
         private long _connections;
 
         public EndPoint EndPoint { get; } = socket.LocalEndPoint!;
 
         public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
         {
-            if (await SocketConnections.AcceptAsync(socket, cancellationToken).ConfigureAwait(false) is not { } accepted)
+            if (await _accepting.AcceptAsync(cancellationToken).ConfigureAwait(false) is not { } accepted)
             {
                 return null;
             }
@@ -73,6 +74,7 @@ internal sealed class ReceivingThreadTransportFactory(TimeSpan receiveSpin) : IC
         public ValueTask DisposeAsync()
         {
             socket.Dispose();
+            _accepting.CloseUntaken();
             return ValueTask.CompletedTask;
         }
     }

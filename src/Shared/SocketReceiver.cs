@@ -376,8 +376,14 @@ internal sealed class SocketReceiveReader : SingleWaiterPipeReader, IReceiveBuff
 
     private void StartThread(int generation)
     {
-        var thread = new Thread(() => Receive(generation)) { IsBackground = true, Name = "maas socket receive" };
-        thread.Start();
+        ReceivingThreads.Start(
+            "maas socket receive",
+            static s =>
+            {
+                var (reader, generation) = ((SocketReceiveReader, int))s!;
+                reader.Receive(generation);
+            },
+            (this, generation));
     }
 
     // A read waits and the thread had ended idle, or is busy with the reader's code (a hand-over).

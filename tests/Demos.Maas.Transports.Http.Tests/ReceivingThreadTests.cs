@@ -426,6 +426,97 @@ public sealed class ReceivingThreadTests
         await listener.DisposeAsync();
     }
 
+    [Fact]
+    public async Task Receive_loops_that_follow_each_other_reuse_a_thread_and_run_in_their_callers_context()
+    {
+        // A client that connects for every call ends a connection's receive loop before the next
+        // begins: the next loop runs on the thread the last one left, in the context of its Start.
+        var caller = new AsyncLocal<string?>();
+        var threads = new System.Collections.Concurrent.ConcurrentBag<Thread>();
+        long madeBefore = ReceivingThreads.Made;
+        for (int i = 0; i < 10; i++)
+        {
+            caller.Value = $"loop {i}";
+            var ran = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            ReceivingThreads.Start(ReceivingThread, _ =>
+            {
+                threads.Add(Thread.CurrentThread);
+                ran.SetResult($"{caller.Value} on {Thread.CurrentThread.Name}");
+            }, null);
+            Assert.Equal($"loop {i} on {ReceivingThread}", await ran.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+            await WaitUntilAsync(() => ReceivingThreads.Idle > 0, "a thread waits for the next loop");
+        }
+
+        // At most the first loop made a thread (there may have been none waiting).
+        Assert.True(ReceivingThreads.Made - madeBefore <= 1, $"{ReceivingThreads.Made - madeBefore} threads made for 10 loops one after another");
+        Assert.All(threads, t => Assert.True(t.IsBackground));
+
+        // Nobody starts another: the waiting threads end after ReceivingThreads.KeepIdle.
+        await WaitUntilAsync(() => ReceivingThreads.Idle == 0, "the waiting threads end");
+    }
+
+    [Fact]
+    public async Task A_receive_loop_that_runs_on_does_not_hold_back_the_next_one()
+    {
+        using var release = new ManualResetEventSlim();
+        var first = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var second = new TaskCompletionSource<Thread>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Thread? firstThread = null;
+        ReceivingThreads.Start(ReceivingThread, _ =>
+        {
+            firstThread = Thread.CurrentThread;
+            first.SetResult();
+            release.Wait();
+        }, null);
+        await first.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        ReceivingThreads.Start(ReceivingThread, state => second.SetResult(Thread.CurrentThread), null);
+        Assert.NotSame(firstThread, await second.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+        release.Set();
+    }
+
+    [Fact]
+    public async Task Connections_accepted_but_not_taken_when_the_listener_closes_are_closed()
+    {
+        var factory = new ReceivingThreadTransportFactory(TimeSpan.FromMicroseconds(50));
+        var listener = await factory.BindAsync(new IPEndPoint(IPAddress.Loopback, 0));
+        using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        using var untaken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await taken.ConnectAsync(listener.EndPoint);
+        await using var accepted = await listener.AcceptAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.NotNull(accepted);
+        await untaken.ConnectAsync(listener.EndPoint);
+
+        // The accepting thread takes the second connection at once; nobody asks for it.
+        await Task.Delay(200);
+        await listener.UnbindAsync();
+        await listener.DisposeAsync();
+
+        // The second client sees its connection end (nothing leaks); the first stays up.
+        var buffer = new byte[1];
+        int read;
+        try
+        {
+            read = await untaken.ReceiveAsync(buffer, SocketFlags.None).WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            read = 0;
+        }
+
+        Assert.Equal(0, read);
+        Assert.True(taken.Connected);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting until {what}");
+            await Task.Delay(10);
+        }
+    }
+
     private static async Task<(Socket Mine, Socket Peer)> ConnectedPairAsync()
     {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

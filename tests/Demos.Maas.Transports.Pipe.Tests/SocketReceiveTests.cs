@@ -255,6 +255,9 @@ public sealed class ReceivingThreadTests
         }
 
         // Threads are told apart by id: connections of other tests may still be closing meanwhile.
+        // A thread whose connection closed waits a while for the next one before it ends
+        // (ReceivingThreads.KeepIdle): once none waits, these connections get threads of their own.
+        await NoThreadWaitsForALoopAsync();
         var before = ReceivingThreadIds();
         var pairs = new List<SocketReceiveTests.ConnectedPair>();
         for (int i = 0; i < 8; i++)
@@ -273,6 +276,7 @@ public sealed class ReceivingThreadTests
             pair.Server.Abort();
         }
 
+        // Their threads end once they have waited ReceivingThreads.KeepIdle for another connection.
         Assert.True(await LiveAfterWaitAsync(ours, ours.Count - 8) <= ours.Count - 8, "the threads of 8 aborted connections did not end");
 
         foreach (var pair in pairs)
@@ -328,6 +332,7 @@ public sealed class ReceivingThreadTests
     [Fact]
     public async Task A_read_waiting_on_an_idle_connection_stops_spinning_and_sleeps()
     {
+        await NoThreadWaitsForALoopAsync();
         var before = ReceivingThreadIds();
         await using var pair = await SocketReceiveTests.ConnectedPair.OpenAsync();
         var threads = ReceivingThreadIds();
@@ -353,6 +358,7 @@ public sealed class ReceivingThreadTests
     [Fact]
     public async Task A_transports_receive_spin_time_is_how_long_its_receiving_threads_stay_awake()
     {
+        await NoThreadWaitsForALoopAsync();
         var before = ReceivingThreadIds();
         await using var pair = await SocketReceiveTests.ConnectedPair.OpenAsync(new PipeTransport { ReceiveSpinTime = TimeSpan.FromSeconds(30) });
         var threads = ReceivingThreadIds();
@@ -406,6 +412,18 @@ public sealed class ReceivingThreadTests
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         return long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
     });
+
+    // Waits (bounded) until no receiving thread waits for another connection's loop, so that the
+    // next connections start threads of their own.
+    private static async Task NoThreadWaitsForALoopAsync()
+    {
+        var deadline = DateTime.UtcNow + SocketReceiveTests.Deadline;
+        while (Transports.ReceivingThreads.Idle > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{Transports.ReceivingThreads.Idle} receiving threads still wait for a loop");
+            await Task.Delay(20);
+        }
+    }
 
     // Waits (bounded) until at most `count` of `threads` are alive; returns how many are.
     private static async Task<int> LiveAfterWaitAsync(HashSet<int> threads, int count)
