@@ -38,6 +38,13 @@ internal static class CrossProcessReport
         var floors = await FloorsAsync(run, options);
         var cases = new List<Case>();
         var notes = new List<string>();
+        var references = new List<Floor>();
+        if (options.UmBridgeClient is { } umbridgeClient)
+        {
+            floors.AddRange(await HttpResponderFloorsAsync(run, options, umbridgeClient));
+            references.AddRange(await UmBridgeReferenceAsync(run, options, umbridgeClient, notes));
+        }
+
         cases.AddRange(await InProcessAsync(options.Quick));
         foreach (var (kind, maas) in new[] { ("jit", options.Maas), ("aot", options.MaasAot) })
         {
@@ -48,11 +55,11 @@ internal static class CrossProcessReport
         }
 
         raw.WriteLine($"finished: {DateTime.UtcNow:u}");
-        await File.WriteAllTextAsync(Path.Combine(options.OutDir, "results.json"), Json(machine, floors, cases, notes));
+        await File.WriteAllTextAsync(Path.Combine(options.OutDir, "results.json"), Json(machine, floors, references, cases, notes));
         string primary = options.MaasAot is not null ? "aot" : "jit";
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(options.Image))!);
         Picture(options.Image, floors, cases, primary);
-        string section = Markdown(machine, floors, cases, notes, options);
+        string section = Markdown(machine, floors, references, cases, notes, options);
         await File.WriteAllTextAsync(Path.Combine(options.OutDir, "report.md"), section);
         if (options.Doc is { } doc)
         {
@@ -182,6 +189,78 @@ internal static class CrossProcessReport
         return new Floor(name, batch, double.Parse(parts[0], CultureInfo.InvariantCulture), double.Parse(parts[1], CultureInfo.InvariantCulture));
     }
 
+    /// <summary>How the report's C UM-Bridge client connects: over one connection, or one per call as UM-Bridge's C++ client does.</summary>
+    private static readonly string[] UmBridgeModes = ["keep-alive", "close"];
+
+    private static string UmBridgeClientMode(string mode) => mode == "close" ? "a connection per call" : "one keep-alive connection";
+
+    private static string ResponderFloor(string mode) => $"C HTTP responder, busy-poll, UM-Bridge client with {UmBridgeClientMode(mode)}";
+
+    private static string UmBridgeReference(string mode) => $"UM-Bridge's reference Python server, `/Evaluate` with {UmBridgeClientMode(mode)}";
+
+    /// <summary>
+    /// The least any HTTP server can cost the UM-Bridge client here: benchmarks/floors/http_responder.c
+    /// answers every request with a fixed answer at once, busy-polling its connection. Best of three runs, as the other floors.
+    /// </summary>
+    private static async Task<List<Floor>> HttpResponderFloorsAsync(Processes run, ReportOptions options, string client)
+    {
+        var floors = new List<Floor>();
+        if (options.HttpResponder is not { } responder)
+        {
+            return floors;
+        }
+
+        string port = Processes.FreeTcpPort().ToString(CultureInfo.InvariantCulture);
+        await using var server = await run.StartAsync(responder, [port], "ready");
+        foreach (string mode in UmBridgeModes)
+        {
+            var runs = new List<Floor>();
+            for (int i = 0; i < 3; i++)
+            {
+                runs.Add(ParseFloor(ResponderFloor(mode), 1, await run.RunAsync(client, [port, "gaussian1d", $"{Requests(1, options.Quick)}", $"{WarmupSeconds(1)}", mode], TimeSpan.FromMinutes(5))));
+            }
+
+            floors.Add(runs.MinBy(f => f.P50)!);
+        }
+
+        return floors;
+    }
+
+    /// <summary>
+    /// UM-Bridge's reference Python server (the umbridge package's serve_models, serving the same
+    /// gaussian1d) timed by the same client, through benchmarks/umbridge/time-reference-server.sh;
+    /// median of three runs. Where the package is missing the script says so, and the report notes it.
+    /// </summary>
+    private static async Task<List<Floor>> UmBridgeReferenceAsync(Processes run, ReportOptions options, string client, List<string> notes)
+    {
+        var references = new List<Floor>();
+        if (options.UmBridgeReference is not { } script)
+        {
+            return references;
+        }
+
+        try
+        {
+            foreach (string mode in UmBridgeModes)
+            {
+                var runs = new List<Floor>();
+                for (int i = 0; i < 3; i++)
+                {
+                    runs.Add(ParseFloor(UmBridgeReference(mode), 1, await run.RunAsync(script, [client, $"{Requests(1, options.Quick) / 4}", $"{WarmupSeconds(1)}", mode], TimeSpan.FromMinutes(5))));
+                }
+
+                references.Add(new Floor(UmBridgeReference(mode), 1, Mid(runs.Select(r => r.P50)), Mid(runs.Select(r => r.P99))));
+            }
+        }
+        catch (InvalidOperationException ex)
+        {
+            notes.Add($"UM-Bridge's reference server did not run: {ex.Message.Split('\n')[0]}");
+            references.Clear();
+        }
+
+        return references;
+    }
+
     /// <summary>inproc://: client and server in this process (labelled as such in the report).</summary>
     private static async Task<List<Case>> InProcessAsync(bool quick)
     {
@@ -262,7 +341,8 @@ internal static class CrossProcessReport
 
                 if (transport == "http" && umbridgeClient is not null)
                 {
-                    cases.Add(await UmBridgeAsync(run, umbridgeClient, uri, kind, quick));
+                    cases.Add(await UmBridgeAsync(run, umbridgeClient, uri, kind, quick, "keep-alive"));
+                    cases.Add(await UmBridgeAsync(run, umbridgeClient, uri, kind, quick, "close"));
                 }
 
                 if (transport == "pipe")
@@ -314,21 +394,22 @@ internal static class CrossProcessReport
     }
 
     /// <summary>
-    /// UM-Bridge's <c>/Evaluate</c> route of the server's HTTP listener, called by a C keep-alive
-    /// client with the request UM-Bridge's own client sends (one point of gaussian1d), median of three runs.
+    /// UM-Bridge's <c>/Evaluate</c> route of the server's HTTP listener, called by the C client with
+    /// the request UM-Bridge's own client sends (one point of gaussian1d) over one keep-alive
+    /// connection or a connection per call (<paramref name="mode"/>), median of three runs.
     /// </summary>
-    private static async Task<Case> UmBridgeAsync(Processes run, string client, string uri, string kind, bool quick)
+    private static async Task<Case> UmBridgeAsync(Processes run, string client, string uri, string kind, bool quick, string mode)
     {
         string port = new Uri(uri).Port.ToString(CultureInfo.InvariantCulture);
         var runs = new List<(double P50, double P99, double Rate)>();
         for (int i = 0; i < 3; i++)
         {
-            var parts = (await run.RunAsync(client, [port, "gaussian1d", $"{Requests(1, quick)}", $"{WarmupSeconds(1)}"], TimeSpan.FromMinutes(5))).Trim().Split(' ');
+            var parts = (await run.RunAsync(client, [port, "gaussian1d", $"{Requests(1, quick)}", $"{WarmupSeconds(1)}", mode], TimeSpan.FromMinutes(5))).Trim().Split(' ');
             runs.Add((double.Parse(parts[0], CultureInfo.InvariantCulture), double.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[2], CultureInfo.InvariantCulture)));
         }
 
         double rate = Mid(runs.Select(r => r.Rate));
-        return new Case(UmBridge, kind, 1, 1, Mid(runs.Select(r => r.P50)), Mid(runs.Select(r => r.P99)), rate, rate);
+        return new Case(mode == "close" ? UmBridgePerCall : UmBridge, kind, 1, 1, Mid(runs.Select(r => r.P50)), Mid(runs.Select(r => r.P99)), rate, rate);
     }
 
     /// <summary>
@@ -423,7 +504,7 @@ internal static class CrossProcessReport
         return $"{cpu}, {Environment.ProcessorCount} cores, {memory}, {os}, {RuntimeInformation.FrameworkDescription}, load average {load} at the start";
     }
 
-    private static string Json(string machine, List<Floor> floors, List<Case> cases, List<string> notes)
+    private static string Json(string machine, List<Floor> floors, List<Floor> references, List<Case> cases, List<string> notes)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
@@ -438,6 +519,17 @@ internal static class CrossProcessReport
                 w.WriteNumber("batch", f.Batch);
                 w.WriteNumber("p50_us", f.P50);
                 w.WriteNumber("p99_us", f.P99);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("references");
+            foreach (var r in references)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", r.Name);
+                w.WriteNumber("p50_us", r.P50);
+                w.WriteNumber("p99_us", r.P99);
                 w.WriteEndObject();
             }
 
@@ -477,14 +569,15 @@ internal static class CrossProcessReport
 
     /// <summary>The case of UM-Bridge's /Evaluate route (one point, one caller).</summary>
     private const string UmBridge = "umbridge";
+    private const string UmBridgePerCall = "umbridge-per-call";
 
-    private static readonly string[] TransportOrder = ["inproc", "shm", "shm+inline-completions", "pipe", "tcp", "http", UmBridge, "mpi", "pipe+inline-io", "tcp+inline-io", "pipe+inline-io+inline-completions", "tcp+inline-io+inline-completions", "pipe+coalescing", "pipe+inline-completions+coalescing", "pipe+inline-io+coalescing", "shm" + CopySuffix, "pipe" + CopySuffix, "tcp" + CopySuffix];
+    private static readonly string[] TransportOrder = ["inproc", "shm", "shm+inline-completions", "pipe", "tcp", "http", UmBridge, UmBridgePerCall, "mpi", "pipe+inline-io", "tcp+inline-io", "pipe+inline-io+inline-completions", "tcp+inline-io+inline-completions", "pipe+coalescing", "pipe+inline-completions+coalescing", "pipe+inline-io+coalescing", "shm" + CopySuffix, "pipe" + CopySuffix, "tcp" + CopySuffix];
 
     private static void Picture(string path, List<Floor> floors, List<Case> cases, string server)
     {
         var latency = new List<BenchSeries>();
         var throughput = new List<BenchSeries>();
-        foreach (var t in TransportOrder.Where(t => !t.EndsWith(CopySuffix, StringComparison.Ordinal) && t != UmBridge))
+        foreach (var t in TransportOrder.Where(t => !t.EndsWith(CopySuffix, StringComparison.Ordinal) && t is not (UmBridge or UmBridgePerCall)))
         {
             var mine = cases.Where(c => c.Transport == t && (c.Server == server || c.Server == "in-process")).ToList();
             var single = mine.Where(c => c.Callers == 1).OrderBy(c => c.Batch).ToList();
@@ -513,13 +606,14 @@ internal static class CrossProcessReport
     private static string Label(string transport) => transport switch
     {
         "inproc" => "`inproc://` (in-process)",
-        UmBridge => "UM-Bridge `/Evaluate` over `http://` (C keep-alive client)",
+        UmBridge => "UM-Bridge `/Evaluate` over `http://`, one keep-alive connection",
+        UmBridgePerCall => "UM-Bridge `/Evaluate` over `http://`, a connection per call",
         _ when transport.Contains('+', StringComparison.Ordinal) && !transport.EndsWith("+coalescing", StringComparison.Ordinal) =>
             $"`{transport[..transport.IndexOf('+', StringComparison.Ordinal)]}://` with " + string.Join(' ', transport.Split('+')[1..].Select(flag => $"`--{flag}`")),
         _ => $"`{transport}://`",
     };
 
-    private static string Markdown(string machine, List<Floor> floors, List<Case> cases, List<string> notes, ReportOptions options)
+    private static string Markdown(string machine, List<Floor> floors, List<Floor> references, List<Case> cases, List<string> notes, ReportOptions options)
     {
         var md = new StringBuilder();
         string F(double v) => v.ToString(v >= 100 ? "#,0" : "0.0", CultureInfo.InvariantCulture);
@@ -549,6 +643,11 @@ internal static class CrossProcessReport
             md.AppendLine(FormattableString.Invariant($"| floor: {f.Name} | ") + string.Join(" | ", servers.Select(_ => F(f.P50))) + " |");
         }
 
+        foreach (var r in references)
+        {
+            md.AppendLine(FormattableString.Invariant($"| {r.Name} | ") + string.Join(" | ", servers.Select(_ => F(r.P50))) + " |");
+        }
+
         foreach (var t in TransportOrder.Where(t => !t.EndsWith("+coalescing", StringComparison.Ordinal)))
         {
             if (cases.Any(c => c.Transport == t && c.Batch == 1 && c.Callers == 1))
@@ -576,8 +675,10 @@ internal static class CrossProcessReport
         Target("`pipe://` with `--inline-io --inline-completions` p50 ≤ 1.5 × .NET async Unix-socket ping-pong", s => Ratio(Find("pipe+inline-io+inline-completions", s, 1, 1)?.P50, FloorP50(".NET async, Unix socket", 1), 1.5), " ×");
         Target("`tcp://` with `--inline-io --inline-completions` p50 ≤ 1.5 × .NET async TCP ping-pong", s => Ratio(Find("tcp+inline-io+inline-completions", s, 1, 1)?.P50, FloorP50(".NET async, TCP loopback", 1), 1.5), " ×");
         Target("`http://` p50 ≤ 2 × `tcp://`", s => Ratio(Find("http", s, 1, 1)?.P50, Find("tcp", s, 1, 1)?.P50, 2), " ×");
-        // UM-Bridge's reference server is a Python package (umbridge) from PyPI; a run that cannot install it measures only our side.
-        Target("UM-Bridge `/Evaluate` p50 ≥ 10 × faster than UM-Bridge's reference Python server, same client", _ => null, "");
+        // UM-Bridge's reference server is a Python package (umbridge) from PyPI; a run without it measures only our side.
+        double? ReferenceP50(string mode) => references.FirstOrDefault(r => r.Name == UmBridgeReference(mode))?.P50;
+        Target("UM-Bridge `/Evaluate` p50 ≥ 10 × faster than UM-Bridge's reference Python server, same client, one keep-alive connection", s => Ratio(ReferenceP50("keep-alive"), Find(UmBridge, s, 1, 1)?.P50, 10, atMost: false), " ×");
+        Target("UM-Bridge `/Evaluate` p50 ≥ 10 × faster than UM-Bridge's reference Python server, same client, a connection per call", s => Ratio(ReferenceP50("close"), Find(UmBridgePerCall, s, 1, 1)?.P50, 10, atMost: false), " ×");
         Target("`shm://` p50 ≤ 0.3 × `pipe://`", s => Ratio(Find("shm", s, 1, 1)?.P50, Find("pipe", s, 1, 1)?.P50, 0.3), " ×");
         Target("`shm://` p50 ≤ 2 × C busy-poll shared memory", s => Ratio(Find("shm", s, 1, 1)?.P50, FloorP50("C, shared memory, busy-poll", 1), 2), " ×");
         Target("`shm://` with `--inline-completions` p50 ≤ 0.3 × `pipe://`", s => Ratio(Find("shm+inline-completions", s, 1, 1)?.P50, Find("pipe", s, 1, 1)?.P50, 0.3), " ×");
@@ -618,9 +719,28 @@ internal static class CrossProcessReport
 
         if (cases.Any(c => c.Transport == UmBridge))
         {
-            md.AppendLine("UM-Bridge's reference server is not in this run: it is the `umbridge` Python package, and this machine");
-            md.AppendLine("cannot reach PyPI to install it. The UM-Bridge row above is our server's `/Evaluate` route, timed by the");
-            md.AppendLine("same kind of client (one keep-alive connection, the request UM-Bridge's C++ client sends).");
+            md.AppendLine("The UM-Bridge rows time `/Evaluate` with a C client (`benchmarks/clients/umbridge_evaluate.c`) that sends the");
+            md.AppendLine("request UM-Bridge's C++ client sends, over one keep-alive connection or over a connection per call (`Connection:");
+            md.AppendLine("close`), which is what UM-Bridge's C++ client does: its HTTP client does not keep connections alive.");
+            if (references.Count > 0)
+            {
+                md.AppendLine("UM-Bridge's reference server is the `umbridge` Python package's `serve_models` serving the same model");
+                md.AppendLine("(`benchmarks/umbridge/gaussian_reference.py`, timed by `benchmarks/umbridge/time-reference-server.sh`).");
+            }
+            else
+            {
+                md.AppendLine("UM-Bridge's reference server is not in this run: it needs the `umbridge` Python package (from PyPI, or a");
+                md.AppendLine("checkout of github.com/UM-Bridge/umbridge on `PYTHONPATH`) and aiohttp; the script passes it to the report");
+                md.AppendLine("when `/usr/bin/python3` can import both.");
+            }
+
+            var keptFloor = floors.FirstOrDefault(f => f.Name == ResponderFloor("keep-alive"));
+            var perCallFloor = floors.FirstOrDefault(f => f.Name == ResponderFloor("close"));
+            if (keptFloor is not null && perCallFloor is not null && ReferenceP50("keep-alive") is { } kept && ReferenceP50("close") is { } perCall)
+            {
+                md.AppendLine(FormattableString.Invariant($"The C HTTP responder's floor bounds what any server can reach against the reference server with this client here: {kept / keptFloor.P50:0.0} × over one connection, {perCall / perCallFloor.P50:0.0} × with a connection per call."));
+            }
+
             md.AppendLine();
         }
 

@@ -34,7 +34,7 @@ static async Task<int> ReportAsync(string[] args)
 static int Usage()
 {
     Console.Error.WriteLine("""
-        usage: Demos.Maas.CrossProcess report --maas PATH [--maas-aot PATH] --pingpong PATH [--out DIR] [--doc FILE] [--image FILE] [--umbridge-client PATH] [--quick]
+        usage: Demos.Maas.CrossProcess report --maas PATH [--maas-aot PATH] --pingpong PATH [--out DIR] [--doc FILE] [--image FILE] [--umbridge-client PATH [--http-responder PATH] [--umbridge-reference SCRIPT]] [--quick]
                Demos.Maas.CrossProcess floor-server unix|tcp PATH|PORT sync|async
                Demos.Maas.CrossProcess floor-client unix|tcp PATH|PORT sync|async REQUEST_BYTES RESPONSE_BYTES ROUNDS WARMUP_SECONDS
                Demos.Maas.CrossProcess picture RESULTS_JSON IMAGE_PNG   (redraws a report's picture)

@@ -1,11 +1,11 @@
 namespace Demos.Maas.CrossProcess;
 
 /// <summary>What <c>report</c> runs and where it writes.</summary>
-internal sealed record ReportOptions(string Maas, string? MaasAot, string Pingpong, string OutDir, string? Doc, string Image, bool Quick, string? UmBridgeClient = null)
+internal sealed record ReportOptions(string Maas, string? MaasAot, string Pingpong, string OutDir, string? Doc, string Image, bool Quick, string? UmBridgeClient = null, string? HttpResponder = null, string? UmBridgeReference = null)
 {
     public static ReportOptions Parse(string[] args)
     {
-        string? maas = null, aot = null, pingpong = null, doc = null, umbridge = null;
+        string? maas = null, aot = null, pingpong = null, doc = null, umbridge = null, responder = null, reference = null;
         string outDir = "benchmarks/cross-process", image = "docs/images/cross-process.png";
         bool quick = false;
         for (int i = 0; i < args.Length; i++)
@@ -21,6 +21,8 @@ internal sealed record ReportOptions(string Maas, string? MaasAot, string Pingpo
                 case "--image": image = Next(); break;
                 case "--quick": quick = true; break;
                 case "--umbridge-client": umbridge = Next(); break;
+                case "--http-responder": responder = Next(); break;
+                case "--umbridge-reference": reference = Next(); break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
@@ -33,6 +35,8 @@ internal sealed record ReportOptions(string Maas, string? MaasAot, string Pingpo
             doc,
             image,
             quick,
-            umbridge);
+            umbridge,
+            responder,
+            reference);
     }
 }

@@ -2,10 +2,16 @@
  * POSTs the same /Evaluate request again and again, as UM-Bridge's own C++ client does, and times
  * each call. Written in C with blocking sockets so that the client costs next to nothing.
  *
- *   umbridge_evaluate PORT MODEL ROUNDS WARMUP_SECONDS
+ *   umbridge_evaluate PORT MODEL ROUNDS WARMUP_SECONDS [keep-alive|close]
  *       calls 127.0.0.1:PORT for WARMUP_SECONDS unmeasured, then ROUNDS measured times, with the
  *       body {"name": MODEL, "input": [[0.5]], "config": {}}; prints "p50_us p99_us calls_per_second".
  *       Any answer but 200 with a Content-Length and an "output" fails with exit code 2.
+ *
+ * keep-alive (the default) sends every call over one connection. close opens a connection for
+ * every call and asks the server to close it ("Connection: close"), as UM-Bridge's C++ client
+ * does: its HTTPModel keeps one cpp-httplib Client, whose connections are not kept alive unless
+ * set_keep_alive(true) is called, and HTTPModel does not call it. A call's time then includes
+ * the connect.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -72,11 +78,35 @@ static void call(int fd, const char *request, size_t length) {
     if (strstr(end + 4, "\"output\"") == NULL) fail("the answer has no \"output\"");
 }
 
+static struct sockaddr_in address;
+
+static int open_connection(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    if (fd < 0 || connect(fd, (struct sockaddr *)&address, sizeof address) != 0) fail("cannot connect to 127.0.0.1:PORT");
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+/* One call over the kept connection, or over a connection of its own. */
+static void timed_call(int kept, const char *request, size_t length) {
+    if (kept >= 0) {
+        call(kept, request, length);
+        return;
+    }
+
+    int fd = open_connection();
+    call(fd, request, length);
+    close(fd);
+}
+
 int main(int argc, char **argv) {
-    if (argc != 5) {
-        fprintf(stderr, "usage: umbridge_evaluate PORT MODEL ROUNDS WARMUP_SECONDS\n");
+    if (argc != 5 && argc != 6) {
+        fprintf(stderr, "usage: umbridge_evaluate PORT MODEL ROUNDS WARMUP_SECONDS [keep-alive|close]\n");
         return 2;
     }
+
+    int keep_alive = argc == 5 || strcmp(argv[5], "keep-alive") == 0;
+    if (!keep_alive && strcmp(argv[5], "close") != 0) fail("the connection mode is keep-alive or close");
 
     long rounds = atol(argv[3]);
     double warmup = atof(argv[4]) * 1e6;
@@ -85,23 +115,22 @@ int main(int argc, char **argv) {
     char body[512], request[1024];
     int body_length = snprintf(body, sizeof body, "{\"name\": \"%s\", \"input\": [[0.5]], \"config\": {}}", argv[2]);
     int length = snprintf(request, sizeof request,
-        "POST /Evaluate HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-        argv[1], body_length, body);
+        "POST /Evaluate HTTP/1.1\r\nHost: 127.0.0.1:%s\r\n%sContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+        argv[1], keep_alive ? "" : "Connection: close\r\n", body_length, body);
     if (body_length >= (int)sizeof body || length >= (int)sizeof request) fail("the model name is too long");
 
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[1]))};
+    address.sin_family = AF_INET;
+    address.sin_port = htons((unsigned short)atoi(argv[1]));
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-    if (fd < 0 || connect(fd, (struct sockaddr *)&address, sizeof address) != 0) fail("cannot connect to 127.0.0.1:PORT");
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int fd = keep_alive ? open_connection() : -1;
 
-    for (double start = now_us(); now_us() - start < warmup;) call(fd, request, (size_t)length);
+    for (double start = now_us(); now_us() - start < warmup;) timed_call(fd, request, (size_t)length);
 
     double *t = malloc((size_t)rounds * sizeof *t);
     double began = now_us();
     for (long i = 0; i < rounds; i++) {
         double start = now_us();
-        call(fd, request, (size_t)length);
+        timed_call(fd, request, (size_t)length);
         t[i] = now_us() - start;
     }
 
@@ -109,6 +138,6 @@ int main(int argc, char **argv) {
     double p50, p99;
     percentiles(t, rounds, &p50, &p99);
     printf("%.2f %.2f %.1f\n", p50, p99, rounds / seconds);
-    close(fd);
+    if (fd >= 0) close(fd);
     return 0;
 }

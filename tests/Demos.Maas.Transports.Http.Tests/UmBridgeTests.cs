@@ -30,10 +30,10 @@ public sealed class UmBridgeTests
     }
 
     [SkippableFact]
-    public async Task The_benchmarks_keep_alive_C_client_evaluates_over_one_connection_and_fails_clearly_on_an_error()
+    public async Task The_benchmarks_C_client_evaluates_over_one_connection_or_one_per_call_and_fails_clearly_on_an_error()
     {
         // benchmarks/clients/umbridge_evaluate.c times /Evaluate in the cross-process report; it reads
-        // only answers with a Content-Length over one connection, so it also checks that we send those.
+        // only answers with a Content-Length, so it also checks that we send those.
         bool gcc = File.Exists("/usr/bin/gcc");
         if (!gcc && ExternalTools.IsCi)
         {
@@ -57,14 +57,96 @@ public sealed class UmBridgeTests
             Assert.Equal(3, figures.Length);
             Assert.True(figures[0] > 0 && figures[0] <= figures[1] && figures[2] > 0, output);
 
+            // A connection for every call, as UM-Bridge's own C++ client makes: each is accepted and answered.
+            (exit, output) = await Task.Run(() => ExternalTools.Run(client, [port, "gaussian1d", "300", "0", "close"], TimeSpan.FromMinutes(1)));
+            Assert.True(exit == 0, output);
+            Assert.Equal(3, output.Trim().Split(' ').Length);
+
             (exit, output) = await Task.Run(() => ExternalTools.Run(client, [port, "nosuch", "10", "0"], TimeSpan.FromMinutes(1)));
             Assert.Equal(2, exit);
             Assert.Contains("did not answer 200", output, StringComparison.Ordinal);
+
+            (exit, output) = await Task.Run(() => ExternalTools.Run(client, [port, "gaussian1d", "10", "0", "sometimes"], TimeSpan.FromMinutes(1)));
+            Assert.Equal(2, exit);
+            Assert.Contains("keep-alive or close", output, StringComparison.Ordinal);
         }
         finally
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    [SkippableFact]
+    public async Task The_benchmarks_C_HTTP_responder_answers_the_C_client_over_one_connection_and_one_per_call()
+    {
+        // benchmarks/floors/http_responder.c is the floor of the report's UM-Bridge rows.
+        bool gcc = File.Exists("/usr/bin/gcc");
+        if (!gcc && ExternalTools.IsCi)
+        {
+            Assert.Fail("CI=true but gcc is missing: apt-get install -y gcc.");
+        }
+
+        Skip.IfNot(gcc, "gcc is not installed; set CI=true to make this a failure.");
+        string dir = Directory.CreateTempSubdirectory("maas-http-responder-").FullName;
+        try
+        {
+            string client = Path.Combine(dir, "umbridge_evaluate"), responder = Path.Combine(dir, "http_responder");
+            string root = Demos.Maas.Tests.TestEnvironment.RepositoryRoot;
+            foreach (var (output, source) in new[] { (client, "benchmarks/clients/umbridge_evaluate.c"), (responder, "benchmarks/floors/http_responder.c") })
+            {
+                var (built, buildOutput) = ExternalTools.Run("/usr/bin/gcc", ["-O2", "-Wall", "-Wextra", "-Werror", "-o", output, Path.Combine(root, source)], TimeSpan.FromMinutes(2));
+                Assert.True(built == 0, buildOutput);
+            }
+
+            var (exit, usage) = ExternalTools.Run(responder, [], TimeSpan.FromMinutes(1));
+            Assert.Equal(2, exit);
+            Assert.StartsWith("usage: http_responder PORT", usage.Trim(), StringComparison.Ordinal);
+
+            int port = FreeTcpPort();
+            using var server = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(responder, [$"{port}"]) { RedirectStandardOutput = true })!;
+            try
+            {
+                Assert.Equal("ready", await server.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+                foreach (string mode in new[] { "keep-alive", "close" })
+                {
+                    var (ran, output) = await Task.Run(() => ExternalTools.Run(client, [$"{port}", "gaussian1d", "300", "0", mode], TimeSpan.FromMinutes(1)));
+                    Assert.True(ran == 0, output);
+                    Assert.Equal(3, output.Trim().Split(' ').Length);
+                }
+            }
+            finally
+            {
+                server.Kill();
+                await server.WaitForExitAsync();
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static int FreeTcpPort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    [Fact]
+    public void The_reference_server_timing_script_fails_in_one_line_without_umbridge_or_with_wrong_arguments()
+    {
+        // benchmarks/umbridge/time-reference-server.sh times UM-Bridge's own Python server for the
+        // report where the umbridge package is installed; elsewhere it must say what is missing.
+        string script = Path.Combine(Demos.Maas.Tests.TestEnvironment.RepositoryRoot, "benchmarks", "umbridge", "time-reference-server.sh");
+        var (exit, output) = ExternalTools.Run("/usr/bin/env", ["PYTHON=/bin/false", "bash", script, "/bin/true", "10", "0"], TimeSpan.FromMinutes(1));
+        Assert.Equal(2, exit);
+        Assert.Contains("cannot import umbridge and aiohttp", output, StringComparison.Ordinal);
+        Assert.Single(output.Trim().Split('\n'));
+
+        (exit, output) = ExternalTools.Run("/usr/bin/env", ["bash", script, "/bin/true"], TimeSpan.FromMinutes(1));
+        Assert.Equal(2, exit);
+        Assert.StartsWith("usage: time-reference-server.sh", output.Trim(), StringComparison.Ordinal);
     }
 
     [Fact]
