@@ -511,29 +511,24 @@ internal static class CrossProcessReport
         {
             w.WriteStartObject();
             w.WriteString("machine", machine);
-            w.WriteStartArray("floors");
-            foreach (var f in floors)
+
+            // The floors, and the other servers measured beside ours (UM-Bridge's reference server).
+            foreach (var (property, list) in new[] { ("floors", floors), ("references", references) })
             {
-                w.WriteStartObject();
-                w.WriteString("name", f.Name);
-                w.WriteNumber("batch", f.Batch);
-                w.WriteNumber("p50_us", f.P50);
-                w.WriteNumber("p99_us", f.P99);
-                w.WriteEndObject();
+                w.WriteStartArray(property);
+                foreach (var f in list)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", f.Name);
+                    w.WriteNumber("batch", f.Batch);
+                    w.WriteNumber("p50_us", f.P50);
+                    w.WriteNumber("p99_us", f.P99);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
             }
 
-            w.WriteEndArray();
-            w.WriteStartArray("references");
-            foreach (var r in references)
-            {
-                w.WriteStartObject();
-                w.WriteString("name", r.Name);
-                w.WriteNumber("p50_us", r.P50);
-                w.WriteNumber("p99_us", r.P99);
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
             w.WriteStartArray("cases");
             foreach (var c in cases)
             {

@@ -39,7 +39,8 @@ internal static class ReceivingThreads
     /// <summary>
     /// Runs <paramref name="loop"/>(<paramref name="state"/>) on a waiting thread, or on a new
     /// background thread named <paramref name="name"/>, in the caller's execution context as
-    /// <see cref="Thread.Start()"/> would.
+    /// <see cref="Thread.Start()"/> would. A waiting thread keeps the name it was made with: each
+    /// transport assembly starts all its loops under one name.
     /// </summary>
     /// <exception cref="OutOfMemoryException">No new thread could be made.</exception>
     /// <exception cref="ThreadStartException">No new thread could be started.</exception>

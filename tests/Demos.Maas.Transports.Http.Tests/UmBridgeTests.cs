@@ -34,20 +34,10 @@ public sealed class UmBridgeTests
     {
         // benchmarks/clients/umbridge_evaluate.c times /Evaluate in the cross-process report; it reads
         // only answers with a Content-Length, so it also checks that we send those.
-        bool gcc = File.Exists("/usr/bin/gcc");
-        if (!gcc && ExternalTools.IsCi)
-        {
-            Assert.Fail("CI=true but gcc is missing: apt-get install -y gcc.");
-        }
-
-        Skip.IfNot(gcc, "gcc is not installed; set CI=true to make this a failure.");
         string dir = Directory.CreateTempSubdirectory("maas-umbridge-c-").FullName;
         try
         {
-            string client = Path.Combine(dir, "umbridge_evaluate");
-            string source = Path.Combine(Demos.Maas.Tests.TestEnvironment.RepositoryRoot, "benchmarks", "clients", "umbridge_evaluate.c");
-            var (built, buildOutput) = ExternalTools.Run("/usr/bin/gcc", ["-O2", "-Wall", "-Wextra", "-Werror", "-o", client, source], TimeSpan.FromMinutes(2));
-            Assert.True(built == 0, buildOutput);
+            string client = BuildBenchmarkProgram(dir, "benchmarks/clients/umbridge_evaluate.c");
 
             await using var f = await HttpServerFixture.StartAsync();
             string port = f.Uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -80,23 +70,11 @@ public sealed class UmBridgeTests
     public async Task The_benchmarks_C_HTTP_responder_answers_the_C_client_over_one_connection_and_one_per_call()
     {
         // benchmarks/floors/http_responder.c is the floor of the report's UM-Bridge rows.
-        bool gcc = File.Exists("/usr/bin/gcc");
-        if (!gcc && ExternalTools.IsCi)
-        {
-            Assert.Fail("CI=true but gcc is missing: apt-get install -y gcc.");
-        }
-
-        Skip.IfNot(gcc, "gcc is not installed; set CI=true to make this a failure.");
         string dir = Directory.CreateTempSubdirectory("maas-http-responder-").FullName;
         try
         {
-            string client = Path.Combine(dir, "umbridge_evaluate"), responder = Path.Combine(dir, "http_responder");
-            string root = Demos.Maas.Tests.TestEnvironment.RepositoryRoot;
-            foreach (var (output, source) in new[] { (client, "benchmarks/clients/umbridge_evaluate.c"), (responder, "benchmarks/floors/http_responder.c") })
-            {
-                var (built, buildOutput) = ExternalTools.Run("/usr/bin/gcc", ["-O2", "-Wall", "-Wextra", "-Werror", "-o", output, Path.Combine(root, source)], TimeSpan.FromMinutes(2));
-                Assert.True(built == 0, buildOutput);
-            }
+            string client = BuildBenchmarkProgram(dir, "benchmarks/clients/umbridge_evaluate.c");
+            string responder = BuildBenchmarkProgram(dir, "benchmarks/floors/http_responder.c");
 
             var (exit, usage) = ExternalTools.Run(responder, [], TimeSpan.FromMinutes(1));
             Assert.Equal(2, exit);
@@ -124,6 +102,23 @@ public sealed class UmBridgeTests
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    // Builds one of the benchmark's C programs into dir as the report script does (warnings are
+    // errors); without gcc the test is skipped, or fails under CI=true.
+    private static string BuildBenchmarkProgram(string dir, string source)
+    {
+        bool gcc = File.Exists("/usr/bin/gcc");
+        if (!gcc && ExternalTools.IsCi)
+        {
+            Assert.Fail("CI=true but gcc is missing: apt-get install -y gcc.");
+        }
+
+        Skip.IfNot(gcc, "gcc is not installed; set CI=true to make this a failure.");
+        string program = Path.Combine(dir, Path.GetFileNameWithoutExtension(source));
+        var (built, output) = ExternalTools.Run("/usr/bin/gcc", ["-O2", "-Wall", "-Wextra", "-Werror", "-o", program, Path.Combine(Demos.Maas.Tests.TestEnvironment.RepositoryRoot, source)], TimeSpan.FromMinutes(2));
+        Assert.True(built == 0, output);
+        return program;
     }
 
     private static int FreeTcpPort()
