@@ -214,13 +214,8 @@ internal static class CrossProcessReport
         await using var server = await run.StartAsync(responder, [port], "ready");
         foreach (string mode in UmBridgeModes)
         {
-            var runs = new List<Floor>();
-            for (int i = 0; i < 3; i++)
-            {
-                runs.Add(ParseFloor(ResponderFloor(mode), 1, await run.RunAsync(client, [port, "gaussian1d", $"{Requests(1, options.Quick)}", $"{WarmupSeconds(1)}", mode], TimeSpan.FromMinutes(5))));
-            }
-
-            floors.Add(runs.MinBy(f => f.P50)!);
+            var best = (await UmBridgeClientRunsAsync(run, client, [port, "gaussian1d", $"{Requests(1, options.Quick)}", $"{WarmupSeconds(1)}", mode])).MinBy(r => r.P50);
+            floors.Add(new Floor(ResponderFloor(mode), 1, best.P50, best.P99));
         }
 
         return floors;
@@ -243,12 +238,7 @@ internal static class CrossProcessReport
         {
             foreach (string mode in UmBridgeModes)
             {
-                var runs = new List<Floor>();
-                for (int i = 0; i < 3; i++)
-                {
-                    runs.Add(ParseFloor(UmBridgeReference(mode), 1, await run.RunAsync(script, [client, $"{Requests(1, options.Quick) / 4}", $"{WarmupSeconds(1)}", mode], TimeSpan.FromMinutes(5))));
-                }
-
+                var runs = await UmBridgeClientRunsAsync(run, script, [client, $"{Requests(1, options.Quick) / 4}", $"{WarmupSeconds(1)}", mode]);
                 references.Add(new Floor(UmBridgeReference(mode), 1, Mid(runs.Select(r => r.P50)), Mid(runs.Select(r => r.P99))));
             }
         }
@@ -401,15 +391,25 @@ internal static class CrossProcessReport
     private static async Task<Case> UmBridgeAsync(Processes run, string client, string uri, string kind, bool quick, string mode)
     {
         string port = new Uri(uri).Port.ToString(CultureInfo.InvariantCulture);
+        var runs = await UmBridgeClientRunsAsync(run, client, [port, "gaussian1d", $"{Requests(1, quick)}", $"{WarmupSeconds(1)}", mode]);
+        double rate = Mid(runs.Select(r => r.Rate));
+        return new Case(mode == "close" ? UmBridgePerCall : UmBridge, kind, 1, 1, Mid(runs.Select(r => r.P50)), Mid(runs.Select(r => r.P99)), rate, rate);
+    }
+
+    /// <summary>
+    /// Three runs of the C UM-Bridge client, directly or through a script that starts a server for it;
+    /// each prints "p50_us p99_us calls_per_second".
+    /// </summary>
+    private static async Task<List<(double P50, double P99, double Rate)>> UmBridgeClientRunsAsync(Processes run, string program, string[] args)
+    {
         var runs = new List<(double P50, double P99, double Rate)>();
         for (int i = 0; i < 3; i++)
         {
-            var parts = (await run.RunAsync(client, [port, "gaussian1d", $"{Requests(1, quick)}", $"{WarmupSeconds(1)}", mode], TimeSpan.FromMinutes(5))).Trim().Split(' ');
+            var parts = (await run.RunAsync(program, args, TimeSpan.FromMinutes(5))).Trim().Split(' ');
             runs.Add((double.Parse(parts[0], CultureInfo.InvariantCulture), double.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[2], CultureInfo.InvariantCulture)));
         }
 
-        double rate = Mid(runs.Select(r => r.Rate));
-        return new Case(mode == "close" ? UmBridgePerCall : UmBridge, kind, 1, 1, Mid(runs.Select(r => r.P50)), Mid(runs.Select(r => r.P99)), rate, rate);
+        return runs;
     }
 
     /// <summary>
