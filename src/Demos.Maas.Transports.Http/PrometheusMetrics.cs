@@ -57,12 +57,18 @@ internal sealed class PrometheusMetrics : IDisposable
         // Tag sets remembered beyond this many are looked up by their label text each time.
         private const int MaxRemembered = 4096;
 
+        private const int RecentCount = 4;
+
         private readonly ConcurrentDictionary<string, Series> _series = new(StringComparer.Ordinal);
 
         // The series of tag sets seen before, by a hash of the tags as they came: a call records five
         // measurements, and building each one's label text (sorted, escaped) cost more than the call.
         private readonly ConcurrentDictionary<int, SeenTags[]> _seen = new();
-        private volatile SeenTags? _last;
+
+        // The tag sets measured last, tried before the hash: a UM-Bridge call measures its info and
+        // its evaluate call into the same families, so one remembered set missed every time.
+        private readonly SeenTags?[] _recent = new SeenTags?[RecentCount];
+        private int _nextRecent;
         private readonly Instrument _instrument;
         private readonly double[]? _buckets;
 
@@ -97,13 +103,16 @@ internal sealed class PrometheusMetrics : IDisposable
         private Series SeriesOf(ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
             // Calls of one model come with the same tags again and again (mostly the very same strings).
-            if (_last is { } last && last.Matches(tags))
+            for (int i = 0; i < _recent.Length; i++)
             {
-                return last.Series;
+                if (Volatile.Read(ref _recent[i]) is { } seen && seen.Matches(tags))
+                {
+                    return seen.Series;
+                }
             }
 
             var found = Find(tags);
-            _last = found;
+            Volatile.Write(ref _recent[(int)((uint)Interlocked.Increment(ref _nextRecent) % RecentCount)], found);
             return found.Series;
         }
 
