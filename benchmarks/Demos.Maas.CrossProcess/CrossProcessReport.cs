@@ -689,6 +689,19 @@ internal static class CrossProcessReport
         Target("`pipe://` with coalescing and `--inline-io`, 64 callers ≥ 5 × 100,000 calls/s", s => Find("pipe+inline-io+coalescing", s, 1, 64) is { } c ? (c.CallsPerSecond / 500_000, c.CallsPerSecond >= 500_000) : null, " × 500k/s");
         md.AppendLine();
 
+        // What the floors themselves reach on the shm:// targets: the bound any implementation meets on this machine.
+        if (FloorP50("C, shared memory, busy-poll", 65536) is { } shmFloor && FloorP50("memcpy there and back, in one process", 65536) is { } memcpy)
+        {
+            string Of(string transport) => string.Join(", ", servers.Select(s => Find(transport, s, 65536, 1) is { } c ? FormattableString.Invariant($"{shmFloor / c.P50:0.00} ({s.ToUpperInvariant()})") : $"not measured ({s.ToUpperInvariant()})"));
+            md.AppendLine(FormattableString.Invariant($"The C busy-poll shared-memory ping-pong of the same 65,536-point frames, with no protocol, reaches {memcpy / shmFloor:0.00} of memcpy there and back in this run: the bound of any shared-memory transport here against the 70 % target. Against that floor, `shm://` reaches {Of("shm")}, and with the `copy` model {Of("shm" + CopySuffix)}."));
+            if (FloorP50("C, shared memory, busy-poll", 1) is { } shmFloor1 && cases.FirstOrDefault(c => c.Transport == "inproc" && c.Batch == 1 && c.Callers == 1) is { } inproc)
+            {
+                md.AppendLine(FormattableString.Invariant($"A 1-point call with no transport at all (`inproc`, in one process) takes {inproc.P50:0.0} µs, {inproc.P50 / shmFloor1:0} × the C busy-poll floor of {shmFloor1:0.00} µs."));
+            }
+
+            md.AppendLine();
+        }
+
         foreach (var s in servers)
         {
             md.AppendLine(CultureInfo.InvariantCulture, $"**Every case, {s.ToUpperInvariant()} server** (p50 / p99 µs, calls per second; `inproc` in-process):");
