@@ -692,8 +692,8 @@ internal static class CrossProcessReport
         // What the floors themselves reach on the shm:// targets: the bound any implementation meets on this machine.
         if (FloorP50("C, shared memory, busy-poll", 65536) is { } shmFloor && FloorP50("memcpy there and back, in one process", 65536) is { } memcpy)
         {
-            string Of(string transport) => string.Join(", ", servers.Select(s => Find(transport, s, 65536, 1) is { } c ? FormattableString.Invariant($"{shmFloor / c.P50:0.00} ({s.ToUpperInvariant()})") : $"not measured ({s.ToUpperInvariant()})"));
-            md.AppendLine(FormattableString.Invariant($"The C busy-poll shared-memory ping-pong of the same 65,536-point frames, with no protocol, reaches {memcpy / shmFloor:0.00} of memcpy there and back in this run: the bound of any shared-memory transport here against the 70 % target. Against that floor, `shm://` reaches {Of("shm")}, and with the `copy` model {Of("shm" + CopySuffix)}."));
+            string AgainstShmFloor(string transport) => string.Join(", ", servers.Select(s => Find(transport, s, 65536, 1) is { } c ? FormattableString.Invariant($"{shmFloor / c.P50:0.00} ({s.ToUpperInvariant()})") : $"not measured ({s.ToUpperInvariant()})"));
+            md.AppendLine(FormattableString.Invariant($"The C busy-poll shared-memory ping-pong of the same 65,536-point frames, with no protocol, reaches {memcpy / shmFloor:0.00} of memcpy there and back in this run: the bound of any shared-memory transport here against the 70 % target. Against that floor, `shm://` reaches {AgainstShmFloor("shm")}, and with the `copy` model {AgainstShmFloor("shm" + CopySuffix)}."));
             if (FloorP50("C, shared memory, busy-poll", 1) is { } shmFloor1 && cases.FirstOrDefault(c => c.Transport == "inproc" && c.Batch == 1 && c.Callers == 1) is { } inproc)
             {
                 md.AppendLine(FormattableString.Invariant($"A 1-point call with no transport at all (`inproc`, in one process) takes {inproc.P50:0.0} µs, {inproc.P50 / shmFloor1:0} × the C busy-poll floor of {shmFloor1:0.00} µs."));

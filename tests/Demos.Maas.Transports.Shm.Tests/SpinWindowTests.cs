@@ -37,7 +37,7 @@ public sealed class SpinWindowTests
     }
 
     [Fact]
-    public void A_reset_starts_a_new_window_with_its_pause_turns_again()
+    public void A_reset_starts_a_new_window()
     {
         var window = SpinWindow.Of(TimeSpan.FromMilliseconds(1), pauseTurns: 8);
         while (window.Spin())
