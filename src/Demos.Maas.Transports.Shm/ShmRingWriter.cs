@@ -36,12 +36,18 @@ internal sealed class ShmRingWriter : PipeWriter
     private bool _completed;
     private bool _released;
 
+    // The consumer's position as last read. It only grows, so space computed from it is never more
+    // than there is; it is read again only when that space is too short. Reading it every time cost
+    // a cache miss per frame: the consumer wrote it when it took the last frame.
+    private long _knownTail;
+
     public ShmRingWriter(ShmConnection connection, ShmRing ring, Memory<byte> data)
     {
         _connection = connection;
         _ring = ring;
         _data = data;
         _published = ring.WritePosition;
+        _knownTail = ring.ReadPosition;
     }
 
     public override bool CanGetUnflushedBytes => true;
@@ -73,9 +79,14 @@ internal sealed class ShmRingWriter : PipeWriter
         {
             int size = _ring.Size;
             long position = _published + _inPlace;
-            long free = size - (position - _ring.ReadPosition);
             int at = (int)(position & (size - 1));
-            int contiguous = (int)Math.Min(free, size - at);
+            int contiguous = (int)Math.Min(size - (position - _knownTail), size - at);
+            if (contiguous < needed)
+            {
+                _knownTail = _ring.ReadPosition;
+                contiguous = (int)Math.Min(size - (position - _knownTail), size - at);
+            }
+
             if (contiguous >= needed)
             {
                 _lastInRing = true;

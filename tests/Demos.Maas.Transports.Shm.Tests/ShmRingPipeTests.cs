@@ -144,6 +144,51 @@ public sealed class ShmRingPipeTests
         await send.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
+    /// <summary>
+    /// The writer remembers how far the reader had read and looks again only when that leaves too
+    /// little room: once the reader has emptied a full ring, the next frame is written in the ring
+    /// again (ring memory is not an array), not into the spill the writer uses while the ring is full.
+    /// </summary>
+    [Fact]
+    public async Task Once_the_reader_empties_a_full_ring_the_writer_writes_in_the_ring_again()
+    {
+        var (client, server, listener) = await ConnectAsync();
+        await using var _ = listener;
+        await using var clientSide = client;
+        await using var serverSide = server;
+        var output = client.Transport.Output;
+        var data = Enumerable.Range(0, 4096).Select(i => At(i)).ToArray();
+        var inRing = output.GetMemory(4096);
+        Assert.False(System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(inRing, out var _), "an empty ring hands out ring memory");
+        data.CopyTo(inRing);
+        output.Advance(4096);
+        await output.FlushAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+
+        // Full: what is written now goes to the spill, an array.
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(output.GetMemory(1), out var _), "a full ring spills");
+
+        var input = server.Transport.Input;
+        long read = 0;
+        while (read < 4096)
+        {
+            var result = await input.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal(data.AsSpan((int)read, (int)result.Buffer.Length).ToArray(), result.Buffer.ToArray());
+            read += result.Buffer.Length;
+            input.AdvanceTo(result.Buffer.End);
+        }
+
+        // Nothing was advanced into the spill, so the flush publishes nothing and the next write starts over.
+        await output.FlushAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        var again = output.GetMemory(100);
+        Assert.False(System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(again, out var _), "the emptied ring hands out ring memory again");
+        data.AsSpan(0, 100).CopyTo(again.Span);
+        output.Advance(100);
+        await output.FlushAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        var last = await input.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(data.AsSpan(0, 100).ToArray(), last.Buffer.Slice(0, 100).ToArray());
+        input.AdvanceTo(last.Buffer.End);
+    }
+
     [Fact]
     public async Task Misused_reader_and_writer_throw_clear_exceptions()
     {
