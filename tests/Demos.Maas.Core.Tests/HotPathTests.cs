@@ -65,6 +65,46 @@ public sealed class HotPathTests
         Assert.False(durations.IsQuick(sample));
     }
 
+    [Fact]
+    public void Calls_are_timed_every_time_until_their_model_is_quick_then_one_in_eight()
+    {
+        var durations = new CallDurations();
+        var series = durations.Of(Request())!;
+        Assert.All(Enumerable.Range(0, 20), _ => Assert.True(series.ShouldTime(), "no history yet: every call is timed"));
+
+        series.Add(Ticks(TimeSpan.FromMicroseconds(2)));
+        int timed = Enumerable.Range(0, 80 * CallDurations.QuickTimingInterval).Count(_ => series.ShouldTime());
+        Assert.Equal(80, timed);
+
+        // Turned slow: the next timed call takes the average out of the quick range, and from then on every call is timed.
+        series.Add(Ticks(TimeSpan.FromMilliseconds(10)));
+        Assert.False(series.IsQuickFor(Request()));
+        Assert.All(Enumerable.Range(0, 20), _ => Assert.True(series.ShouldTime(), "a model that is not quick has every call timed"));
+    }
+
+    /// <summary>A connection's remembered series is always the one the shared table holds for the request's model and operation.</summary>
+    [Property(MaxTest = 100)]
+    public Property The_series_a_connection_remembers_is_the_one_for_each_requests_model_and_operation() =>
+        Prop.ForAll(
+            Gen.ArrayOf(Gen.Elements("a", "b", "", "gaussian1d").Zip(Gen.Elements(Operation.LogDensity, Operation.Evaluate, Operation.Gradient, Operation.Sample))).ToArbitrary(),
+            calls =>
+            {
+                var durations = new CallDurations();
+                var recent = default(CallDurations.Recent);
+                foreach (var (model, operation) in calls)
+                {
+                    var request = Request(operation, model: model);
+                    var remembered = durations.Of(request, ref recent);
+                    var looked = durations.Of(request);
+                    if (!ReferenceEquals(remembered, looked) || (operation == Operation.Sample) != (looked is null))
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            });
+
     [Property(MaxTest = 60)]
     public Property Every_frame_of_concurrent_senders_is_flushed_whoever_gives_up_waiting() =>
         Prop.ForAll(

@@ -35,6 +35,9 @@ internal sealed class ServerCall : IDisposable
     /// </summary>
     public static ServerCall ForConnection(MaasRequest request) => new(request);
 
+    /// <summary>The durations a connection's call is timed into (<see cref="CallDurations.Of(MaasRequest, ref CallDurations.Recent)"/>); null for streams.</summary>
+    public CallDurations.Series? Durations { get; set; }
+
     /// <summary>The context a connection's call runs with; null for calls of <see cref="MaasServer.InvokeAsync"/>.</summary>
     public MaasCallContext? Context { get; }
 

@@ -51,7 +51,8 @@ internal sealed partial class ServerConnection
         }
 
         _calls.Enter();
-        if (_server.Options.InlineQuickCalls && _server.CallDurations.IsQuick(request))
+        call.Durations = _server.CallDurations.Of(request, ref _recentDurations);
+        if (_server.Options.InlineQuickCalls && call.Durations?.IsQuickFor(request) == true)
         {
             // A quick model's call costs less than the thread wake-up that queueing it would: run it
             // here (it yields back to the read loop at its first await that does not complete at once).
@@ -78,9 +79,15 @@ internal sealed partial class ServerConnection
         bool answered = false;
         try
         {
-            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var durations = call.Durations;
+            bool timed = durations?.ShouldTime() == true;
+            long started = timed ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             await _server.RunAsync(call, context).ConfigureAwait(false);
-            _server.CallDurations.Record(request, System.Diagnostics.Stopwatch.GetTimestamp() - started);
+            if (timed)
+            {
+                durations!.Add(System.Diagnostics.Stopwatch.GetTimestamp() - started);
+            }
+
             if (context.Stream is { } stream)
             {
                 long sequence = 0, rows = 0;

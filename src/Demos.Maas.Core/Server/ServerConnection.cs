@@ -18,6 +18,11 @@ internal sealed partial class ServerConnection
     private readonly CancellationTokenSource _closed = new();
     private readonly int _maxInFlight;
     private bool _welcomed;
+
+    // The durations series of the model and operation this connection last started a call of
+    // (only the read loop starts calls).
+    private CallDurations.Recent _recentDurations;
+
     private IdleWatch? _idle;
     private string? _credentials;
     private System.Security.Claims.ClaimsPrincipal? _user;
