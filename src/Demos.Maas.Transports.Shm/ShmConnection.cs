@@ -81,6 +81,9 @@ internal sealed class ShmConnection : MaasConnection
     /// <summary>A frame is written in the pieces the ring hands out, not into one buffer the size of the frame.</summary>
     public override bool WritesWholeFrames => false;
 
+    /// <summary>A flush publishes the ring's new head (and rings the peer only if it sleeps).</summary>
+    public override bool FlushesWithoutSystemCall => true;
+
     /// <summary>Either side closed; callers hold a reference on the mapping.</summary>
     internal bool Closing => Volatile.Read(ref _closing) != 0 || _region.Closed;
 

@@ -218,7 +218,10 @@ internal sealed partial class ServerConnection
 
         _welcomed = true;
         _channel.MaxIncomingFrameBytes = _server.Options.MaxFrameBytes;
-        _channel.FlushAfterReadBatch = true;
+        // Holding an answer's flush back saves a system call per answer where a flush is one; where
+        // it is not, it only keeps the answer from the client longer (and costs the flush a second
+        // turn of the write lock).
+        _channel.FlushAfterReadBatch = !_connection.FlushesWithoutSystemCall;
 
         // The first codec the client offers that this server accepts; the client's order is its preference.
         var codec = hello.Features.Select(FrameCompressor.FromFeature).FirstOrDefault(c => c != MaasCompression.None && _server.Options.Compression.Contains(c));

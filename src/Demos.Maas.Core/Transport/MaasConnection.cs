@@ -32,6 +32,13 @@ public abstract class MaasConnection : IAsyncDisposable
     /// </summary>
     public virtual bool SupportsLargeFrameReads => false;
 
+    /// <summary>
+    /// Whether a flush of <see cref="Transport"/>'s output only makes the written bytes visible to the
+    /// peer, without a system call (a shared-memory ring). A server then flushes each answer as it is
+    /// written; where a flush is a system call, the answers to one read's requests share one.
+    /// </summary>
+    public virtual bool FlushesWithoutSystemCall => false;
+
     /// <summary>Closes the connection at once; pending reads and writes fail.</summary>
     public abstract void Abort();
 
