@@ -81,7 +81,7 @@ internal sealed class ShmConnection : MaasConnection
     /// <summary>A frame is written in the pieces the ring hands out, not into one buffer the size of the frame.</summary>
     public override bool WritesWholeFrames => false;
 
-    /// <summary>A flush publishes the ring's new head (and rings the peer only if it sleeps).</summary>
+    /// <summary>A flush publishes the ring's new head; it makes the wake system call only when the peer sleeps.</summary>
     public override bool FlushesWithoutSystemCall => true;
 
     /// <summary>Either side closed; callers hold a reference on the mapping.</summary>

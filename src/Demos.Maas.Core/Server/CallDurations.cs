@@ -13,9 +13,9 @@ namespace Demos.Maas.Server;
 /// <remarks>
 /// This sits on every call's path, so it is kept cheap: a connection remembers the series of the
 /// last model and operation it asked for (a string comparison instead of hashing the model's name
-/// into a concurrent dictionary), and the calls
-/// of a series known to be quick are timed one in <see cref="QuickTimingInterval"/> (reading the
-/// clock twice took about 50 ns of a 1-point call's ~850 ns on the server here).
+/// into a concurrent dictionary), and the calls of a series known to be quick are timed one in
+/// <see cref="QuickTimingInterval"/> (reading the clock twice took about 50 ns of a 1-point call's
+/// ~850 ns on the server here).
 /// </remarks>
 internal sealed class CallDurations
 {
