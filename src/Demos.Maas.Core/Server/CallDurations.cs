@@ -61,12 +61,6 @@ internal sealed class CallDurations
         return series;
     }
 
-    /// <summary>True when <paramref name="request"/> is a small unary call of a model that has been quick so far.</summary>
-    public bool IsQuick(MaasRequest request) => Of(request)?.IsQuickFor(request) == true;
-
-    /// <summary>Records one call's duration (Stopwatch ticks).</summary>
-    public void Record(MaasRequest request, long ticks) => Of(request)?.Add(ticks);
-
     /// <summary>The recent durations of one model's operation.</summary>
     internal sealed class Series
     {
@@ -76,7 +70,7 @@ internal sealed class CallDurations
         /// <summary>The recent average in Stopwatch ticks; <see cref="long.MaxValue"/> before the first.</summary>
         public long Ticks => Volatile.Read(ref _ticks);
 
-        /// <summary>True when <paramref name="request"/> is small and this series' calls have been quick.</summary>
+        /// <summary>True when <paramref name="request"/> is a small unary call and this series' calls have been quick.</summary>
         public bool IsQuickFor(MaasRequest request) =>
             (request.X?.Length ?? 0) + (request.Vector?.Length ?? 0) <= InlineMaxValues && Ticks < InlineBelowTicks;
 
@@ -87,7 +81,7 @@ internal sealed class CallDurations
         /// </summary>
         public bool ShouldTime() => Ticks >= InlineBelowTicks || (unchecked(_calls++) % QuickTimingInterval) == 0;
 
-        // An exponential average (weight 1/8); racing updates may lose one sample, which is harmless.
+        /// <summary>Records one call's duration (Stopwatch ticks): an exponential average (weight 1/8); racing updates may lose one sample, which is harmless.</summary>
         public void Add(long ticks)
         {
             long old = Volatile.Read(ref _ticks);
