@@ -13,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-src/Demos.Maas.Cli/bin/Release/net10.0}
 command -v perf > /dev/null || { echo "perf is required (apt-get install linux-perf)" >&2; exit 1; }
+[ -f "$build/maas.dll" ] || { echo "no maas.dll in $build: build it (dotnet build src/Demos.Maas.Cli -c Release) or pass the directory that has it" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'kill $server 2> /dev/null || true; rm -rf "$work"' EXIT
 export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
