@@ -85,7 +85,7 @@ public sealed class ReceivingThreadTests
         using (var control = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
         {
             await control.ConnectAsync(new IPEndPoint(IPAddress.Loopback, server.Uri.Port));
-            Assert.Contains(EpollWatch.SocketInode(((IPEndPoint)control.LocalEndPoint!).Port), EpollWatch.WatchedSocketInodes());
+            Assert.Contains(EpollWatch.SocketInode(((IPEndPoint)control.LocalEndPoint!).Port, server.Uri.Port), EpollWatch.WatchedSocketInodes());
         }
 
         Assert.DoesNotContain(EpollWatch.ClientSocketInode(server.Uri.Port), EpollWatch.WatchedSocketInodes());

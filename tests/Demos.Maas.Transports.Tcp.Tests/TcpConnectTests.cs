@@ -91,7 +91,7 @@ public sealed class TcpConnectTests
         using (var control = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
         {
             await control.ConnectAsync(new IPEndPoint(IPAddress.Loopback, bound.Port));
-            Assert.Contains(EpollWatch.SocketInode(((IPEndPoint)control.LocalEndPoint!).Port), EpollWatch.WatchedSocketInodes());
+            Assert.Contains(EpollWatch.SocketInode(((IPEndPoint)control.LocalEndPoint!).Port, bound.Port), EpollWatch.WatchedSocketInodes());
         }
 
         await using var client = await MaasClient.ConnectAsync(bound, Options());

@@ -6,22 +6,25 @@ namespace Demos.Maas.Tests;
 /// </summary>
 internal static class EpollWatch
 {
-    // /proc/net/tcp: the socket inode of the connection from this process's port localPort.
-    public static long SocketInode(int localPort) =>
-        TcpTable().Single(row => row.LocalPort == localPort).Inode;
+    // The socket inode of this process's connection from localPort to remotePort. /proc/net/tcp
+    // lists the whole host: another process (a test assembly running beside this one) may use
+    // the same ephemeral port towards another address, and closed connections linger in
+    // TIME_WAIT with inode 0, so rows are matched on both ports and on this process's sockets.
+    public static long SocketInode(int localPort, int remotePort) =>
+        OwnConnection(row => row.LocalPort == localPort && row.RemotePort == remotePort);
 
     // The one established connection to serverPort that is not the server's own end.
-    public static long ClientSocketInode(int serverPort)
-    {
-        var mine = new HashSet<long>(OwnSocketInodes());
-        return TcpTable().Single(row => row.RemotePort == serverPort && row.LocalPort != serverPort && mine.Contains(row.Inode)).Inode;
-    }
+    public static long ClientSocketInode(int serverPort) =>
+        OwnConnection(row => row.RemotePort == serverPort && row.LocalPort != serverPort);
 
     // The one connection of this process that a server on serverPort accepted.
-    public static long AcceptedSocketInode(int serverPort)
+    public static long AcceptedSocketInode(int serverPort) =>
+        OwnConnection(row => row.LocalPort == serverPort && row.RemotePort != 0);
+
+    private static long OwnConnection(Func<(int LocalPort, int RemotePort, long Inode), bool> matches)
     {
         var mine = new HashSet<long>(OwnSocketInodes());
-        return TcpTable().Single(row => row.LocalPort == serverPort && row.RemotePort != 0 && mine.Contains(row.Inode)).Inode;
+        return TcpTable().Single(row => matches(row) && mine.Contains(row.Inode)).Inode;
     }
 
     private static IEnumerable<(int LocalPort, int RemotePort, long Inode)> TcpTable() =>
