@@ -21,15 +21,16 @@ internal static class HttpBody
         ReadResult result;
         try
         {
-            while (true)
+            // A small body usually came with its headers: take it without the asynchronous read.
+            bool read = reader.TryRead(out result);
+            if (!read || !(result.IsCompleted || result.IsCanceled))
             {
-                result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                if (result.IsCompleted || result.IsCanceled)
+                if (read)
                 {
-                    break;
+                    reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
                 }
 
-                reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+                result = await ReadToEndAsync(reader, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
@@ -48,6 +49,20 @@ internal static class HttpBody
         finally
         {
             reader.AdvanceTo(result.Buffer.End);
+        }
+    }
+
+    private static async ValueTask<ReadResult> ReadToEndAsync(PipeReader reader, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                return result;
+            }
+
+            reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
         }
     }
 }
