@@ -24,7 +24,7 @@ internal sealed partial class UmBridgeEndpoints(MaasServer server)
         app.MapPost("/ModelInfo", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: false, ModelInfoAsync)));
         app.MapPost("/InputSizes", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: false, InputSizesAsync)));
         app.MapPost("/OutputSizes", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: false, OutputSizesAsync)));
-        app.MapPost("/Evaluate", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: true, EvaluateAsync)));
+        app.MapPost("/Evaluate", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: true, EvaluateAsync, quickEvaluate: true)));
         app.MapPost("/Gradient", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: true, GradientAsync, SupportsGradient, "Gradient")));
         app.MapPost("/ApplyJacobian", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: true, ApplyJacobianAsync, SupportsJacobian, "ApplyJacobian")));
         app.MapPost("/ApplyHessian", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: true, ApplyHessianAsync, SupportsHessian, "ApplyHessian")));
@@ -86,21 +86,22 @@ internal sealed partial class UmBridgeEndpoints(MaasServer server)
         }
     }
 
-    private async Task HandleAsync(HttpContext ctx, bool needsInput, Func<ModelInfo, double[], JsonElement, ReadOnlyMemory<double>, HttpContext, Task<object>> operation, Func<ModelInfo, bool>? supported = null, string? feature = null)
+    private async Task HandleAsync(HttpContext ctx, bool needsInput, Func<ModelInfo, double[], JsonElement, ReadOnlyMemory<double>, HttpContext, Task<object>> operation, Func<ModelInfo, bool>? supported = null, string? feature = null, bool quickEvaluate = false)
     {
         try
         {
-            using var document = await HttpBody.ReadAsync(ctx.Request, body =>
+            var body = await HttpBody.ReadAsync(ctx.Request, bytes => ReadBody(bytes, quickEvaluate), ctx.RequestAborted).ConfigureAwait(false);
+            if (body.Quick is { } quick)
             {
-                try
+                using (quick.X)
                 {
-                    return JsonDocument.Parse(body);
+                    await EvaluateQuickAsync(ctx, quick).ConfigureAwait(false);
                 }
-                catch (JsonException ex)
-                {
-                    throw new UmBridgeError("InvalidInput", $"The body is not valid JSON: {ex.Message}", 400);
-                }
-            }, ctx.RequestAborted).ConfigureAwait(false);
+
+                return;
+            }
+
+            using var document = body.Document!;
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("name", out var nameElement) || nameElement.ValueKind != JsonValueKind.String)
             {
@@ -193,11 +194,13 @@ internal sealed partial class UmBridgeEndpoints(MaasServer server)
 
         if (info is null || !IsServed(info))
         {
-            throw new UmBridgeError("ModelNotFound", $"Model name '{name}' not found on this server.", 400);
+            throw ModelNotFound(name);
         }
 
         return info;
     }
+
+    private static UmBridgeError ModelNotFound(string name) => new("ModelNotFound", $"Model name '{name}' not found on this server.", 400);
 
     private static double[] ReadInput(JsonElement root, ModelInfo info)
     {
