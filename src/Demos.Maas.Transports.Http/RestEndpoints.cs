@@ -86,7 +86,8 @@ internal sealed class RestEndpoints(MaasServer server)
 
             request.Id = id;
             var timeout = ReadTimeout(ctx, request);
-            var context = await server.InvokeAsync(request, Caller(ctx), timeout, ctx.RequestAborted).ConfigureAwait(false);
+            var context = await InvokeAnsweringFirstAsync(server, request, Caller(ctx), timeout, ctx.RequestAborted).ConfigureAwait(false);
+            using var answered = new AnsweredOnDispose(context);
             if (context.Stream is { } stream)
             {
                 await WriteStreamAsync(ctx, id, msgpack, stream, context, ctx.RequestAborted).ConfigureAwait(false);
@@ -149,6 +150,22 @@ internal sealed class RestEndpoints(MaasServer server)
         ctx.Request.Headers.TryGetValue(RequestIdHeader, out var values) && uint.TryParse(values.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out uint id) ? id : 0;
 
     /// <summary>Who calls: the principal of the host's (or the application's) authentication, the address, the bearer token.</summary>
+    /// <summary>
+    /// Runs a call whose answer the route sends before it calls <see cref="Answered"/>: the call's
+    /// metrics and usage line wait until the answer has gone (MaasServer.InvokeAnsweringFirstAsync).
+    /// </summary>
+    internal static Task<MaasCallContext> InvokeAnsweringFirstAsync(MaasServer server, MaasRequest request, MaasCaller caller, TimeSpan? timeout, CancellationToken cancellationToken) =>
+        server.InvokeAnsweringFirstAsync(request, caller, timeout, cancellationToken);
+
+    /// <summary>The answer of a call run by <see cref="InvokeAnsweringFirstAsync"/> has gone, or will not.</summary>
+    internal static void Answered(MaasCallContext context) => context.Answered();
+
+    /// <summary>Calls <see cref="Answered"/> when the route is done with the call's answer, however it ends.</summary>
+    private readonly struct AnsweredOnDispose(MaasCallContext context) : IDisposable
+    {
+        public void Dispose() => context.Answered();
+    }
+
     internal static MaasCaller Caller(HttpContext ctx) => new()
     {
         User = ctx.User,

@@ -167,7 +167,7 @@ internal sealed partial class UmBridgeEndpoints
         try
         {
             var timeout = RestEndpoints.ReadTimeout(ctx, request);
-            context = await server.InvokeAsync(request, RestEndpoints.Caller(ctx), timeout, ctx.RequestAborted).ConfigureAwait(false);
+            context = await RestEndpoints.InvokeAnsweringFirstAsync(server, request, RestEndpoints.Caller(ctx), timeout, ctx.RequestAborted).ConfigureAwait(false);
         }
         catch (MaasException ex) when (ex.Code == MaasErrorCode.NotFound)
         {
@@ -175,21 +175,30 @@ internal sealed partial class UmBridgeEndpoints
             throw ModelNotFound(quick.Name);
         }
 
-        using var y = context.Response!.Y!;
-        if (!TryWriteQuickAnswer(ctx.Response, y.Span))
+        try
         {
-            await RestEndpoints.WriteJsonAsync(ctx, 200, w =>
+            using var y = context.Response!.Y!;
+            if (TryWriteQuickAnswer(ctx.Response, y.Span))
             {
-                w.WriteStartObject();
-                w.WriteStartArray("output");
-                MaasJson.WriteVector(w, y.Span);
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }).ConfigureAwait(false);
-            return;
+                await ctx.Response.BodyWriter.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
+            }
+            else
+            {
+                await RestEndpoints.WriteJsonAsync(ctx, 200, w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteStartArray("output");
+                    MaasJson.WriteVector(w, y.Span);
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                }).ConfigureAwait(false);
+            }
         }
-
-        await ctx.Response.BodyWriter.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
+        finally
+        {
+            // The call's metrics and usage line, once the answer has gone.
+            RestEndpoints.Answered(context);
+        }
     }
 
     // {"output":[[y…]]}, the bytes the general path's JSON writer makes, written with its length

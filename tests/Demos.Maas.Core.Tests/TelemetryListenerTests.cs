@@ -69,4 +69,65 @@ public sealed class TelemetryListenerTests
         Assert.Equal(0, Interlocked.Read(ref active));
         Assert.Equal(1, Interlocked.Read(ref calls));
     }
+
+    [Fact]
+    public async Task A_call_whose_answer_goes_first_is_recorded_once_when_its_answer_has_gone_and_a_failed_one_at_once()
+    {
+        string name = $"telemetry-{Guid.NewGuid():N}";
+        long active = 0, calls = 0, errors = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == MaasTelemetry.Name)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            if (instrument == MaasTelemetry.Active)
+            {
+                Interlocked.Add(ref active, value);
+            }
+            else if ((instrument == MaasTelemetry.Calls || instrument == MaasTelemetry.Errors) && tags.ToArray().Any(t => t.Key == "maas.model" && t.Value as string == name))
+            {
+                Interlocked.Add(ref instrument == MaasTelemetry.Calls ? ref calls : ref errors, value);
+            }
+        });
+        listener.Start();
+
+        var pipeline = TelemetryMiddleware.Create()(context =>
+        {
+            if (context.Request.Operation == Operation.UpdateParameters)
+            {
+                throw new MaasException(MaasErrorCode.InvalidArgument, "refused");
+            }
+
+            context.Response = new MaasResponse();
+            return ValueTask.CompletedTask;
+        });
+        MaasCallContext Call(Operation operation) => new(new MaasRequest { Operation = operation, Model = name }, isServer: true, CancellationToken.None) { AnswersFirst = true };
+
+        var answered = Call(Operation.GetParameters);
+        await pipeline(answered);
+        Assert.Equal((1, 0), (Interlocked.Read(ref active), Interlocked.Read(ref calls)));
+        answered.Answered();
+        answered.Answered();
+        Assert.Equal((0, 1), (Interlocked.Read(ref active), Interlocked.Read(ref calls)));
+
+        // A context that is reset for its next call records what its last one left first.
+        var reused = Call(Operation.GetParameters);
+        await pipeline(reused);
+        reused.Reset(new MaasRequest { Operation = Operation.GetParameters, Model = name }, CancellationToken.None);
+        Assert.Equal((0, 2), (Interlocked.Read(ref active), Interlocked.Read(ref calls)));
+        Assert.False(reused.AnswersFirst);
+
+        // A failed call has no answer to wait for.
+        await Assert.ThrowsAsync<MaasException>(async () => await pipeline(Call(Operation.UpdateParameters)));
+        Assert.Equal((0, 3, 1), (Interlocked.Read(ref active), Interlocked.Read(ref calls), Interlocked.Read(ref errors)));
+
+        // Without AnswersFirst, the call is recorded before the pipeline returns.
+        await pipeline(new MaasCallContext(new MaasRequest { Operation = Operation.GetParameters, Model = name }, isServer: true, CancellationToken.None));
+        Assert.Equal((0, 4), (Interlocked.Read(ref active), Interlocked.Read(ref calls)));
+    }
 }

@@ -231,6 +231,56 @@ public sealed class ShmTransportTests
         Assert.Equal(["decay", "gaussian1d"], (await client.ListModelsAsync()).Select(m => m.Name).Order().ToArray());
         await provider.GetRequiredService<MaasServer>().StopAsync(CancellationToken.None);
     }
+
+    [Fact]
+    public async Task A_call_is_counted_in_the_servers_metrics_after_its_answer_and_every_call_once()
+    {
+        // The server writes a call's answer before it records the call; the client may see the
+        // answer first, so the count is awaited, and then must not grow past the calls made.
+        string name = $"counted-{Guid.NewGuid():N}";
+        long calls = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            // By name: touching MaasTelemetry here would create its instruments inside this callback.
+            if (instrument.Meter.Name == Middleware.MaasTelemetry.Name && instrument.Name == "maas.calls")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            bool server = false, mine = false;
+            foreach (var tag in tags)
+            {
+                server |= tag.Key == "maas.side" && tag.Value as string == "server";
+                mine |= tag.Key == "maas.model" && tag.Value as string == name;
+            }
+
+            if (server && mine)
+            {
+                Interlocked.Add(ref calls, value);
+            }
+        });
+        listener.Start();
+
+        string uri = $"shm://{SocketPath()}";
+        await using var server = new MaasServer(transports: [new ShmTransport()]);
+        server.AddModel(ModelBuilder.Create(name).WithInputDimension(1).WithLogDensity((x, _) => -x[0] * x[0]).Build());
+        await server.ListenAsync(uri);
+        await using var client = await MaasClient.ConnectAsync(uri, Options());
+        var model = await client.GetModelAsync(name);
+        for (int i = 0; i < 50; i++)
+        {
+            Assert.Equal(-(i * i), await model.LogDensityAsync([(double)i]));
+        }
+
+        // 51: the model's info and 50 log-densities.
+        Assert.True(SpinWait.SpinUntil(() => Interlocked.Read(ref calls) >= 51, TimeSpan.FromSeconds(30)), $"counted {Interlocked.Read(ref calls)} of 51 calls");
+        await client.DisposeAsync();
+        await server.DisposeAsync();
+        Assert.Equal(51, Interlocked.Read(ref calls));
+    }
 }
 
 /// <summary>The rendezvous connect meeting a full accept queue (EAGAIN on a Unix domain socket).</summary>

@@ -62,6 +62,43 @@ public sealed class MaasCallContext
     /// <summary>Largest frame the caller accepts (server side): what one answer or stream chunk may weigh.</summary>
     internal int PeerMaxFrameBytes { get; set; } = Protocol.FrameCodec.DefaultMaxFrameBytes;
 
+    /// <summary>
+    /// Set by a transport that sends a call's answer before the middleware's after-work runs, and
+    /// then calls <see cref="Answered"/>: a client that sleeps while it waits is woken sooner.
+    /// </summary>
+    internal bool AnswersFirst { get; set; }
+
+    private Action<object>? _afterAnswer;
+    private object? _afterAnswerState;
+
+    /// <summary>
+    /// Work of a middleware for after the answer has gone (only when <see cref="AnswersFirst"/>).
+    /// There is one slot: a second piece of work runs at once.
+    /// </summary>
+    internal void AfterAnswer(Action<object> work, object state)
+    {
+        if (_afterAnswer is not null)
+        {
+            work(state);
+            return;
+        }
+
+        _afterAnswer = work;
+        _afterAnswerState = state;
+    }
+
+    /// <summary>The answer has gone (or will not): runs the work left for after it, once.</summary>
+    internal void Answered()
+    {
+        if (_afterAnswer is { } work)
+        {
+            object state = _afterAnswerState!;
+            _afterAnswer = null;
+            _afterAnswerState = null;
+            work(state);
+        }
+    }
+
     /// <summary>Free slots for middleware.</summary>
     public IDictionary<string, object?> Items => _items ??= new Dictionary<string, object?>(StringComparer.Ordinal);
 
@@ -71,6 +108,8 @@ public sealed class MaasCallContext
     /// </summary>
     internal void Reset(MaasRequest request, CancellationToken cancellationToken)
     {
+        Answered();
+        AnswersFirst = false;
         Request = request;
         CancellationToken = cancellationToken;
         Timeout = null;

@@ -43,18 +43,43 @@ public static partial class TelemetryMiddleware
                 return;
             }
 
+            double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            if (context.AnswersFirst)
+            {
+                // Its answer goes first: a client that sleeps while it waits is woken sooner.
+                var rest = new RestOfCall(side, MaasTelemetry.ModelName(context), operation, Points(context), seconds, context.CallerIdentity, activeTags, activity, usageLog);
+                context.AfterAnswer(RestOfCall.Finish, rest);
+                return;
+            }
+
             MaasTelemetry.Active.Add(-1, activeTags);
-            Record(context, side, operation, started, null, usageLog, activity);
+            Record(side, MaasTelemetry.ModelName(context), operation, Points(context), seconds, null, context.CallerIdentity, usageLog, activity);
             activity?.Dispose();
         }
         catch (Exception ex)
         {
             MaasTelemetry.Active.Add(-1, activeTags);
-            Record(context, side, operation, started, ex, usageLog, activity);
+            Record(side, MaasTelemetry.ModelName(context), operation, Points(context), Stopwatch.GetElapsedTime(started).TotalSeconds, ex, context.CallerIdentity, usageLog, activity);
             activity?.Dispose();
             throw;
         }
     }
+
+    /// <summary>What is left of a call's observation once its pipeline has run, done after its answer has gone.</summary>
+    private sealed class RestOfCall(string side, string model, string operation, long points, double seconds, string? caller, TagList activeTags, Activity? activity, ILogger? usageLog)
+    {
+        public static readonly Action<object> Finish = static state => ((RestOfCall)state).Run();
+
+        private void Run()
+        {
+            MaasTelemetry.Active.Add(-1, activeTags);
+            Record(side, model, operation, points, seconds, null, caller, usageLog, activity);
+            activity?.Dispose();
+        }
+    }
+
+    private static long Points(MaasCallContext context) =>
+        context.TryGetItem("maas.rows", out var r) && r is long rows ? rows : MaasTelemetry.PointsOf(context);
 
     private static Activity? StartActivity(MaasCallContext context, string side, string operation)
     {
@@ -116,23 +141,20 @@ public static partial class TelemetryMiddleware
             await enumerator.DisposeAsync().ConfigureAwait(false);
             MaasTelemetry.Active.Add(-1, activeTags);
             context.Items["maas.rows"] = rows;
-            Record(context, side, operation, started, failure, usageLog, activity);
+            Record(side, MaasTelemetry.ModelName(context), operation, rows, Stopwatch.GetElapsedTime(started).TotalSeconds, failure, context.CallerIdentity, usageLog, activity);
             activity?.Dispose();
         }
     }
 
-    private static void Record(MaasCallContext context, string side, string operation, long started, Exception? error, ILogger? usageLog, Activity? activity)
+    private static void Record(string side, string model, string operation, long points, double seconds, Exception? error, string? caller, ILogger? usageLog, Activity? activity)
     {
-        double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        string model = MaasTelemetry.ModelName(context);
         string outcome = error switch
         {
             null => "Ok",
             MaasException maas => maas.Code.ToString(),
             OperationCanceledException => nameof(MaasErrorCode.Cancelled),
-            _ => context.IsServer ? nameof(MaasErrorCode.ModelError) : nameof(MaasErrorCode.Internal),
+            _ => side == "server" ? nameof(MaasErrorCode.ModelError) : nameof(MaasErrorCode.Internal),
         };
-        long points = context.TryGetItem("maas.rows", out var r) && r is long rows ? rows : MaasTelemetry.PointsOf(context);
         var tags = new TagList { { "maas.side", side }, { "maas.model", model }, { "maas.operation", operation }, { "maas.outcome", outcome } };
         MaasTelemetry.Calls.Add(1, tags);
         MaasTelemetry.Duration.Record(seconds, tags);
@@ -147,7 +169,7 @@ public static partial class TelemetryMiddleware
         activity?.SetTag("maas.points", points);
         if (usageLog is not null)
         {
-            LogUsage(usageLog, side, model, operation, points, seconds * 1000, outcome, context.CallerIdentity ?? "-");
+            LogUsage(usageLog, side, model, operation, points, seconds * 1000, outcome, caller ?? "-");
         }
     }
 

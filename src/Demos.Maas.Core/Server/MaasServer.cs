@@ -206,7 +206,19 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
     /// code the protocol gives it (DeadlineExceeded, Cancelled, Unavailable during shutdown, ModelError
     /// for a model's own exception), also when a stream fails part-way. While draining this throws Unavailable.
     /// </summary>
-    public async Task<MaasCallContext> InvokeAsync(MaasRequest request, MaasCaller? caller = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    public Task<MaasCallContext> InvokeAsync(MaasRequest request, MaasCaller? caller = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        InvokeCoreAsync(request, caller, timeout, answersFirst: false, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="InvokeAsync(MaasRequest, MaasCaller?, TimeSpan?, CancellationToken)"/>, for a
+    /// caller that sends the answer first and then calls <see cref="MaasCallContext.Answered"/> on
+    /// the returned context, which runs what the middleware left for after the answer (the call's
+    /// metrics and usage line). On an exception there is nothing left to run.
+    /// </summary>
+    internal Task<MaasCallContext> InvokeAnsweringFirstAsync(MaasRequest request, MaasCaller? caller, TimeSpan? timeout, CancellationToken cancellationToken) =>
+        InvokeCoreAsync(request, caller, timeout, answersFirst: true, cancellationToken);
+
+    private async Task<MaasCallContext> InvokeCoreAsync(MaasRequest request, MaasCaller? caller, TimeSpan? timeout, bool answersFirst, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ThrowIfDraining();
@@ -219,8 +231,18 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
             CallerIdentity = user?.Identity?.Name ?? caller?.PeerIdentity,
             Credentials = caller?.Credentials,
             RemoteAddress = caller?.RemoteAddress,
+            AnswersFirst = answersFirst,
         };
-        await RunAsync(call, context).ConfigureAwait(false);
+        try
+        {
+            await RunAsync(call, context).ConfigureAwait(false);
+        }
+        catch
+        {
+            context.Answered();
+            throw;
+        }
+
         return context;
     }
 
