@@ -33,15 +33,7 @@ public sealed class TelemetryListenerTests
         await entered.Task.WaitAsync(TimeSpan.FromMinutes(1));
 
         long active = 0, calls = 0;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == MaasTelemetry.Name)
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        using var listener = Listen((instrument, value, tags, _) =>
         {
             if (instrument == MaasTelemetry.Active)
             {
@@ -58,7 +50,6 @@ public sealed class TelemetryListenerTests
                 }
             }
         });
-        listener.Start();
 
         gate.SetResult();
         await first.WaitAsync(TimeSpan.FromMinutes(1));
@@ -75,15 +66,7 @@ public sealed class TelemetryListenerTests
     {
         string name = $"telemetry-{Guid.NewGuid():N}";
         long active = 0, calls = 0, errors = 0;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == MaasTelemetry.Name)
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        using var listener = Listen((instrument, value, tags, _) =>
         {
             if (instrument == MaasTelemetry.Active)
             {
@@ -94,7 +77,6 @@ public sealed class TelemetryListenerTests
                 Interlocked.Add(ref instrument == MaasTelemetry.Calls ? ref calls : ref errors, value);
             }
         });
-        listener.Start();
 
         var pipeline = TelemetryMiddleware.Create()(context =>
         {
@@ -129,5 +111,21 @@ public sealed class TelemetryListenerTests
         // Without AnswersFirst, the call is recorded before the pipeline returns.
         await pipeline(new MaasCallContext(new MaasRequest { Operation = Operation.GetParameters, Model = name }, isServer: true, CancellationToken.None));
         Assert.Equal((0, 4), (Interlocked.Read(ref active), Interlocked.Read(ref calls)));
+    }
+
+    // A started listener on every instrument of the Demos.Maas meter, handing each long measurement to measured.
+    private static MeterListener Listen(MeasurementCallback<long> measured)
+    {
+        var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == MaasTelemetry.Name)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback(measured);
+        listener.Start();
+        return listener;
     }
 }
