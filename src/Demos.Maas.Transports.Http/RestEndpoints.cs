@@ -149,23 +149,21 @@ internal sealed class RestEndpoints(MaasServer server)
     private static uint ParseId(HttpContext ctx) =>
         ctx.Request.Headers.TryGetValue(RequestIdHeader, out var values) && uint.TryParse(values.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out uint id) ? id : 0;
 
-    /// <summary>Who calls: the principal of the host's (or the application's) authentication, the address, the bearer token.</summary>
     /// <summary>
-    /// Runs a call whose answer the route sends before it calls <see cref="Answered"/>: the call's
-    /// metrics and usage line wait until the answer has gone (MaasServer.InvokeAnsweringFirstAsync).
+    /// Runs a call whose answer the route sends before it disposes an <see cref="AnsweredOnDispose"/>
+    /// of the context: the call's metrics and usage line wait until the answer has gone
+    /// (MaasServer.InvokeAnsweringFirstAsync).
     /// </summary>
     internal static Task<MaasCallContext> InvokeAnsweringFirstAsync(MaasServer server, MaasRequest request, MaasCaller caller, TimeSpan? timeout, CancellationToken cancellationToken) =>
         server.InvokeAnsweringFirstAsync(request, caller, timeout, cancellationToken);
 
-    /// <summary>The answer of a call run by <see cref="InvokeAnsweringFirstAsync"/> has gone, or will not.</summary>
-    internal static void Answered(MaasCallContext context) => context.Answered();
-
-    /// <summary>Calls <see cref="Answered"/> when the route is done with the call's answer, however it ends.</summary>
-    private readonly struct AnsweredOnDispose(MaasCallContext context) : IDisposable
+    /// <summary>Tells the context its answer has gone (or will not) when the route is done with it, however it ends.</summary>
+    internal readonly struct AnsweredOnDispose(MaasCallContext context) : IDisposable
     {
         public void Dispose() => context.Answered();
     }
 
+    /// <summary>Who calls: the principal of the host's (or the application's) authentication, the address, the bearer token.</summary>
     internal static MaasCaller Caller(HttpContext ctx) => new()
     {
         User = ctx.User,

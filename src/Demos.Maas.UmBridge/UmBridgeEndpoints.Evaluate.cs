@@ -40,7 +40,7 @@ internal sealed partial class UmBridgeEndpoints
     }
 
     /// <summary>The usual <c>/Evaluate</c> request: the name as sent, the model's info, and the point (pooled; the caller disposes it).</summary>
-    private sealed record QuickEvaluation(string Name, ModelInfo Info, DoubleMatrix X);
+    private readonly record struct QuickEvaluation(string Name, ModelInfo Info, DoubleMatrix X);
 
     private RequestBody ReadBody(ReadOnlySequence<byte> body, bool quickEvaluate)
     {
@@ -175,29 +175,16 @@ internal sealed partial class UmBridgeEndpoints
             throw ModelNotFound(quick.Name);
         }
 
-        try
+        // The call's metrics and usage line are recorded once the answer has gone.
+        using var answered = new RestEndpoints.AnsweredOnDispose(context);
+        using var y = context.Response!.Y!;
+        if (TryWriteQuickAnswer(ctx.Response, y.Span))
         {
-            using var y = context.Response!.Y!;
-            if (TryWriteQuickAnswer(ctx.Response, y.Span))
-            {
-                await ctx.Response.BodyWriter.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
-            }
-            else
-            {
-                await RestEndpoints.WriteJsonAsync(ctx, 200, w =>
-                {
-                    w.WriteStartObject();
-                    w.WriteStartArray("output");
-                    MaasJson.WriteVector(w, y.Span);
-                    w.WriteEndArray();
-                    w.WriteEndObject();
-                }).ConfigureAwait(false);
-            }
+            await ctx.Response.BodyWriter.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
         }
-        finally
+        else
         {
-            // The call's metrics and usage line, once the answer has gone.
-            RestEndpoints.Answered(context);
+            await RestEndpoints.WriteJsonAsync(ctx, 200, w => WriteResult(w, new Output(y.ToArray(), Nested: true))).ConfigureAwait(false);
         }
     }
 
