@@ -31,6 +31,16 @@ public sealed class UmBridgeEvaluateTests
     private static IModel Wide() => ModelBuilder.Create("wide").WithInputDimension(100)
         .WithEvaluate(100, (args, y) => args.X.CopyTo(y)).Build();
 
+    // One input, an answer too long for the short path's buffer: 200 numbers of 17 digits.
+    private static IModel Fan() => ModelBuilder.Create("fan").WithInputDimension(1)
+        .WithEvaluate(200, (args, y) =>
+        {
+            for (int i = 0; i < y.Length; i++)
+            {
+                y[i] = args.X[0] * (i + 1) / 3;
+            }
+        }).Build();
+
     private static string Number(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
 
     private static string Point(double[] x) => string.Join(", ", x.Select(Number));
@@ -91,6 +101,13 @@ public sealed class UmBridgeEvaluateTests
         var huge = await PostAsync(f.Http, """{"name": "echo", "input": [[1, 3e999, 3]]}""");
         Assert.Equal((HttpStatusCode.OK, """{"output":[[1,"Infinity",3,1,"Infinity"]]}"""), huge);
         Assert.Equal(huge, await PostAsync(f.Http, """{"name": "echo", "input": [[1, 3e999, 3]], "config": {"a": 1}}"""));
+        // An answer longer than the short path formats itself is written by the JSON writer, to the same bytes.
+        f.Server.AddModel(Fan());
+        var fan = await PostAsync(f.Http, """{"name": "fan", "input": [[1]]}""");
+        Assert.Equal(HttpStatusCode.OK, fan.Status);
+        Assert.True(fan.Body.Length > 1024, fan.Body);
+        Assert.Equal(fan, await PostAsync(f.Http, """{"name": "fan", "input": [[1]], "config": {"a": 1}}"""));
+        Assert.Equal(Enumerable.Range(1, 200).Select(i => i / 3.0), JsonDocument.Parse(fan.Body).RootElement.GetProperty("output")[0].EnumerateArray().Select(e => e.GetDouble()));
         var (status, wide) = await PostAsync(f.Http, $$"""{"name": "wide", "input": [[{{string.Join(",", Enumerable.Range(0, 100))}}]]}""");
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal(Enumerable.Range(0, 100).Select(i => (double)i), JsonDocument.Parse(wide).RootElement.GetProperty("output")[0].EnumerateArray().Select(e => e.GetDouble()));
