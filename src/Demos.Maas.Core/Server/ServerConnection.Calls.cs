@@ -75,10 +75,6 @@ internal sealed partial class ServerConnection
         context.RemoteAddress = RemoteAddress;
         context.PeerMaxFrameBytes = _channel.MaxOutgoingFrameBytes;
 
-        // The call's metrics and usage line are recorded once its answer is written (below): over
-        // shm:// that is when the client has it; sockets flush at the end of the read batch.
-        context.AnswersFirst = true;
-
         // Answered without a failure: nothing can still use the call, its context or its request.
         bool answered = false;
         try
@@ -176,7 +172,6 @@ internal sealed partial class ServerConnection
         }
         finally
         {
-            context.Answered();
             _active.Remove(call);
             DisposeInputs(request);
             if (answered && call.Recyclable)
