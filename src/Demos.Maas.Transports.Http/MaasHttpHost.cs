@@ -37,6 +37,9 @@ public sealed class MaasHttpHost : IMaasListener
     /// <summary>The server whose models are served.</summary>
     public MaasServer Server { get; }
 
+    /// <summary>The web application's services (for tests of what the host registered).</summary>
+    internal IServiceProvider Services => _app.Services;
+
     /// <inheritdoc/>
     public Uri Uri { get; private set; } = null!;
 
@@ -202,6 +205,16 @@ public sealed class MaasHttpHost : IMaasListener
             hosts.Add(uri.Host);
         }
 
+        // The web host's defaults put a host filter of their own first in the pipeline, with the same
+        // options: UseSafety puts the one filter in its place, so each request is checked once.
+        for (int i = builder.Services.Count - 1; i >= 0; i--)
+        {
+            if (builder.Services[i] is { ServiceType: var type, ImplementationType.Name: "HostFilteringStartupFilter" } && type == typeof(IStartupFilter))
+            {
+                builder.Services.RemoveAt(i);
+            }
+        }
+
         builder.Services.Configure<Microsoft.AspNetCore.HostFiltering.HostFilteringOptions>(o =>
         {
             o.AllowedHosts = hosts;
@@ -221,7 +234,9 @@ public sealed class MaasHttpHost : IMaasListener
 
     private static void UseSafety(WebApplication app, MaasServer server, HttpTransportOptions options)
     {
-        app.UseHostFiltering();
+        var loggers = app.Services.GetRequiredService<ILoggerFactory>();
+        var hostFiltering = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<Microsoft.AspNetCore.HostFiltering.HostFilteringOptions>>();
+        app.Use(next => new RememberingHostFilter(next, loggers, hostFiltering).InvokeAsync);
         if (options.CorsOrigins.Count > 0)
         {
             app.UseCors();

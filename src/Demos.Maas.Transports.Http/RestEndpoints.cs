@@ -4,6 +4,8 @@ using System.Text.Json;
 using Demos.Maas.Protocol;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Features.Authentication;
 using Microsoft.AspNetCore.Routing;
 using Demos.Maas.Security;
 using Demos.Maas.Server;
@@ -164,12 +166,17 @@ internal sealed class RestEndpoints(MaasServer server)
     }
 
     /// <summary>Who calls: the principal of the host's (or the application's) authentication, the address, the bearer token.</summary>
+    /// <remarks>
+    /// The principal and the certificate are read from their features: <c>HttpContext.User</c>
+    /// makes an empty principal for every request without one, and the server treats no principal
+    /// and an unauthenticated one alike.
+    /// </remarks>
     internal static MaasCaller Caller(HttpContext ctx) => new()
     {
-        User = ctx.User,
+        User = ctx.Features.Get<IHttpAuthenticationFeature>()?.User,
         RemoteAddress = ctx.Connection.RemoteIpAddress?.ToString() ?? "unix",
         Credentials = Credentials(ctx),
-        PeerIdentity = ctx.Connection.ClientCertificate?.Subject,
+        PeerIdentity = ctx.Features.Get<ITlsConnectionFeature>()?.ClientCertificate?.Subject,
     };
 
     internal static string? Credentials(HttpContext ctx)
