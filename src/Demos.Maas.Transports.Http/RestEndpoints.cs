@@ -156,8 +156,8 @@ internal sealed class RestEndpoints(MaasServer server)
     /// of the context: the call's metrics and usage line wait until the answer has gone
     /// (MaasServer.InvokeAnsweringFirstAsync).
     /// </summary>
-    internal static Task<MaasCallContext> InvokeAnsweringFirstAsync(MaasServer server, MaasRequest request, MaasCaller caller, TimeSpan? timeout, CancellationToken cancellationToken) =>
-        server.InvokeAnsweringFirstAsync(request, caller, timeout, cancellationToken);
+    internal static ValueTask<MaasCallContext> InvokeAnsweringFirstAsync(MaasServer server, MaasRequest request, MaasCaller caller, TimeSpan? timeout, CancellationToken cancellationToken, IModel? model = null) =>
+        server.InvokeAnsweringFirstAsync(request, caller, timeout, cancellationToken, model);
 
     /// <summary>Tells the context its answer has gone (or will not) when the route is done with it, however it ends.</summary>
     internal readonly struct AnsweredOnDispose(MaasCallContext context) : IDisposable
@@ -169,14 +169,15 @@ internal sealed class RestEndpoints(MaasServer server)
     /// <remarks>
     /// The principal and the certificate are read from their features: <c>HttpContext.User</c>
     /// makes an empty principal for every request without one, and the server treats no principal
-    /// and an unauthenticated one alike.
+    /// and an unauthenticated one alike. The features are looked up by type, not with the generic
+    /// <c>Get&lt;T&gt;</c>: a generic interface method costs a NativeAOT build a slot lookup per call.
     /// </remarks>
     internal static MaasCaller Caller(HttpContext ctx) => new()
     {
-        User = ctx.Features.Get<IHttpAuthenticationFeature>()?.User,
+        User = (ctx.Features[typeof(IHttpAuthenticationFeature)] as IHttpAuthenticationFeature)?.User,
         RemoteAddress = ctx.Connection.RemoteIpAddress?.ToString() ?? "unix",
         Credentials = Credentials(ctx),
-        PeerIdentity = ctx.Features.Get<ITlsConnectionFeature>()?.ClientCertificate?.Subject,
+        PeerIdentity = (ctx.Features[typeof(ITlsConnectionFeature)] as ITlsConnectionFeature)?.ClientCertificate?.Subject,
     };
 
     internal static string? Credentials(HttpContext ctx)

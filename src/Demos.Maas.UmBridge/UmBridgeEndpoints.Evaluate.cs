@@ -39,8 +39,11 @@ internal sealed partial class UmBridgeEndpoints
         public QuickEvaluation? Quick => quick;
     }
 
-    /// <summary>The usual <c>/Evaluate</c> request: the name as sent, the model's info, and the point (pooled; the caller disposes it).</summary>
-    private readonly record struct QuickEvaluation(string Name, ModelInfo Info, DoubleMatrix X);
+    /// <summary>The usual <c>/Evaluate</c> request: the name as sent, the model it names, and the point (pooled; the caller disposes it).</summary>
+    private readonly record struct QuickEvaluation(string Name, IModel Model, DoubleMatrix X)
+    {
+        public ModelInfo Info => Model.Info;
+    }
 
     private RequestBody ReadBody(ReadOnlySequence<byte> body, bool quickEvaluate)
     {
@@ -83,7 +86,7 @@ internal sealed partial class UmBridgeEndpoints
                         return null;
                     }
 
-                    name = reader.GetString();
+                    name = NameOf(ref reader);
                 }
                 else if (reader.ValueTextEquals("input"u8))
                 {
@@ -125,12 +128,37 @@ internal sealed partial class UmBridgeEndpoints
             return null;
         }
 
-        if (name is null || count < 0 || server.Models.TryResolve(name)?.Info is not { } info || !IsServed(info) || count != info.InputDimension)
+        if (name is null || count < 0 || server.Models.TryResolve(name) is not { } model || model.Info is not { } info || !IsServed(info) || count != info.InputDimension)
         {
             return null;
         }
 
-        return new QuickEvaluation(name, info, DoubleMatrix.CopyOf(values[..count], 1, count));
+        return new QuickEvaluation(name, model, DoubleMatrix.CopyOf(values[..count], 1, count));
+    }
+
+    /// <summary>The name a client sent last and its UTF-8 bytes: a client in its loop names the same model every time.</summary>
+    private sealed record LastName(string Name, byte[] Utf8);
+
+    private LastName? _lastName;
+
+    // The string of the name the reader is on, without making a new one when it is the last name
+    // read (ValueTextEquals compares the unescaped text, so an escaped spelling matches too).
+    private string NameOf(ref Utf8JsonReader reader)
+    {
+        if (Volatile.Read(ref _lastName) is { } last && reader.ValueTextEquals(last.Utf8))
+        {
+            return last.Name;
+        }
+
+        string name = reader.GetString()!;
+
+        // Only names of served models are remembered, so a client cannot make it hold arbitrary text.
+        if (server.Models.TryResolve(name) is not null)
+        {
+            Volatile.Write(ref _lastName, new LastName(name, System.Text.Encoding.UTF8.GetBytes(name)));
+        }
+
+        return name;
     }
 
     // "input": [[numbers]] with exactly one vector of at most MaxQuickInput JSON numbers.
@@ -167,7 +195,7 @@ internal sealed partial class UmBridgeEndpoints
         try
         {
             var timeout = RestEndpoints.ReadTimeout(ctx, request);
-            context = await RestEndpoints.InvokeAnsweringFirstAsync(server, request, RestEndpoints.Caller(ctx), timeout, ctx.RequestAborted).ConfigureAwait(false);
+            context = await RestEndpoints.InvokeAnsweringFirstAsync(server, request, RestEndpoints.Caller(ctx), timeout, ctx.RequestAborted, quick.Model).ConfigureAwait(false);
         }
         catch (MaasException ex) when (ex.Code == MaasErrorCode.NotFound)
         {
@@ -184,9 +212,12 @@ internal sealed partial class UmBridgeEndpoints
         }
         else
         {
-            await RestEndpoints.WriteJsonAsync(ctx, 200, w => WriteResult(w, new Output(y.ToArray(), Nested: true))).ConfigureAwait(false);
+            await WriteLongAnswerAsync(ctx, new Output(y.ToArray(), Nested: true)).ConfigureAwait(false);
         }
     }
+
+    // Apart, so that its lambda's closure is made only for a long answer.
+    private Task WriteLongAnswerAsync(HttpContext ctx, Output output) => RestEndpoints.WriteJsonAsync(ctx, 200, w => WriteResult(w, output));
 
     // {"output":[[y…]]}, the bytes the general path's JSON writer makes, written with its length
     // into the response; false when it would not fit the stack buffer (the writer then makes it).

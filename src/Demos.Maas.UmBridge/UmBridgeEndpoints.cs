@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using Demos.Maas.Protocol;
 using Microsoft.AspNetCore.Builder;
@@ -20,15 +21,23 @@ internal sealed partial class UmBridgeEndpoints(MaasServer server)
 {
     public void Map(IEndpointRouteBuilder app)
     {
+        // Delegates of instance methods are made here once: written in the routes' lambdas, each
+        // request would make its own.
+        Func<ReadOnlySequence<byte>, RequestBody> document = bytes => ReadBody(bytes, quickEvaluate: false), evaluateBody = bytes => ReadBody(bytes, quickEvaluate: true);
+        RouteOperation evaluate = EvaluateAsync, gradient = GradientAsync, jacobian = ApplyJacobianAsync, hessian = ApplyHessianAsync;
+        Func<ModelInfo, bool> supportsHessian = SupportsHessian;
         app.MapGet("/Info", new RequestDelegate(InfoAsync));
-        app.MapPost("/ModelInfo", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: false, ModelInfoAsync)));
-        app.MapPost("/InputSizes", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: false, InputSizesAsync)));
-        app.MapPost("/OutputSizes", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: false, OutputSizesAsync)));
-        app.MapPost("/Evaluate", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: true, EvaluateAsync, quickEvaluate: true)));
-        app.MapPost("/Gradient", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: true, GradientAsync, SupportsGradient, "Gradient")));
-        app.MapPost("/ApplyJacobian", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: true, ApplyJacobianAsync, SupportsJacobian, "ApplyJacobian")));
-        app.MapPost("/ApplyHessian", new RequestDelegate(ctx => HandleAsync(ctx, needsInput: true, ApplyHessianAsync, SupportsHessian, "ApplyHessian")));
+        app.MapPost("/ModelInfo", new RequestDelegate(ctx => HandleAsync(ctx, document, needsInput: false, ModelInfoAsync)));
+        app.MapPost("/InputSizes", new RequestDelegate(ctx => HandleAsync(ctx, document, needsInput: false, InputSizesAsync)));
+        app.MapPost("/OutputSizes", new RequestDelegate(ctx => HandleAsync(ctx, document, needsInput: false, OutputSizesAsync)));
+        app.MapPost("/Evaluate", new RequestDelegate(ctx => HandleAsync(ctx, evaluateBody, needsInput: true, evaluate)));
+        app.MapPost("/Gradient", new RequestDelegate(ctx => HandleAsync(ctx, document, needsInput: true, gradient, SupportsGradient, "Gradient")));
+        app.MapPost("/ApplyJacobian", new RequestDelegate(ctx => HandleAsync(ctx, document, needsInput: true, jacobian, SupportsJacobian, "ApplyJacobian")));
+        app.MapPost("/ApplyHessian", new RequestDelegate(ctx => HandleAsync(ctx, document, needsInput: true, hessian, supportsHessian, "ApplyHessian")));
     }
+
+    /// <summary>A route's operation on a request read into a document: its answer, written by <see cref="WriteResult"/>.</summary>
+    private delegate Task<object> RouteOperation(ModelInfo info, double[] x, JsonElement root, ReadOnlyMemory<double> theta, HttpContext ctx);
 
     private static Task<object> ModelInfoAsync(ModelInfo info, double[] x, JsonElement root, ReadOnlyMemory<double> theta, HttpContext ctx) =>
         Task.FromResult<object>(new Support(info));
@@ -86,47 +95,23 @@ internal sealed partial class UmBridgeEndpoints(MaasServer server)
         }
     }
 
-    private async Task HandleAsync(HttpContext ctx, bool needsInput, Func<ModelInfo, double[], JsonElement, ReadOnlyMemory<double>, HttpContext, Task<object>> operation, Func<ModelInfo, bool>? supported = null, string? feature = null, bool quickEvaluate = false)
+    private async Task HandleAsync(HttpContext ctx, Func<ReadOnlySequence<byte>, RequestBody> read, bool needsInput, RouteOperation operation, Func<ModelInfo, bool>? supported = null, string? feature = null)
     {
         try
         {
-            var body = await HttpBody.ReadAsync(ctx.Request, bytes => ReadBody(bytes, quickEvaluate), ctx.RequestAborted).ConfigureAwait(false);
+            var body = await HttpBody.ReadAsync(ctx.Request, read, ctx.RequestAborted).ConfigureAwait(false);
             if (body.Quick is { } quick)
             {
                 using (quick.X)
                 {
                     await EvaluateQuickAsync(ctx, quick).ConfigureAwait(false);
                 }
-
-                return;
             }
-
-            using var document = body.Document!;
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("name", out var nameElement) || nameElement.ValueKind != JsonValueKind.String)
+            else
             {
-                throw new UmBridgeError("InvalidInput", "The body must be a JSON object with a string 'name'.", 400);
+                using var document = body.Document!;
+                await AnswerAsync(ctx, document.RootElement, needsInput, operation, supported, feature).ConfigureAwait(false);
             }
-
-            string name = nameElement.GetString()!;
-            var info = await ResolveAsync(name, ctx).ConfigureAwait(false);
-
-            // As UM-Bridge servers do: model, then feature, then the arguments.
-            if (supported is not null && !supported(info))
-            {
-                throw new UmBridgeError("UnsupportedFeature", $"{feature} is not supported by model {info.Name}.", 400);
-            }
-
-            double[] x = [];
-            ReadOnlyMemory<double> theta = default;
-            if (needsInput)
-            {
-                x = ReadInput(root, info);
-                theta = await ThetaFromConfigAsync(root, info, ctx).ConfigureAwait(false);
-            }
-
-            var result = await operation(info, x, root, theta, ctx).ConfigureAwait(false);
-            await RestEndpoints.WriteJsonAsync(ctx, 200, w => WriteResult(w, result)).ConfigureAwait(false);
         }
         catch (UmBridgeError ex) when (!ctx.Response.HasStarted)
         {
@@ -144,6 +129,36 @@ internal sealed partial class UmBridgeEndpoints(MaasServer server)
         {
             await WriteErrorAsync(ctx, new UmBridgeError("InvalidOutput", $"The model failed: {ex.Message}", 500)).ConfigureAwait(false);
         }
+    }
+
+    // The general path, in a method of its own: the answer's lambda would otherwise make its
+    // closure for every request, short ones included.
+    private async Task AnswerAsync(HttpContext ctx, JsonElement root, bool needsInput, RouteOperation operation, Func<ModelInfo, bool>? supported, string? feature)
+    {
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("name", out var nameElement) || nameElement.ValueKind != JsonValueKind.String)
+        {
+            throw new UmBridgeError("InvalidInput", "The body must be a JSON object with a string 'name'.", 400);
+        }
+
+        string name = nameElement.GetString()!;
+        var info = await ResolveAsync(name, ctx).ConfigureAwait(false);
+
+        // As UM-Bridge servers do: model, then feature, then the arguments.
+        if (supported is not null && !supported(info))
+        {
+            throw new UmBridgeError("UnsupportedFeature", $"{feature} is not supported by model {info.Name}.", 400);
+        }
+
+        double[] x = [];
+        ReadOnlyMemory<double> theta = default;
+        if (needsInput)
+        {
+            x = ReadInput(root, info);
+            theta = await ThetaFromConfigAsync(root, info, ctx).ConfigureAwait(false);
+        }
+
+        var result = await operation(info, x, root, theta, ctx).ConfigureAwait(false);
+        await RestEndpoints.WriteJsonAsync(ctx, 200, w => WriteResult(w, result)).ConfigureAwait(false);
     }
 
     private void WriteResult(Utf8JsonWriter w, object result)

@@ -113,6 +113,41 @@ public sealed class UmBridgeEvaluateTests
         Assert.Equal(Enumerable.Range(0, 100).Select(i => (double)i), JsonDocument.Parse(wide).RootElement.GetProperty("output")[0].EnumerateArray().Select(e => e.GetDouble()));
     }
 
+    [Fact]
+    public async Task The_remembered_name_matches_only_itself_in_any_spelling()
+    {
+        await using var f = await HttpServerFixture.StartAsync(setup: s => s.AddModel(Echo()));
+        const string echoed = """{"output":[[1,2,3,1,0.6931471805599453]]}""";
+        var absent = await PostAsync(f.Http, """{"name": "nope", "input": [[1, 2, 3]]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, absent.Status);
+        Assert.Contains("ModelNotFound", absent.Body, StringComparison.Ordinal);
+
+        // A client names the same model again and again; the name read last is remembered. Names
+        // that differ from it by a prefix, a suffix or case are other names; an escaped spelling is the same name.
+        (string Name, string? Answer)[] calls =
+        [
+            ("echo", echoed), ("echo", echoed), ("ech", null), ("echo2", null), ("Echo", null), ("ech\\u006f", echoed),
+            ("gaussian1d", null), ("echo", echoed), ("\\u0065cho", echoed), ("nope", null), ("echo", echoed),
+        ];
+        foreach (var (name, answer) in calls)
+        {
+            var (status, body) = await PostAsync(f.Http, $$$"""{"name": "{{{name}}}", "input": [[1, 2, 3]], "config": {}}""");
+            if (answer is not null)
+            {
+                Assert.Equal((HttpStatusCode.OK, answer), (status, body));
+            }
+            else if (name == "gaussian1d")
+            {
+                // A served model of another input size: the general path's wrong-size answer.
+                Assert.Equal(await PostAsync(f.Http, """{"name": "gaussian1d", "input": [[1, 2, 3]], "config": {"a": 1}}"""), (status, body));
+            }
+            else
+            {
+                Assert.Equal(absent with { Body = absent.Body.Replace("nope", name, StringComparison.Ordinal) }, (status, body));
+            }
+        }
+    }
+
     [Theory]
     [InlineData("""{"name": "echo", "input": [[1, 2, 3]]} trailing""", "InvalidInput")]
     [InlineData("""{"name": "echo", "input": [[1, 2, 3]], "input": [[1, 2, 3]]}""", null)]

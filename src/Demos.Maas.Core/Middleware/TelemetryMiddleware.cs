@@ -47,7 +47,7 @@ public static partial class TelemetryMiddleware
             if (context.AnswersFirst)
             {
                 // Its answer goes first: a client that sleeps while it waits is woken sooner.
-                var rest = new RestOfCall(side, MaasTelemetry.ModelName(context), operation, Points(context), seconds, context.CallerIdentity, activeTags, activity, usageLog);
+                var rest = new RestOfCall(side, MaasTelemetry.ModelName(context), operation, Points(context), seconds, context.CallerIdentity, activity, usageLog);
                 context.AfterAnswer(RestOfCall.Finish, rest);
                 return;
             }
@@ -66,13 +66,14 @@ public static partial class TelemetryMiddleware
     }
 
     /// <summary>What is left of a call's observation once its pipeline has run, done after its answer has gone.</summary>
-    private sealed class RestOfCall(string side, string model, string operation, long points, double seconds, string? caller, TagList activeTags, Activity? activity, ILogger? usageLog)
+    /// <remarks>The in-flight tags are made again from side and operation: a <see cref="TagList"/> field would be most of this object's size.</remarks>
+    private sealed class RestOfCall(string side, string model, string operation, long points, double seconds, string? caller, Activity? activity, ILogger? usageLog)
     {
         public static readonly Action<object> Finish = static state => ((RestOfCall)state).Run();
 
         private void Run()
         {
-            MaasTelemetry.Active.Add(-1, activeTags);
+            MaasTelemetry.Active.Add(-1, new TagList { { "maas.side", side }, { "maas.operation", operation } });
             Record(side, model, operation, points, seconds, null, caller, usageLog, activity);
             activity?.Dispose();
         }

@@ -207,7 +207,7 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
     /// for a model's own exception), also when a stream fails part-way. While draining this throws Unavailable.
     /// </summary>
     public Task<MaasCallContext> InvokeAsync(MaasRequest request, MaasCaller? caller = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        InvokeCoreAsync(request, caller, timeout, answersFirst: false, cancellationToken);
+        InvokeCoreAsync(request, caller, timeout, answersFirst: false, cancellationToken).AsTask();
 
     /// <summary>
     /// As <see cref="InvokeAsync(MaasRequest, MaasCaller?, TimeSpan?, CancellationToken)"/>, for a
@@ -215,10 +215,15 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
     /// the returned context, which runs what the middleware left for after the answer (the call's
     /// metrics and usage line). On an exception there is nothing left to run.
     /// </summary>
-    internal Task<MaasCallContext> InvokeAnsweringFirstAsync(MaasRequest request, MaasCaller? caller, TimeSpan? timeout, CancellationToken cancellationToken) =>
-        InvokeCoreAsync(request, caller, timeout, answersFirst: true, cancellationToken);
+    /// <remarks>
+    /// A <see cref="ValueTask{TResult}"/>: a call that completes at once (a quick model) costs no
+    /// task object. A caller that has just resolved the request's model in <see cref="Models"/>
+    /// passes it as <paramref name="model"/>, so the pipeline does not look it up again.
+    /// </remarks>
+    internal ValueTask<MaasCallContext> InvokeAnsweringFirstAsync(MaasRequest request, MaasCaller? caller, TimeSpan? timeout, CancellationToken cancellationToken, IModel? model = null) =>
+        InvokeCoreAsync(request, caller, timeout, answersFirst: true, cancellationToken, model);
 
-    private async Task<MaasCallContext> InvokeCoreAsync(MaasRequest request, MaasCaller? caller, TimeSpan? timeout, bool answersFirst, CancellationToken cancellationToken)
+    private async ValueTask<MaasCallContext> InvokeCoreAsync(MaasRequest request, MaasCaller? caller, TimeSpan? timeout, bool answersFirst, CancellationToken cancellationToken, IModel? model = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         ThrowIfDraining();
@@ -232,6 +237,7 @@ public sealed partial class MaasServer : IHostedService, IAsyncDisposable
             Credentials = caller?.Credentials,
             RemoteAddress = caller?.RemoteAddress,
             AnswersFirst = answersFirst,
+            Model = model,
         };
         try
         {
