@@ -66,64 +66,13 @@ internal sealed partial class UmBridgeEndpoints
     private QuickEvaluation? TryReadQuickEvaluation(ReadOnlySequence<byte> body)
     {
         Span<double> values = stackalloc double[MaxQuickInput];
-        int count = -1;
-        string? name = null;
-        bool config = false;
-        var reader = new Utf8JsonReader(body);
-        try
+        int count;
+        string? name;
+        if (body.IsSingleSegment && UsualEvaluateRequest.TryScan(body.FirstSpan, values, out count, out var nameBytes))
         {
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return null;
-            }
-
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                if (reader.ValueTextEquals("name"u8))
-                {
-                    if (name is not null || !reader.Read() || reader.TokenType != JsonTokenType.String)
-                    {
-                        return null;
-                    }
-
-                    name = NameOf(ref reader);
-                }
-                else if (reader.ValueTextEquals("input"u8))
-                {
-                    if (count >= 0 || !TryReadOnePoint(ref reader, values, out count))
-                    {
-                        return null;
-                    }
-                }
-                else if (reader.ValueTextEquals("config"u8))
-                {
-                    // Only an empty config: entries may name model parameters.
-                    if (config || !reader.Read() || reader.TokenType != JsonTokenType.StartObject || !reader.Read() || reader.TokenType != JsonTokenType.EndObject)
-                    {
-                        return null;
-                    }
-
-                    config = true;
-                }
-                else
-                {
-                    // Other keys are ignored, as the general path ignores them.
-                    if (!reader.Read())
-                    {
-                        return null;
-                    }
-
-                    reader.Skip();
-                }
-            }
-
-            // The body must end with the object: trailing content makes the reader throw.
-            if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
-            {
-                return null;
-            }
+            name = NameOf(body.FirstSpan[nameBytes]);
         }
-        catch (JsonException)
+        else if (!TryReadWithReader(body, values, out count, out name))
         {
             return null;
         }
@@ -134,6 +83,69 @@ internal sealed partial class UmBridgeEndpoints
         }
 
         return new QuickEvaluation(name, model, DoubleMatrix.CopyOf(values[..count], 1, count));
+    }
+
+    // The usual shape with any JSON spelling (escapes, unknown keys), read with the JSON reader: false when it is not that shape.
+    private bool TryReadWithReader(ReadOnlySequence<byte> body, Span<double> values, out int count, out string? name)
+    {
+        count = -1;
+        name = null;
+        bool config = false;
+        var reader = new Utf8JsonReader(body);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("name"u8))
+                {
+                    if (name is not null || !reader.Read() || reader.TokenType != JsonTokenType.String)
+                    {
+                        return false;
+                    }
+
+                    name = NameOf(ref reader);
+                }
+                else if (reader.ValueTextEquals("input"u8))
+                {
+                    if (count >= 0 || !TryReadOnePoint(ref reader, values, out count))
+                    {
+                        return false;
+                    }
+                }
+                else if (reader.ValueTextEquals("config"u8))
+                {
+                    // Only an empty config: entries may name model parameters.
+                    if (config || !reader.Read() || reader.TokenType != JsonTokenType.StartObject || !reader.Read() || reader.TokenType != JsonTokenType.EndObject)
+                    {
+                        return false;
+                    }
+
+                    config = true;
+                }
+                else
+                {
+                    // Other keys are ignored, as the general path ignores them.
+                    if (!reader.Read())
+                    {
+                        return false;
+                    }
+
+                    reader.Skip();
+                }
+            }
+
+            // The body must end with the object: trailing content makes the reader throw.
+            return reader.TokenType == JsonTokenType.EndObject && !reader.Read();
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 
     /// <summary>The name a client sent last and its UTF-8 bytes: a client in its loop names the same model every time.</summary>
@@ -150,8 +162,22 @@ internal sealed partial class UmBridgeEndpoints
             return last.Name;
         }
 
-        string name = reader.GetString()!;
+        return Remember(reader.GetString()!);
+    }
 
+    // The same for a name's bytes as sent, without escapes (UsualEvaluateRequest's).
+    private string NameOf(ReadOnlySpan<byte> utf8)
+    {
+        if (Volatile.Read(ref _lastName) is { } last && utf8.SequenceEqual(last.Utf8))
+        {
+            return last.Name;
+        }
+
+        return Remember(System.Text.Encoding.UTF8.GetString(utf8));
+    }
+
+    private string Remember(string name)
+    {
         // Only names of served models are remembered, so a client cannot make it hold arbitrary text.
         if (server.Models.TryResolve(name) is not null)
         {
