@@ -29,23 +29,23 @@ internal sealed class RememberingHostFilter
         _filter = new HostFilteringMiddleware(Accepted, loggers.CreateLogger<HostFilteringMiddleware>(), options);
     }
 
-    public Task InvokeAsync(HttpContext context)
-    {
-        var host = context.Request.Headers.Host;
-        return host.Count == 1 && host[0] is { Length: > 0 } value && string.Equals(value, Volatile.Read(ref _lastAccepted), StringComparison.Ordinal)
+    public Task InvokeAsync(HttpContext context) =>
+        SingleHost(context) is { } host && string.Equals(host, Volatile.Read(ref _lastAccepted), StringComparison.Ordinal)
             ? _next(context)
             : _filter.Invoke(context);
-    }
 
     // Only requests the filter let through get here.
     private Task Accepted(HttpContext context)
     {
-        var host = context.Request.Headers.Host;
-        if (host.Count == 1 && host[0] is { Length: > 0 } value)
+        if (SingleHost(context) is { } host)
         {
-            Volatile.Write(ref _lastAccepted, value);
+            Volatile.Write(ref _lastAccepted, host);
         }
 
         return _next(context);
     }
+
+    // The one non-empty Host value of the request; null for none, an empty one or several.
+    private static string? SingleHost(HttpContext context) =>
+        context.Request.Headers.Host is { Count: 1 } host && host[0] is { Length: > 0 } value ? value : null;
 }

@@ -77,7 +77,18 @@ internal sealed partial class UmBridgeEndpoints
             return null;
         }
 
-        if (name is null || count < 0 || server.Models.TryResolve(name) is not { } model || model.Info is not { } info || !IsServed(info) || count != info.InputDimension)
+        if (name is null || server.Models.TryResolve(name) is not { } model)
+        {
+            return null;
+        }
+
+        // Only names of served models are remembered, so a client cannot make it hold arbitrary text.
+        if (!ReferenceEquals(name, Volatile.Read(ref _lastName)?.Name))
+        {
+            Volatile.Write(ref _lastName, new LastName(name, System.Text.Encoding.UTF8.GetBytes(name)));
+        }
+
+        if (count < 0 || model.Info is not { } info || !IsServed(info) || count != info.InputDimension)
         {
             return null;
         }
@@ -153,8 +164,8 @@ internal sealed partial class UmBridgeEndpoints
 
     private LastName? _lastName;
 
-    // The string of the name the reader is on, without making a new one when it is the last name
-    // read (ValueTextEquals compares the unescaped text, so an escaped spelling matches too).
+    // The string of the name the reader is on, without making a new one when it is the name
+    // remembered (ValueTextEquals compares the unescaped text, so an escaped spelling matches too).
     private string NameOf(ref Utf8JsonReader reader)
     {
         if (Volatile.Read(ref _lastName) is { } last && reader.ValueTextEquals(last.Utf8))
@@ -162,7 +173,7 @@ internal sealed partial class UmBridgeEndpoints
             return last.Name;
         }
 
-        return Remember(reader.GetString()!);
+        return reader.GetString()!;
     }
 
     // The same for a name's bytes as sent, without escapes (UsualEvaluateRequest's).
@@ -173,18 +184,7 @@ internal sealed partial class UmBridgeEndpoints
             return last.Name;
         }
 
-        return Remember(System.Text.Encoding.UTF8.GetString(utf8));
-    }
-
-    private string Remember(string name)
-    {
-        // Only names of served models are remembered, so a client cannot make it hold arbitrary text.
-        if (server.Models.TryResolve(name) is not null)
-        {
-            Volatile.Write(ref _lastName, new LastName(name, System.Text.Encoding.UTF8.GetBytes(name)));
-        }
-
-        return name;
+        return System.Text.Encoding.UTF8.GetString(utf8);
     }
 
     // "input": [[numbers]] with exactly one vector of at most MaxQuickInput JSON numbers.
